@@ -1,0 +1,65 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the test VM. The kernel passes unknown "key=value" boot
+# parameters to init as environment variables: wbmode selects the job.
+# Program output goes to ttyS1 (the results channel); the kernel console
+# stays on ttyS0 for the host to scan for reports.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/hugepages
+mount -t hugetlbfs hugetlbfs /dev/hugepages
+export PATH=/bin:/sbin:/tests
+
+exec >/dev/ttyS1 2>&1
+
+uptime_ms() {
+	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+
+run_suite() {
+	name=$1
+	shift
+	echo "SUITE $name"
+	t0=$(uptime_ms)
+	timeout 900 "$@"
+	rc=$?
+	echo "END $name rc=$rc ms=$(( $(uptime_ms) - t0 ))"
+}
+
+case "$wbmode" in
+run)
+	demo
+	;;
+check)
+	for t in /tests/*; do
+		[ -x "$t" ] || continue
+		run_suite "${t##*/}" "$t"
+	done
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		# Two scans: an object is reported only once it looked
+		# unreferenced in two consecutive scans.
+		echo scan > /sys/kernel/debug/kmemleak
+		sleep 6
+		echo scan > /sys/kernel/debug/kmemleak
+		echo "SUITE kmemleak"
+		if [ -s /sys/kernel/debug/kmemleak ]; then
+			cat /sys/kernel/debug/kmemleak
+			echo "not ok 1 kmemleak found unreferenced objects"
+		else
+			echo "ok 1 kmemleak found no leak"
+		fi
+		echo "END kmemleak rc=0 ms=0"
+	fi
+	;;
+*)
+	echo "unknown wbmode '$wbmode'"
+	;;
+esac
+echo WB-DONE
+sync
+reboot -f

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm-run.sh KIND MODE [TIMEOUT_SECONDS]
+#
+# Boots build/obj-KIND's bzImage in QEMU (q35 + intel-iommu + edu) with an
+# initramfs of busybox, the selftests and the tools, and runs MODE in the
+# guest: "run" (the demo) or "check" (every selftest). Two serial ports keep
+# the streams apart: ttyS0 is the kernel console, ttyS1 carries only what
+# the guest's programs print.
+#
+# Writes build/logs/KIND-MODE.{console,results}. Exits non-zero if the guest
+# did not finish in time or the console shows a kernel report (WARNING, BUG,
+# Oops, KASAN, UBSAN, lockdep, kmemleak, panic).
+set -euo pipefail
+
+kind=$1 mode=$2 limit=${3:-1200}
+top=$(realpath "$(dirname "$0")/..")
+build="$top/build"
+kernel="$build/obj-$kind/arch/x86/boot/bzImage"
+logs="$build/logs"
+console="$logs/$kind-$mode.console"
+results="$logs/$kind-$mode.results"
+mkdir -p "$logs"
+
+# The initramfs is rebuilt every run: it is small and cheap to pack.
+root="$build/initramfs-$kind"
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests,mnt}
+cp /bin/busybox "$root/bin/busybox"
+cp "$build"/user/tests/* "$root/tests/" 2>/dev/null || true
+cp "$build"/user/bin/* "$root/bin/" 2>/dev/null || true
+cp "$top/scripts/guest-init.sh" "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet) > "$build/initramfs-$kind.cpio"
+
+accel=tcg
+if "$top/scripts/kvm-usable.sh" "$kernel"; then
+	accel=kvm
+fi
+
+append="console=ttyS0 intel_iommu=on iommu.strict=1 panic=-1 wbmode=$mode"
+append+=" loglevel=7"
+[ "$kind" = debug ] && append+=" panic_on_warn=1 kmemleak=on"
+
+rm -f "$console" "$results"
+start=$(date +%s)
+set +e
+timeout --foreground -k 10 "$limit" qemu-system-x86_64 \
+	-M q35 -accel "$accel" -cpu max -smp 2 -m 2G \
+	-device intel-iommu -device edu \
+	-kernel "$kernel" -initrd "$build/initramfs-$kind.cpio" \
+	-append "$append" \
+	-nodefaults -display none -monitor none -no-reboot \
+	-serial file:"$console" -serial file:"$results" \
+	</dev/null
+rc=$?
+set -e
+elapsed=$(( $(date +%s) - start ))
+
+status=0
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	echo "vm: $kind/$mode timed out after ${limit}s" >&2
+	status=1
+elif [ $rc -ne 0 ]; then
+	echo "vm: qemu exited with $rc" >&2
+	status=1
+fi
+if ! grep -q '^WB-DONE' "$results" 2>/dev/null; then
+	echo "vm: $kind/$mode did not finish, console tail:" >&2
+	tail -n 30 "$console" >&2 || true
+	status=1
+fi
+reports=$(grep -E 'WARNING:|BUG:|Oops|Kernel panic|KASAN:|UBSAN:|possible recursive locking|possible circular locking|lock held when returning|inconsistent lock state|suspicious RCU usage|kmemleak: [0-9]+ new suspected' "$console" || true)
+if [ -n "$reports" ]; then
+	echo "vm: kernel reports on the console of $kind/$mode:" >&2
+	echo "$reports" | head -20 >&2
+	status=1
+fi
+echo "  VM      $kind/$mode ($accel) ${elapsed}s, console: $console"
+exit $status
