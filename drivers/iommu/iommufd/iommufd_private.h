@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Internal interfaces shared by the files of the iommufd subsystem.
+ *
+ * Everything userspace creates through /dev/iommu is an object: a struct
+ * that embeds struct iommufd_object as its first member and lives in the
+ * object table of the file (struct iommufd_ctx) under a 32-bit ID. An object
+ * goes through three states:
+ *
+ *   reserved:  iommufd_object_alloc() took an ID but the table holds no
+ *              pointer yet, so lookups miss it. The creator fills it in and
+ *              either publishes it with iommufd_object_finalize() or throws
+ *              it away with iommufd_object_abort*().
+ *   live:      lookups find it; ioctls take short-term users on it and other
+ *              objects take long-term refs on it.
+ *   removed:   taken out of the table once no user and no ref is left, then
+ *              destroyed through its type's ops.
+ *
+ * Layering: main.c owns the table and ioctl dispatch, ioas.c turns IOAS
+ * ioctls into calls on the io_pagetable (io_pagetable.c), which owns the
+ * IOVA space of one IOAS.
+ */
+#ifndef __IOMMUFD_PRIVATE_H
+#define __IOMMUFD_PRIVATE_H
+
+#include <linux/err.h>
+#include <linux/iommufd.h>
+#include <linux/interval_tree.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+/* Which counter a pinned page is charged to, set per file by IOMMU_OPTION */
+enum iommufd_account_mode {
+	IOMMUFD_ACCOUNT_USER,	/* the user's locked_vm, as VFIO type1 does */
+	IOMMUFD_ACCOUNT_MM,	/* the mm's pinned_vm, as RDMA does */
+};
+
+struct iommufd_ctx {
+	struct file *file;
+	/*
+	 * ID -> struct iommufd_object *. The xa_lock orders lookups against
+	 * removal: an object is only found, and only gains a user, under it.
+	 */
+	struct xarray objects;
+	/* Woken when an object's last short-term user goes away */
+	wait_queue_head_t destroy_wait;
+	/* Next ID to try; IDs are handed out cyclically */
+	u32 next_id;
+	/* enum iommufd_account_mode; only changes while the table is empty */
+	u8 account_mode;
+};
+
+enum iommufd_object_type {
+	IOMMUFD_OBJ_ANY,	/* lookup wildcard, never an object's type */
+	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_MAX,
+};
+
+/**
+ * struct iommufd_object - header of everything stored in the object table
+ * @users: short-term holders plus one for the table itself. An ioctl or
+ *         in-kernel caller holds a user while it works on the object.
+ * @refs: long-term holders plus one for the table itself. Another object
+ *        that depends on this one keeps a ref for as long as it does.
+ * @type: enum iommufd_object_type
+ * @id: the ID userspace knows the object by
+ *
+ * An object is removed only when both counts are down to the table's own,
+ * and both are raised only while the object is reachable (a lookup under the
+ * xa_lock, or a user already held).
+ */
+struct iommufd_object {
+	refcount_t users;
+	refcount_t refs;
+	enum iommufd_object_type type;
+	u32 id;
+};
+
+struct iommufd_object *__iommufd_object_alloc(struct iommufd_ctx *ictx,
+					      size_t size,
+					      enum iommufd_object_type type);
+
+/*
+ * Allocates a zeroed @stype object. Its embedded struct iommufd_object must
+ * lead, so that an ERR_PTR passes through the cast unchanged.
+ */
+#define iommufd_object_alloc(ictx, stype, type)                                \
+	((typeof(stype) *)__iommufd_object_alloc(                              \
+		ictx, sizeof(stype) + BUILD_BUG_ON_ZERO(offsetof(stype, obj)), \
+		type))
+
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj);
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj);
+
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type);
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+
+/**
+ * struct iommufd_ucmd - one ioctl call in flight
+ * @ictx: the file it was issued on
+ * @ubuffer: the user's struct
+ * @user_size: the size userspace declared in the struct's first word
+ * @cmd: kernel copy of the struct, zero-extended to the size we know
+ */
+struct iommufd_ucmd {
+	struct iommufd_ctx *ictx;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+/* Copies the (possibly updated) command struct back to userspace */
+static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
+				       size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * struct io_pagetable - the IOVA space of one IOAS
+ *
+ * Usable IOVA is the allowed set (everything when the user set none) minus
+ * the reserved set. Both are interval trees of struct iopt_range.
+ */
+struct io_pagetable {
+	/* Protects allowed_itree, reserved_itree and iova_alignment */
+	struct rw_semaphore iova_rwsem;
+	struct rb_root_cached allowed_itree;
+	struct rb_root_cached reserved_itree;
+	/* Every IOVA and length mapped must be a multiple of this */
+	unsigned long iova_alignment;
+};
+
+void iopt_init_table(struct io_pagetable *iopt);
+void iopt_destroy_table(struct io_pagetable *iopt);
+
+typedef int (*iopt_range_fn_t)(unsigned long start, unsigned long last,
+			       void *arg);
+int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn,
+			    void *arg);
+
+struct iommufd_ioas {
+	struct iommufd_object obj;
+	struct io_pagetable iopt;
+};
+
+static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
+						    u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id,
+							IOMMUFD_OBJ_IOAS);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_ioas, obj);
+}
+
+void iommufd_ioas_destroy(struct iommufd_object *obj);
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+
+#endif

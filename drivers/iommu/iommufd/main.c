@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/iommu: the file, its object table and the ioctl entry point.
+ *
+ * Each open() creates a struct iommufd_ctx. Everything userspace builds
+ * through that file descriptor is an object in the ctx's xarray, found by
+ * the 32-bit ID the creating ioctl returned. This file owns that table: IDs
+ * are reserved when an object is allocated, published when it is complete,
+ * and freed when the object is destroyed, either explicitly (IOMMU_DESTROY)
+ * or when the file is closed, which tears everything down in dependency
+ * order.
+ *
+ * An ioctl flows through iommufd_fops_ioctl(): the command number selects a
+ * row of iommufd_cmds[], the user's struct is copied in following the
+ * extensible-struct rules (it starts with its own size; a shorter struct
+ * than the row's minimum is refused, a longer one must be zero past what the
+ * kernel knows), and the row's handler runs on a kernel copy.
+ *
+ * Locking: the xa_lock of ctx->objects is the only lock here. Lookups take a
+ * short-term user under it, and removal checks both counts under it, so an
+ * object is never freed under a caller that found it. The lock is never held
+ * across a destroy callback or a user copy.
+ */
+#include <linux/capability.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommufd_private.h"
+
+struct iommufd_object_ops {
+	void (*destroy)(struct iommufd_object *obj);
+};
+
+static const struct iommufd_object_ops iommufd_object_ops[] = {
+	[IOMMUFD_OBJ_IOAS] = {
+		.destroy = iommufd_ioas_destroy,
+	},
+};
+
+/**
+ * __iommufd_object_alloc() - allocate an object and reserve its ID
+ * @ictx: the file the object will belong to
+ * @size: size of the containing structure (struct iommufd_object leads it)
+ * @type: the object's type
+ *
+ * The ID is reserved but not visible: lookups miss it until
+ * iommufd_object_finalize(). The creator must end with finalize or abort.
+ *
+ * Context: Process context, may sleep.
+ * Return: the zeroed object, or ERR_PTR(-ENOMEM) / ERR_PTR(-ENOSPC).
+ */
+struct iommufd_object *__iommufd_object_alloc(struct iommufd_ctx *ictx,
+					      size_t size,
+					      enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+	int rc;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	refcount_set(&obj->users, 1);
+	refcount_set(&obj->refs, 1);
+
+	rc = xa_alloc_cyclic(&ictx->objects, &obj->id, XA_ZERO_ENTRY,
+			     xa_limit_31b, &ictx->next_id, GFP_KERNEL_ACCOUNT);
+	if (rc < 0) {
+		kfree(obj);
+		return ERR_PTR(rc);
+	}
+	return obj;
+}
+
+/**
+ * iommufd_object_finalize() - make a fully built object visible
+ * @ictx: the file the object belongs to
+ * @obj: an object from iommufd_object_alloc()
+ *
+ * Context: Process context. Takes and releases the xa_lock.
+ */
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj)
+{
+	void *old;
+
+	/* The ID is already reserved, so this store cannot allocate */
+	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+	WARN_ON(old);
+}
+
+/**
+ * iommufd_object_abort() - free an object that was never finalized
+ * @ictx: the file the object belongs to
+ * @obj: an object from iommufd_object_alloc() with nothing else set up
+ *
+ * Context: Process context. Takes and releases the xa_lock.
+ */
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	void *old;
+
+	old = xa_erase(&ictx->objects, obj->id);
+	WARN_ON(old);
+	kfree(obj);
+}
+
+/**
+ * iommufd_object_abort_and_destroy() - undo a partly built object
+ * @ictx: the file the object belongs to
+ * @obj: an object whose type's destroy callback can undo its current state
+ *
+ * Context: Process context, may sleep.
+ */
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj)
+{
+	iommufd_object_ops[obj->type].destroy(obj);
+	iommufd_object_abort(ictx, obj);
+}
+
+/**
+ * iommufd_get_object() - find an object and take a short-term user on it
+ * @ictx: the file to search
+ * @id: the object's ID
+ * @type: the expected type, or IOMMUFD_OBJ_ANY
+ *
+ * Context: Any context. Takes and releases the xa_lock.
+ * Return: the object, to be released with iommufd_put_object(), or
+ * ERR_PTR(-ENOENT) if no finalized object of that type has that ID.
+ */
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, id);
+	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type))
+		obj = ERR_PTR(-ENOENT);
+	else
+		refcount_inc(&obj->users);
+	xa_unlock(&ictx->objects);
+	return obj;
+}
+
+/**
+ * iommufd_put_object() - release a short-term user
+ * @ictx: the file the object belongs to
+ * @obj: an object from iommufd_get_object()
+ *
+ * Context: Any context.
+ */
+void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	refcount_dec(&obj->users);
+	/* Pairs with the barrier in wait_event() of a remover */
+	if (wq_has_sleeper(&ictx->destroy_wait))
+		wake_up_interruptible_all(&ictx->destroy_wait);
+}
+
+/*
+ * Takes @obj out of the table if the table's own count is all that is left
+ * on both counters. Called with the xa_lock held.
+ */
+static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
+				     struct iommufd_object *obj)
+{
+	lockdep_assert_held(&ictx->objects.xa_lock);
+
+	/* Once users is 0 no holder can exist to raise refs */
+	if (!refcount_dec_if_one(&obj->users))
+		return false;
+	if (refcount_read(&obj->refs) != 1) {
+		refcount_set(&obj->users, 1);
+		return false;
+	}
+	__xa_erase(&ictx->objects, obj->id);
+	return true;
+}
+
+static int iommufd_destroy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_destroy *cmd = ucmd->cmd;
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommufd_object *obj;
+	int rc = 0;
+
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, cmd->id);
+	if (!obj)
+		rc = -ENOENT;
+	else if (!iommufd_object_unpublish(ictx, obj))
+		rc = -EBUSY;
+	xa_unlock(&ictx->objects);
+	if (rc)
+		return rc;
+
+	iommufd_object_ops[obj->type].destroy(obj);
+	kfree(obj);
+	return 0;
+}
+
+static int iommufd_option_rlimit_mode(struct iommu_option *cmd,
+				      struct iommufd_ctx *ictx)
+{
+	int rc = 0;
+
+	/* A property of the whole file, not of an object */
+	if (cmd->object_id)
+		return -EOPNOTSUPP;
+
+	switch (cmd->op) {
+	case IOMMU_OPTION_OP_GET:
+		cmd->val64 = ictx->account_mode == IOMMUFD_ACCOUNT_MM;
+		return 0;
+	case IOMMU_OPTION_OP_SET:
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+
+	if (!capable(CAP_SYS_RESOURCE))
+		return -EPERM;
+	if (cmd->val64 > 1)
+		return -EINVAL;
+
+	/* Pages already charged one way must be returned the same way */
+	xa_lock(&ictx->objects);
+	if (!xa_empty(&ictx->objects))
+		rc = -EBUSY;
+	else
+		ictx->account_mode = cmd->val64 ? IOMMUFD_ACCOUNT_MM :
+						  IOMMUFD_ACCOUNT_USER;
+	xa_unlock(&ictx->objects);
+	return rc;
+}
+
+static int iommufd_option(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	switch (cmd->option_id) {
+	case IOMMU_OPTION_RLIMIT_MODE:
+		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (rc)
+		return rc;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/* Large enough for the kernel copy of any command struct */
+union iommufd_cmd_buffer {
+	struct iommu_destroy destroy;
+	struct iommu_ioas_alloc ioas_alloc;
+	struct iommu_ioas_iova_ranges ioas_iova_ranges;
+	struct iommu_option option;
+};
+
+struct iommufd_cmd {
+	unsigned int ioctl_num;
+	/* The struct as this kernel knows it, and its oldest accepted size */
+	unsigned int size;
+	unsigned int min_size;
+	int (*handler)(struct iommufd_ucmd *ucmd);
+};
+
+/*
+ * @last is the last member of the first version of the struct; fields added
+ * later are optional for userspace and read as zero when it omits them.
+ */
+#define IOMMUFD_CMD(name, fn, type, last)                                      \
+	[IOMMUFD_CMD_##name - IOMMUFD_CMD_BASE] = {                            \
+		.ioctl_num = IOMMU_##name,                                     \
+		.size = sizeof(type) +                                         \
+			BUILD_BUG_ON_ZERO(sizeof(union iommufd_cmd_buffer) <   \
+					  sizeof(type)),                       \
+		.min_size = offsetofend(type, last),                           \
+		.handler = fn,                                                 \
+	}
+
+static const struct iommufd_cmd iommufd_cmds[] = {
+	IOMMUFD_CMD(DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	IOMMUFD_CMD(IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
+		    struct iommu_ioas_alloc, out_ioas_id),
+	IOMMUFD_CMD(IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
+		    struct iommu_ioas_iova_ranges, out_iova_alignment),
+	IOMMUFD_CMD(OPTION, iommufd_option, struct iommu_option, val64),
+};
+
+static long iommufd_fops_ioctl(struct file *filp, unsigned int num,
+			       unsigned long arg)
+{
+	union iommufd_cmd_buffer buf;
+	const struct iommufd_cmd *cmd;
+	struct iommufd_ucmd ucmd = {
+		.ictx = filp->private_data,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	unsigned int nr = _IOC_NR(num);
+	int rc;
+
+	if (nr < IOMMUFD_CMD_BASE ||
+	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_cmds))
+		return -ENOTTY;
+	cmd = &iommufd_cmds[nr - IOMMUFD_CMD_BASE];
+	if (!cmd->handler || cmd->ioctl_num != num)
+		return -ENOTTY;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < cmd->min_size)
+		return -EINVAL;
+	rc = copy_struct_from_user(&buf, cmd->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+	return cmd->handler(&ucmd);
+}
+
+static int iommufd_fops_open(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx;
+
+	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
+	if (!ictx)
+		return -ENOMEM;
+
+	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	init_waitqueue_head(&ictx->destroy_wait);
+	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
+	ictx->file = filp;
+	filp->private_data = ictx;
+	return 0;
+}
+
+/*
+ * Last reference to the file: nobody can look objects up any more, so only
+ * long-term refs between objects order the teardown. Each pass destroys the
+ * objects nothing depends on, which frees the refs they held on others.
+ */
+static int iommufd_fops_release(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx = filp->private_data;
+	struct iommufd_object *obj;
+	unsigned long index;
+	bool progress;
+
+	do {
+		progress = false;
+		xa_for_each(&ictx->objects, index, obj) {
+			xa_lock(&ictx->objects);
+			if (!iommufd_object_unpublish(ictx, obj)) {
+				xa_unlock(&ictx->objects);
+				continue;
+			}
+			xa_unlock(&ictx->objects);
+			iommufd_object_ops[obj->type].destroy(obj);
+			kfree(obj);
+			progress = true;
+		}
+	} while (progress);
+
+	/* Whatever is left is a reference cycle, which is a kernel bug */
+	WARN_ON(!xa_empty(&ictx->objects));
+	xa_destroy(&ictx->objects);
+	kfree(ictx);
+	return 0;
+}
+
+static const struct file_operations iommufd_fops = {
+	.owner = THIS_MODULE,
+	.open = iommufd_fops_open,
+	.release = iommufd_fops_release,
+	.unlocked_ioctl = iommufd_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/**
+ * iommufd_ctx_get() - take a reference on an iommufd context
+ * @ictx: the context, obtained from iommufd_ctx_from_file() or _from_fd()
+ *
+ * The context lives as long as its file, so this is a file reference.
+ *
+ * Context: Any context.
+ */
+void iommufd_ctx_get(struct iommufd_ctx *ictx)
+{
+	get_file(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
+
+/**
+ * iommufd_ctx_from_file() - the iommufd context behind an open file
+ * @file: a file that should be an open /dev/iommu
+ *
+ * Context: Any context.
+ * Return: the context with a reference the caller drops with
+ * iommufd_ctx_put(), or ERR_PTR(-EBADFD) if @file is not /dev/iommu.
+ */
+struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
+{
+	struct iommufd_ctx *ictx;
+
+	if (file->f_op != &iommufd_fops)
+		return ERR_PTR(-EBADFD);
+	ictx = file->private_data;
+	iommufd_ctx_get(ictx);
+	return ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
+
+/**
+ * iommufd_ctx_from_fd() - the iommufd context behind a file descriptor
+ * @fd: a descriptor of the calling process that should be /dev/iommu
+ *
+ * Context: Process context.
+ * Return: the context with a reference the caller drops with
+ * iommufd_ctx_put(), ERR_PTR(-EBADF) if @fd is not open, or
+ * ERR_PTR(-EBADFD) if it is not /dev/iommu.
+ */
+struct iommufd_ctx *iommufd_ctx_from_fd(int fd)
+{
+	struct iommufd_ctx *ictx;
+	struct file *file;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	ictx = iommufd_ctx_from_file(file);
+	fput(file);
+	return ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
+
+/**
+ * iommufd_ctx_put() - drop a reference taken on an iommufd context
+ * @ictx: the context
+ *
+ * Context: Process context; the last put may free every object of @ictx.
+ */
+void iommufd_ctx_put(struct iommufd_ctx *ictx)
+{
+	fput(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
+
+static struct miscdevice iommu_misc_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "iommu",
+	.fops = &iommufd_fops,
+	.nodename = "iommu",
+	.mode = 0660,
+};
+
+static int __init iommufd_init(void)
+{
+	return misc_register(&iommu_misc_dev);
+}
+
+static void __exit iommufd_exit(void)
+{
+	misc_deregister(&iommu_misc_dev);
+}
+
+module_init(iommufd_init);
+module_exit(iommufd_exit);
+
+MODULE_DESCRIPTION("I/O address space management for userspace (/dev/iommu)");
+MODULE_LICENSE("GPL");
