@@ -1,35 +1,104 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * io_pagetable: the IOVA space of one IOAS.
+ * io_pagetable: the IOVA space of one IOAS and its fan-out to domains.
  *
- * Two interval trees describe which IOVAs may be used. The allowed tree is
- * the user's own constraint (IOMMU_IOAS_ALLOW_IOVAS); when it is empty the
- * whole unsigned long space is allowed. The reserved tree holds ranges no
- * mapping may ever cover, such as a device's MSI window or what lies outside
- * an attached domain's aperture. The usable space is allowed minus reserved,
- * walked in ascending order by iopt_walk_usable_ranges().
+ * Three interval trees describe the space. The area tree holds the mappings
+ * (struct iopt_area), each showing a byte range of a pinned struct
+ * iopt_pages. The allowed tree is the user's own constraint
+ * (IOMMU_IOAS_ALLOW_IOVAS); when it is empty the whole unsigned long space is
+ * allowed. The reserved tree holds ranges no mapping may cover, each tagged
+ * with its owner: what lies outside an attached domain's aperture, a
+ * device's reserved regions, a test's reservation. Usable IOVA is allowed
+ * minus reserved; a mapping must lie in it and overlap no other mapping.
  *
- * iova_rwsem protects both trees and the alignment: readers may walk them
- * concurrently, anything that edits them holds it for write.
+ * Every attached iommu_domain holds every area: adding an area maps it into
+ * all domains (or, on failure, into none), adding a domain maps every area
+ * into it, and removing either unmaps. The IOAS's alignment is the largest
+ * smallest-IO-page-size of its domains (PAGE_SIZE with huge pages turned
+ * off), so any area fits every domain.
+ *
+ * Locking: domains_rwsem, then iova_rwsem. Changing the domain set takes
+ * both for write. Adding or removing areas takes domains_rwsem for read
+ * (the domain set stays put while areas are mapped into it) and iova_rwsem
+ * for write. Reports take iova_rwsem for read. Pages are pinned before, and
+ * unpinned after, these locks are held.
  */
 #include <linux/interval_tree.h>
+#include <linux/iommu.h>
 #include <linux/lockdep.h>
+#include <linux/slab.h>
+#include <linux/sizes.h>
+#include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
 
+/* A node of the allowed or reserved tree */
+struct iopt_range_node {
+	struct interval_tree_node node;
+	void *owner;
+};
+
+static struct iopt_area *area_of(struct interval_tree_node *node)
+{
+	return node ? container_of(node, struct iopt_area, node) : NULL;
+}
+
+static unsigned long area_length(struct iopt_area *area)
+{
+	return area->node.last - area->node.start + 1;
+}
+
+static void iopt_area_free(struct iopt_area *area)
+{
+	if (area->pages)
+		iopt_pages_remove_user(area->pages, &area->pages_node);
+	kfree(area);
+}
+
+static bool iopt_tree_overlaps(struct rb_root_cached *tree,
+			       unsigned long start, unsigned long last)
+{
+	return interval_tree_iter_first(tree, start, last);
+}
+
 void iopt_init_table(struct io_pagetable *iopt)
 {
+	init_rwsem(&iopt->domains_rwsem);
+	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	init_rwsem(&iopt->iova_rwsem);
+	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
 	/* With no domain attached the IOAS is software only: any IOVA goes */
 	iopt->iova_alignment = 1;
 }
 
+static void iopt_free_range_tree(struct rb_root_cached *tree)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(tree, 0, ULONG_MAX))) {
+		interval_tree_remove(node, tree);
+		kfree(container_of(node, struct iopt_range_node, node));
+	}
+}
+
+/* The IOAS is going away: nothing can reach it and no domain is left */
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
-	WARN_ON(!RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root));
-	WARN_ON(!RB_EMPTY_ROOT(&iopt->reserved_itree.rb_root));
+	struct interval_tree_node *node;
+
+	WARN_ON(!xa_empty(&iopt->domains));
+	while ((node = interval_tree_iter_first(&iopt->area_itree, 0,
+						ULONG_MAX))) {
+		struct iopt_area *area = area_of(node);
+
+		interval_tree_remove(node, &iopt->area_itree);
+		iopt_area_free(area);
+	}
+	iopt_free_range_tree(&iopt->allowed_itree);
+	iopt_free_range_tree(&iopt->reserved_itree);
+	xa_destroy(&iopt->domains);
 }
 
 /* Calls @fn for each hole of the reserved tree within [start, last] */
@@ -80,4 +149,829 @@ int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn,
 			return rc;
 	}
 	return 0;
+}
+
+/* Mapping an area into one domain, chunk by physically contiguous chunk */
+struct area_fill {
+	struct iopt_area *area;
+	struct iommu_domain *domain;
+	bool large_pages;
+	unsigned long mapped;	/* bytes mapped so far, from the area start */
+};
+
+static int area_fill_chunk(unsigned long offset, phys_addr_t phys,
+			   unsigned long length, void *arg)
+{
+	struct area_fill *fill = arg;
+	unsigned long iova = fill->area->node.start + fill->mapped;
+	int rc;
+
+	while (length) {
+		unsigned long len = length;
+
+		/* Without large pages no mapping crosses a CPU page */
+		if (!fill->large_pages)
+			len = min(len, PAGE_SIZE - (iova & (PAGE_SIZE - 1)));
+		if (iommufd_should_fail())
+			return -ENOMEM;
+		rc = iommu_map(fill->domain, iova, phys, len,
+			       fill->area->iommu_prot, GFP_KERNEL_ACCOUNT);
+		if (rc)
+			return rc;
+		fill->mapped += len;
+		iova += len;
+		phys += len;
+		length -= len;
+	}
+	return 0;
+}
+
+static void iopt_area_unmap_domain(struct iopt_area *area,
+				   struct iommu_domain *domain,
+				   unsigned long length)
+{
+	size_t unmapped;
+
+	if (!length)
+		return;
+	unmapped = iommu_unmap(domain, area->node.start, length);
+	WARN_ON(unmapped != length);
+}
+
+/* Maps all of @area into @domain, or nothing of it */
+static int iopt_area_map_domain(struct io_pagetable *iopt,
+				struct iopt_area *area,
+				struct iommu_domain *domain)
+{
+	struct area_fill fill = {
+		.area = area,
+		.domain = domain,
+		.large_pages = !iopt->disable_large_pages,
+	};
+	int rc;
+
+	rc = iopt_pages_walk_chunks(area->pages, area->pages_offset,
+				    area_length(area), area_fill_chunk, &fill);
+	if (rc)
+		iopt_area_unmap_domain(area, domain, fill.mapped);
+	return rc;
+}
+
+/* Unmaps @area from every domain that precedes @stop (all if NULL) */
+static void iopt_area_unmap_domains(struct io_pagetable *iopt,
+				    struct iopt_area *area,
+				    struct iommu_domain *stop)
+{
+	struct iommu_domain *domain;
+	unsigned long index;
+
+	xa_for_each(&iopt->domains, index, domain) {
+		if (domain == stop)
+			return;
+		iopt_area_unmap_domain(area, domain, area_length(area));
+	}
+}
+
+static int iopt_area_map_domains(struct io_pagetable *iopt,
+				 struct iopt_area *area)
+{
+	struct iommu_domain *domain;
+	unsigned long index;
+	int rc;
+
+	xa_for_each(&iopt->domains, index, domain) {
+		rc = iopt_area_map_domain(iopt, area, domain);
+		if (rc) {
+			iopt_area_unmap_domains(iopt, area, domain);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Is [start, last] inside the allowed ranges (or are there none)? */
+static bool iopt_is_allowed(struct io_pagetable *iopt, unsigned long start,
+			    unsigned long last)
+{
+	struct interval_tree_span_iter span;
+
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
+		return true;
+	interval_tree_for_each_span(&span, &iopt->allowed_itree, start, last)
+		if (span.is_hole)
+			return false;
+	return true;
+}
+
+/*
+ * Checks a user-chosen IOVA range. @ref is an address whose offset within
+ * a CPU page the IOVA must share: the user VA (or, for a copy, the source's
+ * VA) that the first byte comes from.
+ */
+static int iopt_check_fixed_iova(struct io_pagetable *iopt, unsigned long iova,
+				 unsigned long length, unsigned long ref)
+{
+	unsigned long last;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if ((iova | length) & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if ((iova ^ ref) & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (iopt_tree_overlaps(&iopt->reserved_itree, iova, last) ||
+	    !iopt_is_allowed(iopt, iova, last))
+		return -EINVAL;
+	if (iopt_tree_overlaps(&iopt->area_itree, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+struct iova_search {
+	struct io_pagetable *iopt;
+	unsigned long length;
+	unsigned long align;	/* power of two */
+	unsigned long ref;	/* the result is congruent to this mod align */
+	unsigned long found;
+};
+
+/* Lowest IOVA >= start that is congruent to ref modulo align, 0 on wrap */
+static bool iova_search_place(struct iova_search *s, unsigned long start,
+			      unsigned long last)
+{
+	unsigned long iova = start + ((s->ref - start) & (s->align - 1));
+
+	if (iova < start || iova > last || s->length - 1 > last - iova)
+		return false;
+	s->found = iova;
+	return true;
+}
+
+static int iova_search_range(unsigned long start, unsigned long last,
+			     void *arg)
+{
+	struct iova_search *s = arg;
+	struct interval_tree_span_iter span;
+
+	interval_tree_for_each_span(&span, &s->iopt->area_itree, start, last) {
+		if (span.is_hole &&
+		    iova_search_place(s, span.start_hole, span.last_hole))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Picks the lowest free IOVA for @length bytes whose first byte shares the
+ * low bits of @ref. For lengths that can hold a 2 MiB or 1 GiB page,
+ * matching @ref modulo that size keeps the large folios behind the user VA
+ * aligned in IOVA too, so the domains can use their large IO pages; if no
+ * such hole exists, or the length is smaller, only the offset within the
+ * CPU page has to match.
+ */
+static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+			   unsigned long length, unsigned long ref)
+{
+	struct iova_search s = {
+		.iopt = iopt,
+		.length = length,
+		.ref = ref,
+	};
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if ((ref | length) & (iopt->iova_alignment - 1))
+		return -EINVAL;
+
+	s.align = length >= SZ_1G ? SZ_1G :
+		  length >= SZ_2M ? SZ_2M : PAGE_SIZE;
+	if (s.align > PAGE_SIZE &&
+	    iopt_walk_usable_ranges(iopt, iova_search_range, &s)) {
+		*iova = s.found;
+		return 0;
+	}
+	s.align = PAGE_SIZE;
+	if (iopt_walk_usable_ranges(iopt, iova_search_range, &s)) {
+		*iova = s.found;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static void iopt_free_area_list(struct list_head *areas)
+{
+	struct iopt_area *area, *next;
+
+	list_for_each_entry_safe(area, next, areas, list)
+		iopt_area_free(area);
+	INIT_LIST_HEAD(areas);
+}
+
+/**
+ * iopt_insert_areas() - place built areas at one IOVA and map them
+ * @iopt: the table
+ * @areas: list of areas whose pages, pages_offset and iommu_prot are set;
+ *         they are laid out back to back in list order. Their node.start
+ *         holds their byte length on entry.
+ * @iova: in: the IOVA if @fixed; out: where the areas start
+ * @length: total bytes of all areas
+ * @ref: user address of the first byte, see iopt_check_fixed_iova()
+ * @fixed: use *@iova as given instead of choosing one
+ *
+ * On success the areas belong to the table and @areas is empty; on failure
+ * nothing changed and the caller still owns the list.
+ *
+ * Context: Process context; takes domains_rwsem and iova_rwsem.
+ * Return: 0 or a negative errno (EINVAL, EEXIST, EOVERFLOW, ENOSPC, or the
+ * error of a domain's map).
+ */
+static int iopt_insert_areas(struct io_pagetable *iopt,
+			     struct list_head *areas, unsigned long *iova,
+			     unsigned long length, unsigned long ref,
+			     bool fixed)
+{
+	struct iopt_area *area, *failed = NULL;
+	unsigned long next;
+	int rc;
+
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (fixed)
+		rc = iopt_check_fixed_iova(iopt, *iova, length, ref);
+	else
+		rc = iopt_alloc_iova(iopt, iova, length, ref);
+	if (rc)
+		goto out_unlock;
+
+	next = *iova;
+	list_for_each_entry(area, areas, list) {
+		unsigned long len = area->node.start;
+
+		area->node.start = next;
+		area->node.last = next + len - 1;
+		next += len;
+	}
+	list_for_each_entry(area, areas, list) {
+		rc = iopt_area_map_domains(iopt, area);
+		if (rc) {
+			failed = area;
+			break;
+		}
+	}
+	if (failed) {
+		list_for_each_entry(area, areas, list) {
+			if (area == failed)
+				break;
+			iopt_area_unmap_domains(iopt, area, NULL);
+		}
+		/* Give the callers back their byte lengths */
+		list_for_each_entry(area, areas, list)
+			area->node.start = area_length(area);
+		goto out_unlock;
+	}
+	list_for_each_entry(area, areas, list)
+		interval_tree_insert(&area->node, &iopt->area_itree);
+	INIT_LIST_HEAD(areas);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	return rc;
+}
+
+/*
+ * Allocates an area showing @length bytes of @pages from @pages_offset on,
+ * registered as a user of those pages; with @pages NULL the caller pins
+ * new pages for it.
+ */
+static struct iopt_area *iopt_area_alloc(struct iopt_pages *pages,
+					 unsigned long pages_offset,
+					 unsigned long length, int iommu_prot)
+{
+	struct iopt_area *area;
+
+	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
+	if (!area)
+		return NULL;
+	area->pages_offset = pages_offset;
+	area->iommu_prot = iommu_prot;
+	/* Until iopt_insert_areas() places it, node.start is the length */
+	area->node.start = length;
+	if (pages) {
+		area->pages = pages;
+		area->pages_node.start = pages_offset >> PAGE_SHIFT;
+		area->pages_node.last = (pages_offset + length - 1) >> PAGE_SHIFT;
+		iopt_pages_add_user(pages, &area->pages_node);
+	}
+	return area;
+}
+
+/**
+ * iopt_map_user_pages() - pin user memory and map it at an IOVA
+ * @iopt: the table
+ * @iova: in: the IOVA if @fixed; out: where the mapping was placed
+ * @uptr: user address of the first byte
+ * @length: bytes to map, not 0
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @fixed: map at *@iova rather than at an IOVA of the kernel's choice
+ * @account_mode: how the pinned pages are charged
+ *
+ * Context: Process context; pins current's memory, takes the table's locks.
+ * Return: 0 or a negative errno; on error nothing is pinned or mapped.
+ */
+int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
+			unsigned long uptr, unsigned long length,
+			int iommu_prot, bool fixed, u8 account_mode)
+{
+	struct iopt_pages *pages;
+	struct iopt_area *area;
+	LIST_HEAD(areas);
+	int rc;
+
+	area = iopt_area_alloc(NULL, offset_in_page(uptr), length, iommu_prot);
+	if (!area)
+		return -ENOMEM;
+	pages = iopt_pages_pin(uptr, length, iommu_prot & IOMMU_WRITE,
+			       account_mode, &area->pages_node);
+	if (IS_ERR(pages)) {
+		kfree(area);
+		return PTR_ERR(pages);
+	}
+	area->pages = pages;
+	list_add(&area->list, &areas);
+
+	rc = iopt_insert_areas(iopt, &areas, iova, length, uptr, fixed);
+	if (rc)
+		iopt_free_area_list(&areas);
+	return rc;
+}
+
+/*
+ * Builds, in @areas, new areas that show the same pinned bytes as
+ * [iova, iova + length) of @iopt. That range must be fully covered by
+ * areas; each of them contributes one new area sharing its pages.
+ */
+static int iopt_clone_range(struct io_pagetable *iopt, unsigned long iova,
+			    unsigned long length, int iommu_prot,
+			    struct list_head *areas, unsigned long *ref)
+{
+	struct interval_tree_node *node;
+	unsigned long last, next = iova;
+	int rc = 0;
+
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	down_read(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&iopt->area_itree, iova, last);
+	     node; node = interval_tree_iter_next(node, iova, last)) {
+		struct iopt_area *src = area_of(node), *area;
+		unsigned long start = max(iova, node->start);
+		unsigned long end = min(last, node->last);
+
+		if (node->start > next) {
+			rc = -ENOENT;
+			goto out_unlock;
+		}
+		if ((iommu_prot & IOMMU_WRITE) &&
+		    !(src->iommu_prot & IOMMU_WRITE)) {
+			rc = -EPERM;
+			goto out_unlock;
+		}
+		if (start == iova)
+			*ref = src->pages->uptr + src->pages_offset +
+			       (start - node->start);
+		area = iopt_area_alloc(src->pages,
+				       src->pages_offset + (start - node->start),
+				       end - start + 1, iommu_prot);
+		if (!area) {
+			rc = -ENOMEM;
+			goto out_unlock;
+		}
+		list_add_tail(&area->list, areas);
+		next = end + 1;
+		if (end == last)
+			goto out_unlock;
+	}
+	rc = -ENOENT;
+out_unlock:
+	up_read(&iopt->iova_rwsem);
+	if (rc)
+		iopt_free_area_list(areas);
+	return rc;
+}
+
+/**
+ * iopt_copy_iova() - map what one IOVA range shows at another IOVA
+ * @dst: the table to map into
+ * @dst_iova: in: the IOVA if @fixed; out: where the copy was placed
+ * @src: the table to copy from; may be @dst
+ * @src_iova: start of the source range
+ * @length: bytes, not 0
+ * @iommu_prot: permissions of the copy, at most the source's
+ * @fixed: map at *@dst_iova rather than at an IOVA of the kernel's choice
+ *
+ * The copy shares the source's pinned pages: nothing is pinned or charged
+ * again, and the pages stay pinned while either mapping exists.
+ *
+ * Context: Process context; takes each table's locks in turn.
+ * Return: 0 or a negative errno: ENOENT if the source range is not fully
+ * mapped, EPERM if it is not writable but @iommu_prot asks for it, or the
+ * errors of a fixed or automatic placement.
+ */
+int iopt_copy_iova(struct io_pagetable *dst, unsigned long *dst_iova,
+		   struct io_pagetable *src, unsigned long src_iova,
+		   unsigned long length, int iommu_prot, bool fixed)
+{
+	unsigned long ref = 0;
+	LIST_HEAD(areas);
+	int rc;
+
+	rc = iopt_clone_range(src, src_iova, length, iommu_prot, &areas, &ref);
+	if (rc)
+		return rc;
+	rc = iopt_insert_areas(dst, &areas, dst_iova, length, ref, fixed);
+	if (rc)
+		iopt_free_area_list(&areas);
+	return rc;
+}
+
+/**
+ * iopt_unmap_iova() - remove every mapping inside an IOVA range
+ * @iopt: the table
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ * @unmapped: out: bytes unmapped
+ *
+ * Mappings are never split: if one crosses either end of the range nothing
+ * is unmapped.
+ *
+ * Context: Process context; takes the table's locks.
+ * Return: 0, or -ENOENT if the range holds no mapping or cuts one.
+ */
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
+		    unsigned long last, unsigned long *unmapped)
+{
+	struct interval_tree_node *node, *next;
+	unsigned long total = 0;
+	LIST_HEAD(areas);
+	int rc = 0;
+
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	     node; node = interval_tree_iter_next(node, start, last)) {
+		if (node->start < start || node->last > last) {
+			rc = -ENOENT;
+			goto out_unlock;
+		}
+	}
+	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	     node; node = next) {
+		struct iopt_area *area = area_of(node);
+
+		next = interval_tree_iter_next(node, start, last);
+		iopt_area_unmap_domains(iopt, area, NULL);
+		interval_tree_remove(node, &iopt->area_itree);
+		total += area_length(area);
+		list_add(&area->list, &areas);
+	}
+	if (list_empty(&areas))
+		rc = -ENOENT;
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	/* Unpinning can take long: do it with no lock held */
+	iopt_free_area_list(&areas);
+	*unmapped = total;
+	return rc;
+}
+
+/**
+ * iopt_set_allowed_iovas() - replace the user's allowed ranges
+ * @iopt: the table
+ * @ranges: the new ranges, in any order, or NULL with @nr == 0
+ * @nr: number of ranges; 0 removes the constraint
+ *
+ * Context: Process context; takes iova_rwsem for write.
+ * Return: 0, -EINVAL if a range ends before it starts or two overlap,
+ * -EADDRINUSE if one overlaps a reserved range, -ENOMEM. On error the old
+ * ranges stay.
+ */
+int iopt_set_allowed_iovas(struct io_pagetable *iopt,
+			   const struct iommu_iova_range *ranges, u32 nr)
+{
+	struct rb_root_cached tree = RB_ROOT_CACHED;
+	struct interval_tree_node *node;
+	int rc = 0;
+	u32 i;
+
+	for (i = 0; i != nr; i++) {
+		struct iopt_range_node *allowed;
+
+		if (ranges[i].start > ranges[i].last ||
+		    ranges[i].last > ULONG_MAX) {
+			rc = -EINVAL;
+			goto out_free;
+		}
+		if (iopt_tree_overlaps(&tree, ranges[i].start,
+				       ranges[i].last)) {
+			rc = -EINVAL;
+			goto out_free;
+		}
+		allowed = kzalloc(sizeof(*allowed), GFP_KERNEL_ACCOUNT);
+		if (!allowed) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+		allowed->node.start = ranges[i].start;
+		allowed->node.last = ranges[i].last;
+		interval_tree_insert(&allowed->node, &tree);
+	}
+
+	down_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&tree, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (iopt_tree_overlaps(&iopt->reserved_itree, node->start,
+				       node->last)) {
+			rc = -EADDRINUSE;
+			break;
+		}
+	}
+	if (!rc)
+		swap(tree, iopt->allowed_itree);
+	up_write(&iopt->iova_rwsem);
+out_free:
+	/* Either the old ranges or the rejected new ones */
+	iopt_free_range_tree(&tree);
+	return rc;
+}
+
+/* The alignment every area must have for the current domains and options */
+static unsigned long iopt_required_alignment(struct io_pagetable *iopt,
+					     struct iommu_domain *extra)
+{
+	unsigned long align = iopt->disable_large_pages ? PAGE_SIZE : 1;
+	struct iommu_domain *domain;
+	unsigned long index;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+
+	xa_for_each(&iopt->domains, index, domain)
+		align = max(align, 1UL << __ffs(domain->pgsize_bitmap));
+	if (extra)
+		align = max(align, 1UL << __ffs(extra->pgsize_bitmap));
+	return align;
+}
+
+/* Do all areas start and end on multiples of @align? */
+static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
+		if ((node->start | (node->last + 1)) & (align - 1))
+			return false;
+	return true;
+}
+
+/**
+ * iopt_set_large_pages() - the IOMMU_OPTION_HUGE_PAGES setting
+ * @iopt: the table
+ * @enable: false to map domains only in PAGE_SIZE steps
+ *
+ * Turning large pages off raises the alignment to PAGE_SIZE. The setting
+ * applies to mappings made from then on; existing ones keep their IO pages.
+ *
+ * Context: Process context; takes the table's locks.
+ * Return: 0, or -EADDRINUSE if an existing mapping is not PAGE_SIZE aligned.
+ */
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
+{
+	int rc = 0;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (!enable && !iopt_areas_aligned(iopt, PAGE_SIZE)) {
+		rc = -EADDRINUSE;
+	} else {
+		iopt->disable_large_pages = !enable;
+		iopt->iova_alignment = iopt_required_alignment(iopt, NULL);
+	}
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+			       unsigned long last, void *owner)
+{
+	struct iopt_range_node *reserved;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (iopt_tree_overlaps(&iopt->area_itree, start, last) ||
+	    iopt_tree_overlaps(&iopt->allowed_itree, start, last))
+		return -EADDRINUSE;
+
+	reserved = kzalloc(sizeof(*reserved), GFP_KERNEL_ACCOUNT);
+	if (!reserved)
+		return -ENOMEM;
+	reserved->node.start = start;
+	reserved->node.last = last;
+	reserved->owner = owner;
+	interval_tree_insert(&reserved->node, &iopt->reserved_itree);
+	return 0;
+}
+
+static void __iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	struct interval_tree_node *node, *next;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0,
+					     ULONG_MAX);
+	     node; node = next) {
+		struct iopt_range_node *reserved =
+			container_of(node, struct iopt_range_node, node);
+
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		if (reserved->owner != owner)
+			continue;
+		interval_tree_remove(node, &iopt->reserved_itree);
+		kfree(reserved);
+	}
+}
+
+/**
+ * iopt_reserve_iova() - keep mappings out of an IOVA range
+ * @iopt: the table
+ * @start: first IOVA
+ * @last: last IOVA, inclusive
+ * @owner: tag for iopt_remove_reserved_iova()
+ *
+ * Context: Process context; takes iova_rwsem for write.
+ * Return: 0, -EADDRINUSE if the range overlaps a mapping or an allowed
+ * range, -ENOMEM.
+ */
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner)
+{
+	int rc;
+
+	down_write(&iopt->iova_rwsem);
+	rc = __iopt_reserve_iova(iopt, start, last, owner);
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_remove_reserved_iova() - drop every reserved range of an owner
+ * @iopt: the table
+ * @owner: the tag given to iopt_reserve_iova()
+ *
+ * Context: Process context; takes iova_rwsem for write.
+ */
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	down_write(&iopt->iova_rwsem);
+	__iopt_remove_reserved_iova(iopt, owner);
+	up_write(&iopt->iova_rwsem);
+}
+
+/* Reserves what lies outside the domain's aperture, owned by the domain */
+static int iopt_reserve_aperture(struct io_pagetable *iopt,
+				 struct iommu_domain *domain)
+{
+	struct iommu_domain_geometry *geo = &domain->geometry;
+	int rc;
+
+	if (!geo->force_aperture)
+		return 0;
+	if (geo->aperture_start > geo->aperture_end)
+		return -EINVAL;
+	if (geo->aperture_start) {
+		rc = __iopt_reserve_iova(iopt, 0, geo->aperture_start - 1,
+					 domain);
+		if (rc)
+			return rc;
+	}
+	if (geo->aperture_end != ULONG_MAX) {
+		rc = __iopt_reserve_iova(iopt, geo->aperture_end + 1,
+					 ULONG_MAX, domain);
+		if (rc) {
+			__iopt_remove_reserved_iova(iopt, domain);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/**
+ * iopt_table_add_domain() - make a domain mirror the table
+ * @iopt: the table
+ * @domain: a paging domain not yet in any table
+ *
+ * Reserves what lies outside the domain's aperture, raises the alignment
+ * to its smallest IO page size and maps every area into it.
+ *
+ * Context: Process context; takes the table's locks for write.
+ * Return: 0, or -EADDRINUSE if an area or an allowed range lies outside the
+ * aperture or an area does not fit the domain's page size, -EINVAL for a
+ * domain whose smallest IO page is larger than PAGE_SIZE, or the error of a
+ * map. On error nothing changed.
+ */
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain)
+{
+	struct interval_tree_node *node, *failed = NULL;
+	unsigned long align;
+	u32 index;
+	int rc;
+
+	if (!domain->pgsize_bitmap ||
+	    (1UL << __ffs(domain->pgsize_bitmap)) > PAGE_SIZE)
+		return -EINVAL;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+
+	align = iopt_required_alignment(iopt, domain);
+	if (!iopt_areas_aligned(iopt, align)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
+	}
+	rc = iopt_reserve_aperture(iopt, domain);
+	if (rc)
+		goto out_unlock;
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		rc = iopt_area_map_domain(iopt, area_of(node), domain);
+		if (rc) {
+			failed = node;
+			goto err_unmap;
+		}
+	}
+	rc = xa_alloc(&iopt->domains, &index, domain, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto err_unmap;
+	iopt->iova_alignment = align;
+	goto out_unlock;
+
+err_unmap:
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node != failed; node = interval_tree_iter_next(node, 0, ULONG_MAX))
+		iopt_area_unmap_domain(area_of(node), domain,
+				       area_length(area_of(node)));
+	__iopt_remove_reserved_iova(iopt, domain);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_table_remove_domain() - stop mirroring the table into a domain
+ * @iopt: the table
+ * @domain: a domain added with iopt_table_add_domain()
+ *
+ * Unmaps every area from the domain and lifts its aperture and alignment
+ * limits, which may widen the usable IOVA ranges.
+ *
+ * Context: Process context; takes the table's locks for write.
+ */
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain)
+{
+	struct interval_tree_node *node;
+	struct iommu_domain *entry;
+	unsigned long index;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	xa_for_each(&iopt->domains, index, entry) {
+		if (entry == domain) {
+			xa_erase(&iopt->domains, index);
+			break;
+		}
+	}
+	if (WARN_ON(entry != domain))
+		goto out_unlock;
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
+		iopt_area_unmap_domain(area_of(node), domain,
+				       area_length(area_of(node)));
+	__iopt_remove_reserved_iova(iopt, domain);
+	iopt->iova_alignment = iopt_required_alignment(iopt, NULL);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
 }

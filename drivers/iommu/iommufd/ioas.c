@@ -9,6 +9,7 @@
  * Each handler holds a short-term user on the IOAS for the whole call, so
  * the IOAS cannot be destroyed underneath it.
  */
+#include <linux/iommu.h>
 #include <linux/slab.h>
 #include <uapi/linux/iommufd.h>
 
@@ -96,5 +97,194 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 		rc = -EMSGSIZE;
 out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+static int iommufd_map_prot(u32 flags)
+{
+	int prot = 0;
+
+	if (flags & IOMMU_IOAS_MAP_WRITEABLE)
+		prot |= IOMMU_WRITE;
+	if (flags & IOMMU_IOAS_MAP_READABLE)
+		prot |= IOMMU_READ;
+	return prot;
+}
+
+/* Checks shared by MAP and COPY; returns the IOMMU protection bits */
+static int iommufd_check_map_args(u32 flags, u64 iova, u64 length)
+{
+	const u32 known = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |
+			  IOMMU_IOAS_MAP_READABLE;
+
+	if (flags & ~known)
+		return -EOPNOTSUPP;
+	if (!iommufd_map_prot(flags) || !length)
+		return -EINVAL;
+	if (iova >= ULONG_MAX || length >= ULONG_MAX)
+		return -EOVERFLOW;
+	return iommufd_map_prot(flags);
+}
+
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova;
+	struct iommufd_ioas *ioas;
+	int prot, rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	prot = iommufd_check_map_args(cmd->flags, cmd->iova, cmd->length);
+	if (prot < 0)
+		return prot;
+	if (cmd->user_va > ULONG_MAX)
+		return -EOVERFLOW;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	rc = iopt_map_user_pages(&ioas->iopt, &iova, cmd->user_va, cmd->length,
+				 prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
+				 ucmd->ictx->account_mode);
+	if (rc)
+		goto out_put;
+
+	cmd->iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	/* Userspace never learnt where the mapping is: take it back */
+	if (rc)
+		iopt_unmap_iova(&ioas->iopt, iova, iova + cmd->length - 1,
+				&(unsigned long){ 0 });
+out_put:
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	unsigned long dst_iova = cmd->dst_iova;
+	struct iommufd_ioas *src, *dst;
+	int prot, rc;
+
+	prot = iommufd_check_map_args(cmd->flags, cmd->dst_iova, cmd->length);
+	if (prot < 0)
+		return prot;
+	if (cmd->src_iova >= ULONG_MAX)
+		return -EOVERFLOW;
+
+	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	dst = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
+	if (IS_ERR(dst)) {
+		rc = PTR_ERR(dst);
+		goto out_put_src;
+	}
+
+	rc = iopt_copy_iova(&dst->iopt, &dst_iova, &src->iopt, cmd->src_iova,
+			    cmd->length, prot,
+			    cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
+	if (rc)
+		goto out_put_dst;
+
+	cmd->dst_iova = dst_iova;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		iopt_unmap_iova(&dst->iopt, dst_iova,
+				dst_iova + cmd->length - 1,
+				&(unsigned long){ 0 });
+out_put_dst:
+	iommufd_put_object(ucmd->ictx, &dst->obj);
+out_put_src:
+	iommufd_put_object(ucmd->ictx, &src->obj);
+	return rc;
+}
+
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	unsigned long unmapped = 0, last;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (cmd->iova == 0 && cmd->length == U64_MAX) {
+		last = ULONG_MAX;
+	} else {
+		if (!cmd->length)
+			return -EINVAL;
+		if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
+		    check_add_overflow((unsigned long)cmd->iova,
+				       (unsigned long)cmd->length - 1, &last))
+			return -EOVERFLOW;
+	}
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, last, &unmapped);
+	/* Unmapping everything from an empty IOAS is not an error */
+	if (rc == -ENOENT && last == ULONG_MAX && cmd->iova == 0)
+		rc = 0;
+	if (!rc) {
+		cmd->length = unmapped;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
+	struct iommu_iova_range *ranges = NULL;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	if (cmd->num_iovas) {
+		ranges = memdup_array_user(u64_to_user_ptr(cmd->allowed_iovas),
+					   cmd->num_iovas, sizeof(*ranges));
+		if (IS_ERR(ranges))
+			return PTR_ERR(ranges);
+	}
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas)) {
+		rc = PTR_ERR(ioas);
+		goto out_free;
+	}
+	rc = iopt_set_allowed_iovas(&ioas->iopt, ranges, cmd->num_iovas);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+out_free:
+	kfree(ranges);
+	return rc;
+}
+
+int iommufd_ioas_option_huge_pages(struct iommu_option *cmd,
+				   struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas;
+	int rc = 0;
+
+	if (cmd->op != IOMMU_OPTION_OP_GET && cmd->op != IOMMU_OPTION_OP_SET)
+		return -EOPNOTSUPP;
+	if (cmd->op == IOMMU_OPTION_OP_SET && cmd->val64 > 1)
+		return -EINVAL;
+
+	ioas = iommufd_get_ioas(ictx, cmd->object_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	if (cmd->op == IOMMU_OPTION_OP_GET)
+		cmd->val64 = !READ_ONCE(ioas->iopt.disable_large_pages);
+	else
+		rc = iopt_set_large_pages(&ioas->iopt, cmd->val64);
+	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
 }

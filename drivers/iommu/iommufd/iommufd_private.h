@@ -26,6 +26,9 @@
 #include <linux/err.h>
 #include <linux/iommufd.h>
 #include <linux/interval_tree.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
@@ -34,6 +37,10 @@
 #include <linux/xarray.h>
 
 /* Which counter a pinned page is charged to, set per file by IOMMU_OPTION */
+struct iommu_domain;
+struct iommu_iova_range;
+struct iommu_option;
+
 enum iommufd_account_mode {
 	IOMMUFD_ACCOUNT_USER,	/* the user's locked_vm, as VFIO type1 does */
 	IOMMUFD_ACCOUNT_MM,	/* the mm's pinned_vm, as RDMA does */
@@ -57,6 +64,9 @@ struct iommufd_ctx {
 enum iommufd_object_type {
 	IOMMUFD_OBJ_ANY,	/* lookup wildcard, never an object's type */
 	IOMMUFD_OBJ_IOAS,
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST)
+	IOMMUFD_OBJ_SELFTEST,	/* selftest.c: a mock domain on an IOAS */
+#endif
 	IOMMUFD_OBJ_MAX,
 };
 
@@ -131,15 +141,24 @@ static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
  * struct io_pagetable - the IOVA space of one IOAS
  *
  * Usable IOVA is the allowed set (everything when the user set none) minus
- * the reserved set. Both are interval trees of struct iopt_range.
+ * the reserved set. Mappings are areas (struct iopt_area) in area_itree;
+ * every area is mapped into every domain in @domains.
+ *
+ * Lock order: domains_rwsem, then iova_rwsem.
  */
 struct io_pagetable {
-	/* Protects allowed_itree, reserved_itree and iova_alignment */
+	/* Protects @domains; held for read while areas are mapped into them */
+	struct rw_semaphore domains_rwsem;
+	struct xarray domains;
+	/* Protects the three trees, iova_alignment and disable_large_pages */
 	struct rw_semaphore iova_rwsem;
+	struct rb_root_cached area_itree;
 	struct rb_root_cached allowed_itree;
 	struct rb_root_cached reserved_itree;
 	/* Every IOVA and length mapped must be a multiple of this */
 	unsigned long iova_alignment;
+	/* IOMMU_OPTION_HUGE_PAGES == 0: map domains in PAGE_SIZE steps */
+	bool disable_large_pages;
 };
 
 void iopt_init_table(struct io_pagetable *iopt);
@@ -149,6 +168,103 @@ typedef int (*iopt_range_fn_t)(unsigned long start, unsigned long last,
 			       void *arg);
 int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn,
 			    void *arg);
+
+int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
+			unsigned long uptr, unsigned long length,
+			int iommu_prot, bool fixed, u8 account_mode);
+int iopt_copy_iova(struct io_pagetable *dst, unsigned long *dst_iova,
+		   struct io_pagetable *src, unsigned long src_iova,
+		   unsigned long length, int iommu_prot, bool fixed);
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
+		    unsigned long last, unsigned long *unmapped);
+int iopt_set_allowed_iovas(struct io_pagetable *iopt,
+			   const struct iommu_iova_range *ranges, u32 nr);
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain);
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain);
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner);
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
+
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST)
+bool iommufd_should_fail(void);
+/* Pages per pin batch when not 0; set by the test ioctl */
+extern unsigned int iommufd_test_pin_batch;
+int iommufd_test_init(void);
+void iommufd_test_exit(void);
+int iommufd_test(struct iommufd_ucmd *ucmd);
+void iommufd_selftest_destroy(struct iommufd_object *obj);
+#else
+static inline bool iommufd_should_fail(void)
+{
+	return false;
+}
+
+static inline int iommufd_test_init(void)
+{
+	return 0;
+}
+
+static inline void iommufd_test_exit(void)
+{
+}
+#endif
+
+/* A run of physically contiguous pinned pages, see pages.c */
+struct iopt_pfn_run {
+	unsigned long index;	/* first page, counted from iopt_pages.uptr */
+	unsigned long pfn;	/* its pfn; the run ends where the next begins */
+};
+
+/*
+ * struct iopt_pages - pinned user memory shared by areas, see pages.c.
+ * The runs are fixed once iopt_pages_pin() returns.
+ */
+struct iopt_pages {
+	struct kref kref;		/* one per user */
+	/* Protects @users and @npages_pinned */
+	struct mutex mutex;
+	struct rb_root_cached users;	/* page index spans of the users */
+	unsigned long npages_pinned;
+	unsigned long uptr;		/* page aligned start of the range */
+	unsigned long npages;
+	unsigned long nruns;
+	struct iopt_pfn_run *runs;
+	bool writable;
+	u8 account_mode;		/* enum iommufd_account_mode */
+	struct user_struct *user;
+	struct mm_struct *mm;		/* mmgrab()ed */
+};
+
+struct iopt_pages *iopt_pages_pin(unsigned long uptr, unsigned long length,
+				  bool writable, u8 account_mode,
+				  struct interval_tree_node *first_user);
+void iopt_pages_add_user(struct iopt_pages *pages,
+			 struct interval_tree_node *user);
+void iopt_pages_remove_user(struct iopt_pages *pages,
+			    struct interval_tree_node *user);
+
+typedef int (*iopt_chunk_fn_t)(unsigned long offset, phys_addr_t phys,
+			       unsigned long length, void *arg);
+int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
+			   unsigned long length, iopt_chunk_fn_t fn, void *arg);
+
+/*
+ * struct iopt_area - one mapping: IOVA [node.start, node.last] shows the
+ * bytes of @pages that start @pages_offset bytes into its first page.
+ */
+struct iopt_area {
+	struct interval_tree_node node;
+	struct iopt_pages *pages;
+	/* The page indices of @pages this area shows, as a user of them */
+	struct interval_tree_node pages_node;
+	unsigned long pages_offset;
+	int iommu_prot;
+	/* Links the areas of one operation while they are built or freed */
+	struct list_head list;
+};
 
 struct iommufd_ioas {
 	struct iommufd_object obj;
@@ -169,5 +285,11 @@ static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_option_huge_pages(struct iommu_option *cmd,
+				   struct iommufd_ctx *ictx);
 
 #endif

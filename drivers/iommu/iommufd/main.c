@@ -30,6 +30,7 @@
 #include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
+#include "iommufd_test.h"
 
 struct iommufd_object_ops {
 	void (*destroy)(struct iommufd_object *obj);
@@ -39,6 +40,11 @@ static const struct iommufd_object_ops iommufd_object_ops[] = {
 	[IOMMUFD_OBJ_IOAS] = {
 		.destroy = iommufd_ioas_destroy,
 	},
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST)
+	[IOMMUFD_OBJ_SELFTEST] = {
+		.destroy = iommufd_selftest_destroy,
+	},
+#endif
 };
 
 /**
@@ -252,6 +258,9 @@ static int iommufd_option(struct iommufd_ucmd *ucmd)
 	case IOMMU_OPTION_RLIMIT_MODE:
 		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
 		break;
+	case IOMMU_OPTION_HUGE_PAGES:
+		rc = iommufd_ioas_option_huge_pages(cmd, ucmd->ictx);
+		break;
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -265,7 +274,14 @@ union iommufd_cmd_buffer {
 	struct iommu_destroy destroy;
 	struct iommu_ioas_alloc ioas_alloc;
 	struct iommu_ioas_iova_ranges ioas_iova_ranges;
+	struct iommu_ioas_allow_iovas ioas_allow_iovas;
+	struct iommu_ioas_map ioas_map;
+	struct iommu_ioas_copy ioas_copy;
+	struct iommu_ioas_unmap ioas_unmap;
 	struct iommu_option option;
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST)
+	struct iommu_test_cmd test;
+#endif
 };
 
 struct iommufd_cmd {
@@ -296,7 +312,18 @@ static const struct iommufd_cmd iommufd_cmds[] = {
 		    struct iommu_ioas_alloc, out_ioas_id),
 	IOMMUFD_CMD(IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
 		    struct iommu_ioas_iova_ranges, out_iova_alignment),
+	IOMMUFD_CMD(IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
+		    struct iommu_ioas_allow_iovas, allowed_iovas),
+	IOMMUFD_CMD(IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map, iova),
+	IOMMUFD_CMD(IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy,
+		    src_iova),
+	IOMMUFD_CMD(IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
+		    length),
 	IOMMUFD_CMD(OPTION, iommufd_option, struct iommu_option, val64),
+#if IS_ENABLED(CONFIG_IOMMUFD_TEST)
+	/* The payload after the header is optional, read as zero if short */
+	IOMMUFD_CMD(TEST_CMD, iommufd_test, struct iommu_test_cmd, __reserved),
+#endif
 };
 
 static long iommufd_fops_ioctl(struct file *filp, unsigned int num,
@@ -467,12 +494,21 @@ static struct miscdevice iommu_misc_dev = {
 
 static int __init iommufd_init(void)
 {
-	return misc_register(&iommu_misc_dev);
+	int rc;
+
+	rc = iommufd_test_init();
+	if (rc)
+		return rc;
+	rc = misc_register(&iommu_misc_dev);
+	if (rc)
+		iommufd_test_exit();
+	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
 	misc_deregister(&iommu_misc_dev);
+	iommufd_test_exit();
 }
 
 module_init(iommufd_init);

@@ -376,17 +376,17 @@ enum iommufd_ioas_map_flags {
  *        where the kernel put the mapping
  *
  * Makes [@user_va, @user_va + @length) reachable by DMA at [@iova,
- * @iova + @length) in every domain the IOAS feeds. The pages are pinned and
- * charged to RLIMIT_MEMLOCK once something needs them: immediately when a
- * HWPT is attached to the IOAS, otherwise at the first attach or ACCESS that
- * uses them, which then reports a pinning failure.
+ * @iova + @length) in every domain the IOAS feeds. The pages are pinned
+ * (long-term) and charged to RLIMIT_MEMLOCK by this call, once, whether or
+ * not a domain is attached yet, so a failure to pin is reported here.
  *
  * The IOVA range must be inside the usable ranges, aligned as reported by
  * IOMMU_IOAS_IOVA_RANGES, and free: an existing mapping is never replaced.
- * The offset of @user_va inside its page must be a multiple of the
- * alignment too. Without FIXED_IOVA the kernel looks for a free, usable,
- * suitably aligned hole; it favours IOVAs that share the large-page
- * alignment of @user_va so that large IOMMU pages can be used.
+ * @iova must have the same offset inside a CPU page as @user_va, and
+ * @user_va must be a multiple of the alignment too. Without FIXED_IOVA the
+ * kernel takes the lowest free, usable hole; it favours IOVAs that share
+ * the large-page alignment of @user_va so that large IOMMU pages can be
+ * used.
  *
  * Each successful call creates one mapping that IOMMU_IOAS_UNMAP can only
  * remove as a whole.
@@ -458,8 +458,7 @@ struct iommu_ioas_copy {
  * not split or trimmed, the call fails instead. The special range @iova = 0,
  * @length = U64_MAX removes everything and succeeds on an empty IOAS.
  *
- * Mappings are removed from the lowest IOVA upwards; if the call fails part
- * way, the mappings below the failing point are already gone.
+ * A failing call unmaps nothing.
  *
  * Errors: ENOENT if the IOAS does not exist, if nothing is mapped in the
  * range (other than for the special range), or if a mapping crosses its
