@@ -45,6 +45,10 @@ check-base: kernel selftests
 check-debug: kernel-debug selftests
 	@$(SCRIPTS)/check.sh debug
 
+bench: kernel selftests
+	@$(SCRIPTS)/vm-run.sh base bench 1200; rc=$$?; \
+		cat build/logs/base-bench.results | grep -v '^WB-DONE'; exit $$rc
+
 lint: kernel
 	@$(SCRIPTS)/lint.sh
 

@@ -35,6 +35,9 @@ case "$wbmode" in
 run)
 	demo
 	;;
+bench)
+	bench
+	;;
 check)
 	for t in /tests/*; do
 		[ -x "$t" ] || continue

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench: how long IOMMU_IOAS_MAP and IOMMU_IOAS_UNMAP take for one large
+ * buffer, by kind of backing memory and by what the IOAS feeds.
+ *
+ * Usage: bench [MiB]        (default 256)
+ *
+ * For 4 KiB pages, THP and hugetlbfs backed buffers it maps and unmaps the
+ * whole buffer in one call, several times, and prints the best time of
+ * each. "no domain" measures pinning and accounting alone; "mock domain"
+ * adds the fan-out into a mock IOMMU domain (which can use 2 MiB and 1 GiB
+ * IO pages); "mock, 4K IO" turns IOMMU_OPTION_HUGE_PAGES off. Under
+ * emulation absolute times mean little: compare the rows of one run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/iommufd.h>
+
+#include "../../drivers/iommu/iommufd/iommufd_test.h"
+
+#define SZ_2M	(2UL << 20)
+#define ROUNDS	3
+
+enum backing { BACK_4K, BACK_THP, BACK_HUGETLB };
+
+static const char *const backing_name[] = {
+	[BACK_4K] = "4 KiB pages",
+	[BACK_THP] = "THP (2 MiB)",
+	[BACK_HUGETLB] = "hugetlbfs 2 MiB",
+};
+
+enum setup { SETUP_NONE, SETUP_MOCK, SETUP_MOCK_SMALL };
+
+static const char *const setup_name[] = {
+	[SETUP_NONE] = "no domain",
+	[SETUP_MOCK] = "mock domain",
+	[SETUP_MOCK_SMALL] = "mock, 4K IO",
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void *alloc_buffer(enum backing backing, size_t len)
+{
+	size_t map_len = len + SZ_2M;
+	char *p;
+
+	if (backing == BACK_HUGETLB) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		memset(p, 1, len);
+		return p;
+	}
+	/* Over-allocate so the buffer can start on a 2 MiB boundary */
+	p = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	p = (char *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
+	madvise(p, len, backing == BACK_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(p, 1, len);
+	return p;
+}
+
+static int ioas_setup(int fd, enum setup setup, uint32_t *ioas_id)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_test_cmd mock = {
+		.size = sizeof(mock),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	struct iommu_option opt = {
+		.size = sizeof(opt),
+		.option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET,
+		.val64 = 0,
+	};
+
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &alloc))
+		return -1;
+	*ioas_id = alloc.out_ioas_id;
+	if (setup == SETUP_MOCK_SMALL) {
+		opt.object_id = *ioas_id;
+		if (ioctl(fd, IOMMU_OPTION, &opt))
+			return -1;
+	}
+	if (setup != SETUP_NONE) {
+		mock.id = *ioas_id;
+		if (ioctl(fd, IOMMU_TEST_CMD, &mock))
+			return -1;
+	}
+	return 0;
+}
+
+/* Best map and unmap times over ROUNDS, in milliseconds */
+static int measure(enum setup setup, void *buf, size_t len, double *map_ms,
+		   double *unmap_ms)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			 IOMMU_IOAS_MAP_FIXED_IOVA,
+		.user_va = (uintptr_t)buf,
+		.length = len,
+		.iova = 1UL << 32,
+	};
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap),
+		.iova = 1UL << 32,
+		.length = len,
+	};
+	int fd, round, rc = -1;
+	double t;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return -1;
+	if (ioas_setup(fd, setup, &map.ioas_id))
+		goto out;
+	unmap.ioas_id = map.ioas_id;
+	*map_ms = *unmap_ms = 1e30;
+	for (round = 0; round != ROUNDS; round++) {
+		t = now_ms();
+		if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+			goto out;
+		t = now_ms() - t;
+		if (t < *map_ms)
+			*map_ms = t;
+		t = now_ms();
+		unmap.length = len;
+		if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
+			goto out;
+		t = now_ms() - t;
+		if (t < *unmap_ms)
+			*unmap_ms = t;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+static void reserve_hugepages(size_t len)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+
+	if (!f)
+		return;
+	fprintf(f, "%zu\n", len / SZ_2M + 1);
+	fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 256;
+	size_t len = mib << 20;
+	double base_map = 0;
+	int b, s;
+
+	if (!mib) {
+		fprintf(stderr, "usage: bench [MiB]\n");
+		return 2;
+	}
+	reserve_hugepages(len);
+	printf("MAP + UNMAP of %zu MiB, best of %d runs\n", mib, ROUNDS);
+	printf("(ratio: map time / map time of 4 KiB pages, no domain)\n");
+	printf("%-16s %-12s %10s %10s %12s %7s\n", "memory", "IOAS feeds",
+	       "map ms", "unmap ms", "map GiB/s", "ratio");
+	for (b = BACK_4K; b <= BACK_HUGETLB; b++) {
+		void *buf = alloc_buffer(b, len);
+
+		if (!buf) {
+			printf("%-16s (not available: %s)\n", backing_name[b],
+			       strerror(errno));
+			continue;
+		}
+		for (s = SETUP_NONE; s <= SETUP_MOCK_SMALL; s++) {
+			double map_ms, unmap_ms;
+
+			if (measure(s, buf, len, &map_ms, &unmap_ms)) {
+				printf("%-16s %-12s failed: %s\n",
+				       backing_name[b], setup_name[s],
+				       strerror(errno));
+				return 1;
+			}
+			if (!base_map)
+				base_map = map_ms;
+			printf("%-16s %-12s %10.1f %10.1f %12.2f %7.2f\n",
+			       backing_name[b], setup_name[s], map_ms,
+			       unmap_ms, len / (double)(1UL << 30) / (map_ms / 1e3),
+			       map_ms / base_map);
+		}
+		munmap(buf, len);
+	}
+	return 0;
+}
