@@ -9,7 +9,11 @@
 # the streams apart: ttyS0 is the kernel console, ttyS1 carries only what
 # the guest's programs print.
 #
-# Writes build/logs/KIND-MODE.{console,results}. Exits non-zero if the guest
+# Environment: WB_TESTS, names of the selftests to include (default: all);
+# WB_TAG, a suffix that keeps this run's initramfs and logs apart from
+# others running at the same time.
+#
+# Writes build/logs/KIND-MODE[-TAG].{console,results}. Exits non-zero if the guest
 # did not finish in time or the console shows a kernel report (WARNING, BUG,
 # Oops, KASAN, UBSAN, lockdep, kmemleak, panic).
 set -euo pipefail
@@ -19,19 +23,27 @@ top=$(realpath "$(dirname "$0")/..")
 build="$top/build"
 kernel="$build/obj-$kind/arch/x86/boot/bzImage"
 logs="$build/logs"
-console="$logs/$kind-$mode.console"
-results="$logs/$kind-$mode.results"
+tag=${WB_TAG:+-$WB_TAG}
+console="$logs/$kind-$mode$tag.console"
+results="$logs/$kind-$mode$tag.results"
 mkdir -p "$logs"
 
 # The initramfs is rebuilt every run: it is small and cheap to pack.
-root="$build/initramfs-$kind"
+root="$build/initramfs-$kind$tag"
+cpio="$root.cpio"
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests,mnt}
 cp /bin/busybox "$root/bin/busybox"
-cp "$build"/user/tests/* "$root/tests/" 2>/dev/null || true
+if [ -n "${WB_TESTS:-}" ]; then
+	for t in $WB_TESTS; do
+		cp "$build/user/tests/$t" "$root/tests/"
+	done
+else
+	cp "$build"/user/tests/* "$root/tests/" 2>/dev/null || true
+fi
 cp "$build"/user/bin/* "$root/bin/" 2>/dev/null || true
 cp "$top/scripts/guest-init.sh" "$root/init"
-(cd "$root" && find . | cpio -o -H newc --quiet) > "$build/initramfs-$kind.cpio"
+(cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio"
 
 accel=tcg
 if "$top/scripts/kvm-usable.sh" "$kernel"; then
@@ -48,7 +60,7 @@ set +e
 timeout --foreground -k 10 "$limit" qemu-system-x86_64 \
 	-M q35 -accel "$accel" -cpu max -smp 2 -m 2G \
 	-device intel-iommu -device edu \
-	-kernel "$kernel" -initrd "$build/initramfs-$kind.cpio" \
+	-kernel "$kernel" -initrd "$cpio" \
 	-append "$append" \
 	-nodefaults -display none -monitor none -no-reboot \
 	-serial file:"$console" -serial file:"$results" \
@@ -76,5 +88,5 @@ if [ -n "$reports" ]; then
 	echo "$reports" | head -20 >&2
 	status=1
 fi
-echo "  VM      $kind/$mode ($accel) ${elapsed}s, console: $console"
+echo "  VM      $kind/$mode$tag ($accel) ${elapsed}s, console: $console"
 exit $status
