@@ -38,6 +38,20 @@ struct iopt_range_node {
 	void *owner;
 };
 
+static struct iopt_range_node *
+iopt_range_node_alloc(unsigned long start, unsigned long last, void *owner)
+{
+	struct iopt_range_node *range;
+
+	range = kzalloc(sizeof(*range), GFP_KERNEL_ACCOUNT);
+	if (range) {
+		range->node.start = start;
+		range->node.last = last;
+		range->owner = owner;
+	}
+	return range;
+}
+
 static struct iopt_area *area_of(struct interval_tree_node *node)
 {
 	return node ? container_of(node, struct iopt_area, node) : NULL;
@@ -680,13 +694,12 @@ int iopt_set_allowed_iovas(struct io_pagetable *iopt,
 			rc = -EINVAL;
 			goto out_free;
 		}
-		allowed = kzalloc(sizeof(*allowed), GFP_KERNEL_ACCOUNT);
+		allowed = iopt_range_node_alloc(ranges[i].start, ranges[i].last,
+						NULL);
 		if (!allowed) {
 			rc = -ENOMEM;
 			goto out_free;
 		}
-		allowed->node.start = ranges[i].start;
-		allowed->node.last = ranges[i].last;
 		interval_tree_insert(&allowed->node, &tree);
 	}
 
@@ -774,16 +787,13 @@ static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
+	/* Reserving must never take IOVA from a mapping or the user's list */
 	if (iopt_tree_overlaps(&iopt->area_itree, start, last) ||
 	    iopt_tree_overlaps(&iopt->allowed_itree, start, last))
 		return -EADDRINUSE;
-
-	reserved = kzalloc(sizeof(*reserved), GFP_KERNEL_ACCOUNT);
+	reserved = iopt_range_node_alloc(start, last, owner);
 	if (!reserved)
 		return -ENOMEM;
-	reserved->node.start = start;
-	reserved->node.last = last;
-	reserved->owner = owner;
 	interval_tree_insert(&reserved->node, &iopt->reserved_itree);
 	return 0;
 }

@@ -10,7 +10,7 @@
  * or when the file is closed, which tears everything down in dependency
  * order.
  *
- * An ioctl flows through iommufd_fops_ioctl(): the command number selects a
+ * An ioctl flows through iommufd_file_ioctl(): the command number selects a
  * row of iommufd_cmds[], the user's struct is copied in following the
  * extensible-struct rules (it starts with its own size; a shorter struct
  * than the row's minimum is refused, a longer one must be zero past what the
@@ -26,6 +26,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <uapi/linux/iommufd.h>
 
@@ -63,23 +64,23 @@ struct iommufd_object *__iommufd_object_alloc(struct iommufd_ctx *ictx,
 					      size_t size,
 					      enum iommufd_object_type type)
 {
-	struct iommufd_object *obj;
+	struct iommufd_object *obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
 	int rc;
 
-	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
-	obj->type = type;
-	refcount_set(&obj->users, 1);
-	refcount_set(&obj->refs, 1);
-
+	*obj = (struct iommufd_object){
+		.users = REFCOUNT_INIT(1),
+		.refs = REFCOUNT_INIT(1),
+		.type = type,
+	};
+	/* The slot reads as NULL to lookups until the object is finalized */
 	rc = xa_alloc_cyclic(&ictx->objects, &obj->id, XA_ZERO_ENTRY,
 			     xa_limit_31b, &ictx->next_id, GFP_KERNEL_ACCOUNT);
-	if (rc < 0) {
-		kfree(obj);
-		return ERR_PTR(rc);
-	}
-	return obj;
+	if (rc >= 0)
+		return obj;
+	kfree(obj);
+	return ERR_PTR(rc);
 }
 
 /**
@@ -94,8 +95,12 @@ void iommufd_object_finalize(struct iommufd_ctx *ictx,
 {
 	void *old;
 
-	/* The ID is already reserved, so this store cannot allocate */
-	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+	/*
+	 * The reserved slot turns into the object, which allocates nothing;
+	 * the reservation it replaces reads back as NULL.
+	 */
+	old = xa_cmpxchg(&ictx->objects, obj->id, XA_ZERO_ENTRY, obj,
+			 GFP_KERNEL);
 	WARN_ON(old);
 }
 
@@ -108,10 +113,7 @@ void iommufd_object_finalize(struct iommufd_ctx *ictx,
  */
 void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	void *old;
-
-	old = xa_erase(&ictx->objects, obj->id);
-	WARN_ON(old);
+	xa_release(&ictx->objects, obj->id);
 	kfree(obj);
 }
 
@@ -125,7 +127,9 @@ void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 				      struct iommufd_object *obj)
 {
-	iommufd_object_ops[obj->type].destroy(obj);
+	const struct iommufd_object_ops *ops = &iommufd_object_ops[obj->type];
+
+	ops->destroy(obj);
 	iommufd_object_abort(ictx, obj);
 }
 
@@ -246,27 +250,27 @@ static int iommufd_option_rlimit_mode(struct iommu_option *cmd,
 	return rc;
 }
 
+typedef int (*iommufd_option_fn_t)(struct iommu_option *cmd,
+				   struct iommufd_ctx *ictx);
+
+/* IOMMU_OPTION handlers, indexed by option_id */
+static const iommufd_option_fn_t iommufd_option_handlers[] = {
+	[IOMMU_OPTION_RLIMIT_MODE] = iommufd_option_rlimit_mode,
+	[IOMMU_OPTION_HUGE_PAGES] = iommufd_ioas_option_huge_pages,
+};
+
 static int iommufd_option(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
+	unsigned int nr = ARRAY_SIZE(iommufd_option_handlers);
+	iommufd_option_fn_t handler;
 	int rc;
 
-	if (cmd->__reserved)
+	if (cmd->__reserved || cmd->option_id >= nr)
 		return -EOPNOTSUPP;
-
-	switch (cmd->option_id) {
-	case IOMMU_OPTION_RLIMIT_MODE:
-		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
-		break;
-	case IOMMU_OPTION_HUGE_PAGES:
-		rc = iommufd_ioas_option_huge_pages(cmd, ucmd->ictx);
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
-	if (rc)
-		return rc;
-	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	handler = iommufd_option_handlers[array_index_nospec(cmd->option_id, nr)];
+	rc = handler(cmd, ucmd->ictx);
+	return rc ?: iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 /* Large enough for the kernel copy of any command struct */
@@ -326,7 +330,7 @@ static const struct iommufd_cmd iommufd_cmds[] = {
 #endif
 };
 
-static long iommufd_fops_ioctl(struct file *filp, unsigned int num,
+static long iommufd_file_ioctl(struct file *filp, unsigned int num,
 			       unsigned long arg)
 {
 	union iommufd_cmd_buffer buf;
@@ -357,7 +361,7 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int num,
 	return cmd->handler(&ucmd);
 }
 
-static int iommufd_fops_open(struct inode *inode, struct file *filp)
+static int iommufd_file_open(struct inode *inode, struct file *filp)
 {
 	struct iommufd_ctx *ictx;
 
@@ -378,7 +382,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
  * long-term refs between objects order the teardown. Each pass destroys the
  * objects nothing depends on, which frees the refs they held on others.
  */
-static int iommufd_fops_release(struct inode *inode, struct file *filp)
+static int iommufd_file_release(struct inode *inode, struct file *filp)
 {
 	struct iommufd_ctx *ictx = filp->private_data;
 	struct iommufd_object *obj;
@@ -409,43 +413,27 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 
 static const struct file_operations iommufd_fops = {
 	.owner = THIS_MODULE,
-	.open = iommufd_fops_open,
-	.release = iommufd_fops_release,
-	.unlocked_ioctl = iommufd_fops_ioctl,
+	.unlocked_ioctl = iommufd_file_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.open = iommufd_file_open,
+	.release = iommufd_file_release,
 };
-
-/**
- * iommufd_ctx_get() - take a reference on an iommufd context
- * @ictx: the context, obtained from iommufd_ctx_from_file() or _from_fd()
- *
- * The context lives as long as its file, so this is a file reference.
- *
- * Context: Any context.
- */
-void iommufd_ctx_get(struct iommufd_ctx *ictx)
-{
-	get_file(ictx->file);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
 
 /**
  * iommufd_ctx_from_file() - the iommufd context behind an open file
  * @file: a file that should be an open /dev/iommu
  *
  * Context: Any context.
- * Return: the context with a reference the caller drops with
- * iommufd_ctx_put(), or ERR_PTR(-EBADFD) if @file is not /dev/iommu.
+ * Return: the context, with a reference for iommufd_ctx_put() to drop, or
+ * ERR_PTR(-EBADFD) if @file is something else.
  */
 struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
 {
-	struct iommufd_ctx *ictx;
+	bool is_iommufd = file->f_op == &iommufd_fops;
 
-	if (file->f_op != &iommufd_fops)
-		return ERR_PTR(-EBADFD);
-	ictx = file->private_data;
-	iommufd_ctx_get(ictx);
-	return ictx;
+	if (is_iommufd)
+		iommufd_ctx_get(file->private_data);
+	return is_iommufd ? file->private_data : ERR_PTR(-EBADFD);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
 
@@ -454,23 +442,31 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
  * @fd: a descriptor of the calling process that should be /dev/iommu
  *
  * Context: Process context.
- * Return: the context with a reference the caller drops with
- * iommufd_ctx_put(), ERR_PTR(-EBADF) if @fd is not open, or
- * ERR_PTR(-EBADFD) if it is not /dev/iommu.
+ * Return: the context, with a reference for iommufd_ctx_put() to drop,
+ * ERR_PTR(-EBADF) if @fd is not open, or ERR_PTR(-EBADFD) if it is not
+ * /dev/iommu.
  */
 struct iommufd_ctx *iommufd_ctx_from_fd(int fd)
 {
-	struct iommufd_ctx *ictx;
-	struct file *file;
+	CLASS(fd, f)(fd);
 
-	file = fget(fd);
-	if (!file)
-		return ERR_PTR(-EBADF);
-	ictx = iommufd_ctx_from_file(file);
-	fput(file);
-	return ictx;
+	return fd_empty(f) ? ERR_PTR(-EBADF) : iommufd_ctx_from_file(fd_file(f));
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
+
+/**
+ * iommufd_ctx_get() - take a reference on an iommufd context
+ * @ictx: the context, obtained from iommufd_ctx_from_file() or _from_fd()
+ *
+ * A context is owned by its file, so holding one means holding the file.
+ *
+ * Context: Any context.
+ */
+void iommufd_ctx_get(struct iommufd_ctx *ictx)
+{
+	get_file(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
 
 /**
  * iommufd_ctx_put() - drop a reference taken on an iommufd context
