@@ -757,21 +757,29 @@ static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
  * @iopt: the table
  * @enable: false to map domains only in PAGE_SIZE steps
  *
- * Turning large pages off raises the alignment to PAGE_SIZE. The setting
- * applies to mappings made from then on; existing ones keep their IO pages.
+ * Turning large pages off raises the alignment to PAGE_SIZE. It is refused
+ * while domains hold mappings, which may already use large IO pages; turning
+ * them back on only affects mappings made from then on.
  *
  * Context: Process context; takes the table's locks.
- * Return: 0, or -EADDRINUSE if an existing mapping is not PAGE_SIZE aligned.
+ * Return: 0, -EINVAL to turn them off while a domain holds mappings, or
+ * -EADDRINUSE if an existing mapping is not PAGE_SIZE aligned.
  */
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
+	bool mapped;
 	int rc = 0;
 
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	if (!enable && !iopt_areas_aligned(iopt, PAGE_SIZE)) {
-		rc = -EADDRINUSE;
-	} else {
+	mapped = !RB_EMPTY_ROOT(&iopt->area_itree.rb_root);
+	if (!enable && !iopt->disable_large_pages) {
+		if (mapped && !xa_empty(&iopt->domains))
+			rc = -EINVAL;
+		else if (!iopt_areas_aligned(iopt, PAGE_SIZE))
+			rc = -EADDRINUSE;
+	}
+	if (!rc) {
 		iopt->disable_large_pages = !enable;
 		iopt->iova_alignment = iopt_required_alignment(iopt, NULL);
 	}
