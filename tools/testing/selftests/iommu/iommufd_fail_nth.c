@@ -1,0 +1,1678 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault injection sweeps over the error paths of iommufd.
+ *
+ * A task's /proc/self/task/<tid>/fail-nth makes the n-th fault site that
+ * task reaches in the kernel fail: a slab allocation (failslab), a page
+ * allocation (fail_page_alloc) or a step iommufd lets its tests fail
+ * (fail_iommufd, e.g. one pin batch or one iommu_map()). A sweep runs one
+ * ioctl over and over with n = 1, 2, 3, ... and a freshly built starting
+ * state each time. Reading fail-nth back after the call tells what
+ * happened: 0 means site n was reached and made to fail; anything else
+ * means the call ended before reaching site n, so it has n - 1 sites and
+ * the sweep is over.
+ *
+ * After every injected failure the call must have returned an error and
+ * left everything as it was: the IOVA ranges, the mock domains'
+ * translations, the pin counts of the buffers and the memory charge. A
+ * retry without injection must then succeed. A call that succeeds although
+ * a failure was injected is counted as "absorbed": the kernel may retry an
+ * allocation another way (kvmalloc falling back to vmalloc, the xarray
+ * allocating again outside its lock) or drop an optional step (shrinking
+ * the pinned-run array); its result is checked as strictly as any success.
+ * Every round ends by unmapping, destroying and closing everything, which
+ * must work and bring pins and charges back to where they started.
+ *
+ * fail-nth counts every fault site the task reaches, in any syscall, so it
+ * is armed immediately before the ioctl under test and disarmed right
+ * after it; the memory the call touches is faulted in beforehand.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/iommufd.h>
+
+#include "kselftest_harness.h"
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#define SZ_2M		(2UL * 1024 * 1024)
+#define MAP_RW		(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define UNMAP_ALL	UINT64_MAX
+
+/* CPU pages in the 4 KiB-backed buffer; a prime pin batch splits it unevenly */
+#define SMALL_PAGES	32
+#define PIN_BATCH	7
+
+/* A sweep that still injects failures at this site is broken */
+#define SWEEP_BOUND	2000
+
+/*
+ * Some fault sites come and go between rounds (a slab cache needing a new
+ * page, for one). A round that ends having reached fewer sites than the
+ * previous round proved to exist is run again, up to this many times,
+ * before the sweep believes it is over.
+ */
+#define SWEEP_SHORT_ROUNDS	4
+
+/* IOVAs the tests place mappings at; 2 MiB aligned for the THP */
+#define IOVA_A		0x1000000ULL
+#define IOVA_B		0x2000000ULL
+#define IOVA_DST	0x8000000ULL
+
+/* ---- Thin wrappers around the ioctls; each returns ioctl()'s result ---- */
+
+static int ioas_alloc(int fd, uint32_t *id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
+
+	*id = cmd.out_ioas_id;
+	return rc;
+}
+
+static int destroy_id(int fd, uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+static void map_cmd_init(struct iommu_ioas_map *cmd, uint32_t ioas, void *va,
+			 uint64_t length, bool fixed, uint64_t iova)
+{
+	*cmd = (struct iommu_ioas_map){
+		.size = sizeof(*cmd),
+		.flags = MAP_RW | (fixed ? IOMMU_IOAS_MAP_FIXED_IOVA : 0),
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = length,
+		.iova = fixed ? iova : 0,
+	};
+}
+
+static int map_user(int fd, uint32_t ioas, void *va, uint64_t length,
+		    bool fixed, uint64_t *iova)
+{
+	struct iommu_ioas_map cmd;
+	int rc;
+
+	map_cmd_init(&cmd, ioas, va, length, fixed, *iova);
+	rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+	if (!rc)
+		*iova = cmd.iova;
+	return rc;
+}
+
+static void copy_cmd_init(struct iommu_ioas_copy *cmd, uint32_t dst,
+			  uint32_t src, uint64_t src_iova, uint64_t length,
+			  bool fixed, uint64_t dst_iova)
+{
+	*cmd = (struct iommu_ioas_copy){
+		.size = sizeof(*cmd),
+		.flags = MAP_RW | (fixed ? IOMMU_IOAS_MAP_FIXED_IOVA : 0),
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = length,
+		.dst_iova = fixed ? dst_iova : 0,
+		.src_iova = src_iova,
+	};
+}
+
+static void unmap_cmd_init(struct iommu_ioas_unmap *cmd, uint32_t ioas,
+			   uint64_t iova, uint64_t length)
+{
+	*cmd = (struct iommu_ioas_unmap){
+		.size = sizeof(*cmd),
+		.ioas_id = ioas,
+		.iova = length == UNMAP_ALL ? 0 : iova,
+		.length = length,
+	};
+}
+
+static int unmap_range(int fd, uint32_t ioas, uint64_t iova, uint64_t length,
+		       uint64_t *unmapped)
+{
+	struct iommu_ioas_unmap cmd;
+	int rc;
+
+	unmap_cmd_init(&cmd, ioas, iova, length);
+	rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+	*unmapped = rc ? 0 : cmd.length;
+	return rc;
+}
+
+static void allow_cmd_init(struct iommu_ioas_allow_iovas *cmd, uint32_t ioas,
+			   const struct iommu_iova_range *ranges, uint32_t num)
+{
+	*cmd = (struct iommu_ioas_allow_iovas){
+		.size = sizeof(*cmd),
+		.ioas_id = ioas,
+		.num_iovas = num,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+}
+
+static int allow_iovas(int fd, uint32_t ioas,
+		       const struct iommu_iova_range *ranges, uint32_t num)
+{
+	struct iommu_ioas_allow_iovas cmd;
+
+	allow_cmd_init(&cmd, ioas, ranges, num);
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
+}
+
+/* What IOMMU_IOAS_IOVA_RANGES reports, zero-filled so it compares whole */
+struct ranges {
+	uint32_t num;
+	uint64_t alignment;
+	struct iommu_iova_range range[8];
+};
+
+static void ranges_cmd_init(struct iommu_ioas_iova_ranges *cmd, uint32_t ioas,
+			    struct ranges *out)
+{
+	memset(out, 0, sizeof(*out));
+	*cmd = (struct iommu_ioas_iova_ranges){
+		.size = sizeof(*cmd),
+		.ioas_id = ioas,
+		.num_iovas = 8,
+		.allowed_iovas = (uintptr_t)out->range,
+	};
+}
+
+static void ranges_from_cmd(struct ranges *out,
+			    const struct iommu_ioas_iova_ranges *cmd)
+{
+	out->num = cmd->num_iovas;
+	out->alignment = cmd->out_iova_alignment;
+}
+
+static int ranges_get(int fd, uint32_t ioas, struct ranges *out)
+{
+	struct iommu_ioas_iova_ranges cmd;
+	int rc;
+
+	ranges_cmd_init(&cmd, ioas, out);
+	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
+	ranges_from_cmd(out, &cmd);
+	return rc;
+}
+
+static bool ranges_equal(const struct ranges *a, const struct ranges *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* IOMMU_TEST_CMD: @cmd carries the arguments, the header is filled here */
+static int test_cmd(int fd, uint32_t op, uint32_t id,
+		    struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	cmd->op = op;
+	cmd->id = id;
+	return ioctl(fd, IOMMU_TEST_CMD, cmd);
+}
+
+static void mock_domain_cmd_init(struct iommu_test_cmd *cmd, uint32_t ioas)
+{
+	*cmd = (struct iommu_test_cmd){
+		.size = sizeof(*cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = ioas,
+	};
+}
+
+static int mock_domain_add(int fd, uint32_t ioas, uint32_t *mock_id)
+{
+	struct iommu_test_cmd cmd;
+	int rc;
+
+	mock_domain_cmd_init(&cmd, ioas);
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	*mock_id = cmd.mock_domain.out_mock_id;
+	return rc;
+}
+
+static int mock_check_map(int fd, uint32_t mock_id, uint64_t iova, void *va,
+			  uint64_t length)
+{
+	struct iommu_test_cmd cmd = {
+		.check_map = {
+			.iova = iova,
+			.length = length,
+			.uptr = (uintptr_t)va,
+			.prot = MOCK_PROT_READ | MOCK_PROT_WRITE,
+		},
+	};
+
+	return test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_MAP, mock_id, &cmd);
+}
+
+static int mock_check_unmapped(int fd, uint32_t mock_id, uint64_t iova,
+			       uint64_t length)
+{
+	struct iommu_test_cmd cmd = {
+		.check_unmapped = { .iova = iova, .length = length },
+	};
+
+	return test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_UNMAPPED, mock_id, &cmd);
+}
+
+static int check_pins(int fd, void *va, uint64_t length, unsigned int pins)
+{
+	struct iommu_test_cmd cmd = {
+		.check_pins = {
+			.uptr = (uintptr_t)va,
+			.length = length,
+			.pins = pins,
+		},
+	};
+
+	return test_cmd(fd, IOMMU_TEST_OP_CHECK_PINS, 0, &cmd);
+}
+
+static int accounting(int fd, uint64_t *locked_vm, uint64_t *pinned_vm)
+{
+	struct iommu_test_cmd cmd = {};
+	int rc;
+
+	rc = test_cmd(fd, IOMMU_TEST_OP_ACCOUNTING, 0, &cmd);
+	*locked_vm = cmd.accounting.out_locked_vm;
+	*pinned_vm = cmd.accounting.out_pinned_vm;
+	return rc;
+}
+
+static int rlimit_mode_set(int fd, uint64_t mode)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = IOMMU_OPTION_OP_SET,
+		.val64 = mode,
+	};
+
+	return ioctl(fd, IOMMU_OPTION, &cmd);
+}
+
+static int set_pin_batch(int fd, unsigned int pages)
+{
+	struct iommu_test_cmd cmd = { .pin_batch = { .pages = pages } };
+
+	return test_cmd(fd, IOMMU_TEST_OP_SET_PIN_BATCH, 0, &cmd);
+}
+
+/* ---- The fault attributes under /sys/kernel/debug ---- */
+
+/*
+ * fail-nth overrides probability, interval, space and times, but each
+ * attribute's own filters still decide whether a call is a fault site at
+ * all. Sleeping allocations, highmem (user page) allocations and order-0
+ * pages are filtered out by default; a sweep needs them all. Messages are
+ * turned off so the console stays free of expected failures. "times" is
+ * only saved: every injected failure counts it down.
+ */
+struct fault_knob {
+	const char *attr;
+	const char *file;
+	const char *value;	/* NULL: saved and restored only */
+};
+
+static const struct fault_knob fault_knobs[] = {
+	{ "failslab", "probability", "0" },
+	{ "failslab", "verbose", "0" },
+	{ "failslab", "task-filter", "N" },
+	{ "failslab", "ignore-gfp-wait", "N" },
+	{ "failslab", "times", NULL },
+	{ "fail_page_alloc", "probability", "0" },
+	{ "fail_page_alloc", "verbose", "0" },
+	{ "fail_page_alloc", "task-filter", "N" },
+	{ "fail_page_alloc", "ignore-gfp-wait", "N" },
+	{ "fail_page_alloc", "ignore-gfp-highmem", "N" },
+	{ "fail_page_alloc", "min-order", "0" },
+	{ "fail_page_alloc", "times", NULL },
+	{ "fail_iommufd", "probability", "0" },
+	{ "fail_iommufd", "verbose", "0" },
+	{ "fail_iommufd", "task-filter", "N" },
+	{ "fail_iommufd", "times", NULL },
+};
+
+#define KNOB_VALUE_MAX	32
+
+static void knob_path(const struct fault_knob *knob, char *path, size_t size)
+{
+	snprintf(path, size, "/sys/kernel/debug/%s/%s", knob->attr, knob->file);
+}
+
+/* Reads a knob's value without the trailing newline */
+static int knob_read(const struct fault_knob *knob, char *val)
+{
+	char path[128];
+	ssize_t len;
+	int fd;
+
+	knob_path(knob, path, sizeof(path));
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = read(fd, val, KNOB_VALUE_MAX - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	val[len] = 0;
+	val[strcspn(val, "\n")] = 0;
+	return 0;
+}
+
+static int knob_write(const struct fault_knob *knob, const char *val)
+{
+	size_t len = strlen(val);
+	char path[128];
+	ssize_t done;
+	int fd;
+
+	knob_path(knob, path, sizeof(path));
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	done = write(fd, val, len);
+	close(fd);
+	return done == (ssize_t)len ? 0 : -1;
+}
+
+/* ---- What every sweep starts from ---- */
+
+struct nth_env {
+	int probe_fd;		/* /dev/iommu holding no object, for checks */
+	int nth_fd;		/* this thread's fail-nth */
+	size_t page;
+	uint8_t *small;		/* SMALL_PAGES pages, never THP */
+	size_t small_len;
+	uint8_t *thp;		/* SZ_2M, 2 MiB aligned, THP if thp_ok */
+	void *thp_region;
+	size_t thp_region_len;
+	bool thp_ok;
+	uint64_t locked_base;	/* ACCOUNTING before anything was pinned */
+	uint64_t pinned_base;
+	bool knobs_set;
+	char saved[ARRAY_SIZE(fault_knobs)][KNOB_VALUE_MAX];
+};
+
+/* Does a transparent huge page back the 2 MiB at @addr? */
+static bool thp_backs(void *addr)
+{
+	unsigned long want = (uintptr_t)addr, start, end;
+	bool inside = false;
+	char line[256];
+	long kb = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			inside = start <= want && want < end;
+			continue;
+		}
+		if (inside && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb >= (long)(SZ_2M / 1024);
+}
+
+/*
+ * Builds the 4 KiB buffer out of every other page of one twice its size,
+ * moved into place with mremap(). Pages that were neighbours in memory
+ * thus end up apart, and each page of the buffer is almost always a run
+ * of its own: every domain gets one iommu_map() per page, and a failure
+ * can strike an area that is already partly mapped. Without this the
+ * number of runs, and of fault sites, would depend on where the page
+ * allocator happened to put the buffer.
+ */
+static uint8_t *alloc_scattered_pages(size_t page, unsigned int npages)
+{
+	size_t len = (size_t)npages * page;
+	uint8_t *src, *dst;
+	unsigned int i;
+
+	dst = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (dst == MAP_FAILED)
+		return NULL;
+	src = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED)
+		goto err_dst;
+	madvise(src, 2 * len, MADV_NOHUGEPAGE);
+	memset(src, 0xa5, 2 * len);
+	for (i = 0; i != npages; i++) {
+		if (mremap(src + 2 * i * page, page, page,
+			   MREMAP_MAYMOVE | MREMAP_FIXED,
+			   dst + i * page) == MAP_FAILED)
+			goto err_src;
+	}
+	munmap(src, 2 * len);
+	return dst;
+
+err_src:
+	munmap(src, 2 * len);
+err_dst:
+	munmap(dst, len);
+	return NULL;
+}
+
+static int env_alloc_buffers(struct nth_env *env)
+{
+	uint8_t *aligned;
+
+	env->small_len = SMALL_PAGES * env->page;
+	env->small = alloc_scattered_pages(env->page, SMALL_PAGES);
+	if (!env->small)
+		return -1;
+
+	env->thp_region_len = 2 * SZ_2M;
+	env->thp_region = mmap(NULL, env->thp_region_len,
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (env->thp_region == MAP_FAILED) {
+		env->thp_region = NULL;
+		return -1;
+	}
+	aligned = (uint8_t *)(((uintptr_t)env->thp_region + SZ_2M - 1) &
+			      ~(SZ_2M - 1));
+	madvise(aligned, SZ_2M, MADV_HUGEPAGE);
+	memset(aligned, 0x5a, SZ_2M);
+	env->thp = aligned;
+	env->thp_ok = thp_backs(aligned);
+	return 0;
+}
+
+/* Puts back every knob as env_setup() found it; returns 0 if all went back */
+static int env_restore_knobs(struct nth_env *env)
+{
+	unsigned int i;
+	int rc = 0;
+
+	for (i = 0; i != ARRAY_SIZE(fault_knobs); i++)
+		rc |= knob_write(&fault_knobs[i], env->saved[i]);
+	return rc;
+}
+
+static void env_setup(struct __test_metadata *_metadata, struct nth_env *env,
+		      unsigned int pin_batch)
+{
+	uint64_t locked, pinned;
+	char path[64];
+	unsigned int i;
+
+	memset(env, 0, sizeof(*env));
+	env->probe_fd = -1;
+	env->nth_fd = -1;
+	env->page = sysconf(_SC_PAGESIZE);
+
+	env->probe_fd = open("/dev/iommu", O_RDWR);
+	if (env->probe_fd < 0)
+		SKIP(return, "no /dev/iommu");
+	if (accounting(env->probe_fd, &locked, &pinned) && errno == ENOTTY)
+		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
+	env->nth_fd = open(path, O_RDWR);
+	if (env->nth_fd < 0)
+		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", path);
+	for (i = 0; i != ARRAY_SIZE(fault_knobs); i++) {
+		if (knob_read(&fault_knobs[i], env->saved[i]))
+			SKIP(return, "cannot read /sys/kernel/debug/%s/%s",
+			     fault_knobs[i].attr, fault_knobs[i].file);
+	}
+
+	ASSERT_EQ(0, env_alloc_buffers(env));
+	ASSERT_EQ(0, accounting(env->probe_fd, &env->locked_base,
+				&env->pinned_base));
+	ASSERT_EQ(0, set_pin_batch(env->probe_fd, pin_batch));
+
+	/*
+	 * Last, so that a failure above cannot leave the knobs changed: the
+	 * teardown does not run for a setup that did not complete.
+	 */
+	for (i = 0; i != ARRAY_SIZE(fault_knobs); i++) {
+		if (fault_knobs[i].value &&
+		    knob_write(&fault_knobs[i], fault_knobs[i].value))
+			break;
+	}
+	if (i != ARRAY_SIZE(fault_knobs)) {
+		env_restore_knobs(env);
+		set_pin_batch(env->probe_fd, 0);
+		ASSERT_TRUE(false)
+			TH_LOG("cannot set /sys/kernel/debug/%s/%s",
+			       fault_knobs[i].attr, fault_knobs[i].file);
+	}
+	env->knobs_set = true;
+}
+
+static void env_teardown(struct __test_metadata *_metadata,
+			 struct nth_env *env)
+{
+	if (env->nth_fd >= 0) {
+		EXPECT_EQ(1, pwrite(env->nth_fd, "0", 1, 0));
+		close(env->nth_fd);
+	}
+	if (env->knobs_set)
+		EXPECT_EQ(0, env_restore_knobs(env));
+	if (env->probe_fd >= 0) {
+		EXPECT_EQ(0, set_pin_batch(env->probe_fd, 0));
+		close(env->probe_fd);
+	}
+	if (env->small)
+		munmap(env->small, env->small_len);
+	if (env->thp_region)
+		munmap(env->thp_region, env->thp_region_len);
+}
+
+/* The charge is @pages above where it started, in locked_vm only */
+static void env_expect_charged(struct __test_metadata *_metadata,
+			       struct nth_env *env, uint64_t pages,
+			       const char *when)
+{
+	uint64_t locked, pinned;
+
+	ASSERT_EQ(0, accounting(env->probe_fd, &locked, &pinned));
+	EXPECT_EQ(env->locked_base + pages, locked)
+		TH_LOG("%s: locked_vm is %llu pages, expected %llu", when,
+		       (unsigned long long)locked,
+		       (unsigned long long)(env->locked_base + pages));
+	EXPECT_EQ(env->pinned_base, pinned)
+		TH_LOG("%s: pinned_vm moved", when);
+}
+
+/* No page of either buffer pinned, nothing charged beyond the start */
+static void env_expect_released(struct __test_metadata *_metadata,
+				struct nth_env *env, const char *when)
+{
+	EXPECT_EQ(0, check_pins(env->probe_fd, env->small, env->small_len, 0))
+		TH_LOG("%s: pages of the 4 KiB buffer stay pinned", when);
+	EXPECT_EQ(0, check_pins(env->probe_fd, env->thp, SZ_2M, 0))
+		TH_LOG("%s: pages of the THP buffer stay pinned", when);
+	env_expect_charged(_metadata, env, 0, when);
+}
+
+/* ---- Sweeps ---- */
+
+/* Sums over every sweep of the run, shared with the forked tests */
+struct nth_totals {
+	unsigned int sweeps;
+	unsigned int points;
+	unsigned int absorbed;
+};
+
+static struct nth_totals *totals;
+static pid_t harness_pid;
+
+static void __attribute__((constructor)) totals_map(void)
+{
+	totals = mmap(NULL, sizeof(*totals), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (totals == MAP_FAILED)
+		totals = NULL;
+	harness_pid = getpid();
+}
+
+static void __attribute__((destructor)) totals_print(void)
+{
+	if (!totals || getpid() != harness_pid || !totals->sweeps)
+		return;
+	ksft_print_msg("fail_nth: total: %u sweeps exercised %u injection points, %u absorbed\n",
+		       totals->sweeps, totals->points, totals->absorbed);
+}
+
+struct sweep {
+	char label[80];
+	char when[96];		/* label and site, for messages */
+	int nth_fd;
+	unsigned int n;		/* the fault site armed in this round */
+	unsigned int absorbed;	/* injected failures the call survived */
+	bool done;		/* the call ran to its end without site n */
+	bool again;		/* run site n once more: the round was short */
+	unsigned int short_rounds;
+	bool absorbed_at[SWEEP_BOUND];
+};
+
+enum nth_outcome {
+	NTH_FAILED,	/* site n failed and so did the call */
+	NTH_ABSORBED,	/* site n failed, the call succeeded all the same */
+	NTH_COMPLETED,	/* the call succeeded before reaching site n */
+};
+
+static void sweep_start(struct sweep *s, struct nth_env *env,
+			const char *label)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->label, sizeof(s->label), "%s", label);
+	s->nth_fd = env->nth_fd;
+	s->n = 1;
+	snprintf(s->when, sizeof(s->when), "%s, site %u", s->label, s->n);
+}
+
+static void sweep_next(struct __test_metadata *_metadata, struct sweep *s)
+{
+	if (s->done)
+		return;
+	if (s->again)
+		s->again = false;
+	else
+		s->n++;
+	snprintf(s->when, sizeof(s->when), "%s, site %u", s->label, s->n);
+	ASSERT_GT(SWEEP_BOUND, s->n)
+		TH_LOG("%s: calls still fail at fault site %u, giving up",
+		       s->label, s->n);
+}
+
+/*
+ * Runs one ioctl with fault site s->n armed. Nothing between arming and
+ * disarming may enter a fault site other than the ioctl itself: no output,
+ * no memory the kernel has not seen yet, no assertion.
+ */
+static enum nth_outcome sweep_ioctl(struct __test_metadata *_metadata,
+				    struct sweep *s, int fd,
+				    unsigned long request, void *arg)
+{
+	char arm[16], left[16] = {};
+	unsigned long unreached;
+	bool armed, disarmed;
+	int arm_len, rc, err;
+	ssize_t got;
+
+	arm_len = snprintf(arm, sizeof(arm), "%u", s->n);
+	armed = pwrite(s->nth_fd, arm, arm_len, 0) == arm_len;
+	rc = ioctl(fd, request, arg);
+	err = errno;
+	got = pread(s->nth_fd, left, sizeof(left) - 1, 0);
+	disarmed = pwrite(s->nth_fd, "0", 1, 0) == 1;
+
+	ASSERT_TRUE(armed && disarmed && got > 0)
+		TH_LOG("%s: cannot use fail-nth: %s", s->label, strerror(errno));
+
+	unreached = strtoul(left, NULL, 10);
+	if (unreached) {
+		ASSERT_EQ(0, rc)
+			TH_LOG("%s: fails with errno %d and nothing injected",
+			       s->label, err);
+		/* Round n - 1 reached site n - 1: this one should have too */
+		if (unreached > 1 && s->short_rounds < SWEEP_SHORT_ROUNDS) {
+			s->short_rounds++;
+			s->again = true;
+		} else {
+			s->done = true;
+		}
+		return NTH_COMPLETED;
+	}
+	if (!rc) {
+		if (!s->absorbed_at[s->n])
+			s->absorbed++;
+		s->absorbed_at[s->n] = true;
+		return NTH_ABSORBED;
+	}
+	ASSERT_EQ(-1, rc);
+	EXPECT_TRUE(err == ENOMEM || err == EFAULT)
+		TH_LOG("%s: a failure at site %u comes back as errno %d (%s)",
+		       s->label, s->n, err, strerror(err));
+	return NTH_FAILED;
+}
+
+/* Lists the absorbing sites as ranges, "3, 10-28, 45" */
+static void sweep_list_absorbed(struct sweep *s, char *buf, size_t size)
+{
+	size_t used = 0;
+	unsigned int i, last;
+
+	buf[0] = 0;
+	for (i = 1; i < s->n && used < size; i++) {
+		if (!s->absorbed_at[i])
+			continue;
+		for (last = i; last + 1 < s->n && s->absorbed_at[last + 1];)
+			last++;
+		if (last == i)
+			used += snprintf(buf + used, size - used, "%s%u",
+					 used ? ", " : "", i);
+		else
+			used += snprintf(buf + used, size - used, "%s%u-%u",
+					 used ? ", " : "", i, last);
+		i = last;
+	}
+}
+
+static void sweep_report(struct sweep *s)
+{
+	unsigned int points = s->n - 1;
+	char sites[256];
+
+	ksft_print_msg("fail_nth: %-44s exercised %4u injection points, %3u absorbed%s\n",
+		       s->label, points, s->absorbed,
+		       s->short_rounds ? " (a short round was run again)" : "");
+	if (s->absorbed) {
+		sweep_list_absorbed(s, sites, sizeof(sites));
+		ksft_print_msg("fail_nth:   absorbed at sites %s\n", sites);
+	}
+	if (!totals)
+		return;
+	__atomic_add_fetch(&totals->sweeps, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&totals->points, points, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&totals->absorbed, s->absorbed, __ATOMIC_RELAXED);
+}
+
+/* ---- A world: one /dev/iommu file and the objects built in it ---- */
+
+#define WORLD_MAX_IOAS	3
+#define WORLD_MAX_MOCKS	4
+#define WORLD_MAX_MAPS	4
+
+struct world_mock {
+	unsigned int ioas;	/* index into world.ioas */
+	uint32_t id;
+};
+
+struct world_map {
+	unsigned int ioas;
+	uint64_t iova;
+	void *va;
+	uint64_t length;
+};
+
+struct world {
+	int fd;
+	unsigned int nioas;
+	uint32_t ioas[WORLD_MAX_IOAS];
+	unsigned int nmocks;
+	struct world_mock mocks[WORLD_MAX_MOCKS];
+	unsigned int nmaps;
+	struct world_map maps[WORLD_MAX_MAPS];
+};
+
+static unsigned int world_add_ioas(struct __test_metadata *_metadata,
+				   struct world *w)
+{
+	ASSERT_GT(WORLD_MAX_IOAS, w->nioas);
+	ASSERT_EQ(0, ioas_alloc(w->fd, &w->ioas[w->nioas]));
+	return w->nioas++;
+}
+
+/* Opens a file with no object in it */
+static void world_open_file(struct __test_metadata *_metadata,
+			    struct world *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, w->fd);
+}
+
+/* Opens a file with one empty IOAS, index 0 */
+static void world_open(struct __test_metadata *_metadata, struct world *w)
+{
+	world_open_file(_metadata, w);
+	world_add_ioas(_metadata, w);
+}
+
+static void world_note_mock(struct __test_metadata *_metadata,
+			    struct world *w, unsigned int ioas, uint32_t id)
+{
+	ASSERT_GT(WORLD_MAX_MOCKS, w->nmocks);
+	w->mocks[w->nmocks++] = (struct world_mock){ .ioas = ioas, .id = id };
+}
+
+static void world_forget_mock(struct world *w, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i != w->nmocks; i++) {
+		if (w->mocks[i].id == id) {
+			w->mocks[i] = w->mocks[--w->nmocks];
+			return;
+		}
+	}
+}
+
+static void world_attach(struct __test_metadata *_metadata, struct world *w,
+			 unsigned int ioas)
+{
+	uint32_t id;
+
+	ASSERT_EQ(0, mock_domain_add(w->fd, w->ioas[ioas], &id));
+	world_note_mock(_metadata, w, ioas, id);
+}
+
+static void world_note_map(struct __test_metadata *_metadata, struct world *w,
+			   unsigned int ioas, uint64_t iova, void *va,
+			   uint64_t length)
+{
+	ASSERT_GT(WORLD_MAX_MAPS, w->nmaps);
+	w->maps[w->nmaps++] = (struct world_map){
+		.ioas = ioas, .iova = iova, .va = va, .length = length,
+	};
+}
+
+static void world_forget_map(struct world *w, unsigned int ioas,
+			     uint64_t iova)
+{
+	unsigned int i;
+
+	for (i = 0; i != w->nmaps; i++) {
+		if (w->maps[i].ioas == ioas && w->maps[i].iova == iova) {
+			w->maps[i] = w->maps[--w->nmaps];
+			return;
+		}
+	}
+}
+
+static void world_map(struct __test_metadata *_metadata, struct world *w,
+		      unsigned int ioas, void *va, uint64_t length,
+		      uint64_t iova)
+{
+	ASSERT_EQ(0, map_user(w->fd, w->ioas[ioas], va, length, true, &iova));
+	world_note_map(_metadata, w, ioas, iova, va, length);
+}
+
+/* Every mock domain translates every mapping of its IOAS */
+static void world_expect_mapped(struct __test_metadata *_metadata,
+				struct world *w, const char *when)
+{
+	unsigned int i, j;
+
+	for (i = 0; i != w->nmocks; i++) {
+		for (j = 0; j != w->nmaps; j++) {
+			const struct world_map *m = &w->maps[j];
+
+			if (m->ioas != w->mocks[i].ioas)
+				continue;
+			EXPECT_EQ(0, mock_check_map(w->fd, w->mocks[i].id,
+						    m->iova, m->va, m->length))
+				TH_LOG("%s: mock domain %u lost IOVA 0x%llx: %s",
+				       when, w->mocks[i].id,
+				       (unsigned long long)m->iova,
+				       strerror(errno));
+		}
+	}
+}
+
+/* The mock domains of @ioas translate nothing in [iova, iova + length) */
+static void world_expect_unmapped(struct __test_metadata *_metadata,
+				  struct world *w, unsigned int ioas,
+				  uint64_t iova, uint64_t length,
+				  const char *when)
+{
+	unsigned int i;
+
+	for (i = 0; i != w->nmocks; i++) {
+		if (w->mocks[i].ioas != ioas)
+			continue;
+		EXPECT_EQ(0, mock_check_unmapped(w->fd, w->mocks[i].id, iova,
+						 length))
+			TH_LOG("%s: mock domain %u keeps a translation: %s",
+			       when, w->mocks[i].id, strerror(errno));
+	}
+}
+
+static uint64_t world_mapped_bytes(struct world *w, unsigned int ioas)
+{
+	uint64_t bytes = 0;
+	unsigned int i;
+
+	for (i = 0; i != w->nmaps; i++)
+		if (w->maps[i].ioas == ioas)
+			bytes += w->maps[i].length;
+	return bytes;
+}
+
+/*
+ * Unmaps everything (each IOAS must give back exactly what the world
+ * mapped into it), destroys every object, closes the file and checks that
+ * nothing stays pinned or charged.
+ */
+static void world_close(struct __test_metadata *_metadata,
+			struct nth_env *env, struct world *w, const char *when)
+{
+	uint64_t unmapped;
+	unsigned int i;
+
+	for (i = 0; i != w->nioas; i++) {
+		ASSERT_EQ(0, unmap_range(w->fd, w->ioas[i], 0, UNMAP_ALL,
+					 &unmapped));
+		EXPECT_EQ(world_mapped_bytes(w, i), unmapped)
+			TH_LOG("%s: unmapping all of IOAS %u", when,
+			       w->ioas[i]);
+	}
+	for (i = 0; i != w->nmocks; i++)
+		EXPECT_EQ(0, destroy_id(w->fd, w->mocks[i].id))
+			TH_LOG("%s: destroying mock domain %u: %s", when,
+			       w->mocks[i].id, strerror(errno));
+	for (i = 0; i != w->nioas; i++)
+		EXPECT_EQ(0, destroy_id(w->fd, w->ioas[i]))
+			TH_LOG("%s: destroying IOAS %u: %s", when, w->ioas[i],
+			       strerror(errno));
+	EXPECT_EQ(0, close(w->fd));
+	w->fd = -1;
+	env_expect_released(_metadata, env, when);
+}
+
+/* @ioas still reports the IOVA ranges it reported in @before */
+static void world_expect_ranges(struct __test_metadata *_metadata,
+				struct world *w, unsigned int ioas,
+				const struct ranges *before, const char *when)
+{
+	struct ranges now;
+
+	ASSERT_EQ(0, ranges_get(w->fd, w->ioas[ioas], &now));
+	EXPECT_TRUE(ranges_equal(before, &now))
+		TH_LOG("%s: IOVA ranges of IOAS %u changed (%u ranges, alignment %llu)",
+		       when, w->ioas[ioas], now.num,
+		       (unsigned long long)now.alignment);
+}
+
+static void expect_pins(struct __test_metadata *_metadata, struct nth_env *env,
+			void *va, uint64_t length, unsigned int pins,
+			const char *when)
+{
+	EXPECT_EQ(0, check_pins(env->probe_fd, va, length, pins))
+		TH_LOG("%s: pages are not pinned %u times", when, pins);
+}
+
+/* ---- IOMMU_IOAS_MAP ---- */
+
+FIXTURE(map_sweep)
+{
+	struct nth_env env;
+};
+
+FIXTURE_VARIANT(map_sweep)
+{
+	bool fixed_iova;
+	bool thp;
+	unsigned int domains;
+	unsigned int pin_batch;	/* 0: the kernel's default */
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_4k_no_domain)
+{
+	.fixed_iova = true,
+	.thp = false,
+	.domains = 0,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_4k_one_domain)
+{
+	.fixed_iova = true,
+	.thp = false,
+	.domains = 1,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_4k_two_domains)
+{
+	.fixed_iova = true,
+	.thp = false,
+	.domains = 2,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_thp_no_domain)
+{
+	.fixed_iova = true,
+	.thp = true,
+	.domains = 0,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_thp_one_domain)
+{
+	.fixed_iova = true,
+	.thp = true,
+	.domains = 1,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_thp_two_domains)
+{
+	.fixed_iova = true,
+	.thp = true,
+	.domains = 2,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, auto_iova_4k_no_domain)
+{
+	.fixed_iova = false,
+	.thp = false,
+	.domains = 0,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, auto_iova_4k_one_domain)
+{
+	.fixed_iova = false,
+	.thp = false,
+	.domains = 1,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, auto_iova_4k_two_domains)
+{
+	.fixed_iova = false,
+	.thp = false,
+	.domains = 2,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, auto_iova_thp_no_domain)
+{
+	.fixed_iova = false,
+	.thp = true,
+	.domains = 0,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, auto_iova_thp_one_domain)
+{
+	.fixed_iova = false,
+	.thp = true,
+	.domains = 1,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, auto_iova_thp_two_domains)
+{
+	.fixed_iova = false,
+	.thp = true,
+	.domains = 2,
+	.pin_batch = PIN_BATCH,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_thp_two_domains_default_batch)
+{
+	.fixed_iova = true,
+	.thp = true,
+	.domains = 2,
+	.pin_batch = 0,
+};
+
+FIXTURE_SETUP(map_sweep)
+{
+	env_setup(_metadata, &self->env, variant->pin_batch);
+}
+
+FIXTURE_TEARDOWN(map_sweep)
+{
+	env_teardown(_metadata, &self->env);
+}
+
+/* IOAS 0 with @domains mock domains and nothing mapped */
+static void empty_world_open(struct __test_metadata *_metadata,
+			     struct world *w, unsigned int domains)
+{
+	unsigned int i;
+
+	world_open(_metadata, w);
+	for (i = 0; i != domains; i++)
+		world_attach(_metadata, w, 0);
+}
+
+TEST_F_TIMEOUT(map_sweep, failed_map_leaves_the_ioas_as_it_was, 600)
+{
+	struct nth_env *env = &self->env;
+	void *va = variant->thp ? env->thp : env->small;
+	uint64_t length = variant->thp ? SZ_2M : env->small_len;
+	uint64_t want_iova = IOVA_A;
+	struct iommu_ioas_map cmd;
+	struct ranges before;
+	char label[80], batch[24];
+	struct sweep s;
+	struct world w;
+
+	if (variant->thp && !env->thp_ok)
+		SKIP(return, "no transparent huge page backs the buffer");
+	if (variant->pin_batch)
+		snprintf(batch, sizeof(batch), "batch %u", variant->pin_batch);
+	else
+		snprintf(batch, sizeof(batch), "one batch");
+	snprintf(label, sizeof(label), "IOAS_MAP (%s IOVA, %s, %u domain%s, %s)",
+		 variant->fixed_iova ? "fixed" : "auto",
+		 variant->thp ? "THP" : "4 KiB", variant->domains,
+		 variant->domains == 1 ? "" : "s", batch);
+
+	/* A round without injection shows where the mapping belongs */
+	empty_world_open(_metadata, &w, variant->domains);
+	ASSERT_EQ(0, map_user(w.fd, w.ioas[0], va, length, variant->fixed_iova,
+			      &want_iova));
+	world_note_map(_metadata, &w, 0, want_iova, va, length);
+	world_close(_metadata, env, &w, label);
+
+	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+		empty_world_open(_metadata, &w, variant->domains);
+		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		map_cmd_init(&cmd, w.ioas[0], va, length, variant->fixed_iova,
+			     IOVA_A);
+		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_MAP, &cmd) ==
+		    NTH_FAILED) {
+			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+			world_expect_unmapped(_metadata, &w, 0, 0,
+					      MOCK_APERTURE_LAST + 1, s.when);
+			env_expect_released(_metadata, env, s.when);
+			map_cmd_init(&cmd, w.ioas[0], va, length,
+				     variant->fixed_iova, IOVA_A);
+			ASSERT_EQ(0, ioctl(w.fd, IOMMU_IOAS_MAP, &cmd))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		EXPECT_EQ(want_iova, cmd.iova)
+			TH_LOG("%s: mapped at 0x%llx", s.when,
+			       (unsigned long long)cmd.iova);
+		world_note_map(_metadata, &w, 0, cmd.iova, va, length);
+		world_expect_mapped(_metadata, &w, s.when);
+		expect_pins(_metadata, env, va, length, 1, s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(&s);
+}
+
+/* ---- IOMMU_IOAS_COPY into an IOAS with a mock domain ---- */
+
+FIXTURE(copy_sweep)
+{
+	struct nth_env env;
+};
+
+FIXTURE_VARIANT(copy_sweep)
+{
+	bool fixed_iova;
+	bool thp;
+};
+
+FIXTURE_VARIANT_ADD(copy_sweep, fixed_iova_4k)
+{
+	.fixed_iova = true,
+};
+
+FIXTURE_VARIANT_ADD(copy_sweep, fixed_iova_thp)
+{
+	.fixed_iova = true,
+	.thp = true,
+};
+
+FIXTURE_VARIANT_ADD(copy_sweep, auto_iova_4k)
+{
+	.fixed_iova = false,
+};
+
+FIXTURE_VARIANT_ADD(copy_sweep, auto_iova_thp)
+{
+	.fixed_iova = false,
+	.thp = true,
+};
+
+FIXTURE_SETUP(copy_sweep)
+{
+	env_setup(_metadata, &self->env, PIN_BATCH);
+}
+
+FIXTURE_TEARDOWN(copy_sweep)
+{
+	env_teardown(_metadata, &self->env);
+}
+
+/*
+ * IOAS 0, the source, maps the buffer as two areas back to back at IOVA_A,
+ * so that a copy of all of it builds two areas in the destination, IOAS 1,
+ * which has a mock domain.
+ */
+static void copy_world_open(struct __test_metadata *_metadata,
+			    struct world *w, uint8_t *va, uint64_t length)
+{
+	world_open(_metadata, w);
+	world_map(_metadata, w, 0, va, length / 2, IOVA_A);
+	world_map(_metadata, w, 0, va + length / 2, length / 2,
+		  IOVA_A + length / 2);
+	world_add_ioas(_metadata, w);
+	world_attach(_metadata, w, 1);
+}
+
+TEST_F_TIMEOUT(copy_sweep, failed_copy_leaves_both_ioas_as_they_were, 600)
+{
+	struct nth_env *env = &self->env;
+	uint8_t *va = variant->thp ? env->thp : env->small;
+	uint64_t length = variant->thp ? SZ_2M : env->small_len;
+	uint64_t pages = length / env->page;
+	struct iommu_ioas_copy cmd;
+	struct ranges before;
+	uint64_t want_iova;
+	struct sweep s;
+	struct world w;
+	char label[80];
+
+	if (variant->thp && !env->thp_ok)
+		SKIP(return, "no transparent huge page backs the buffer");
+	snprintf(label, sizeof(label), "IOAS_COPY (%s IOVA, %s, 2 areas, 1 domain)",
+		 variant->fixed_iova ? "fixed" : "auto",
+		 variant->thp ? "THP" : "4 KiB");
+
+	copy_world_open(_metadata, &w, va, length);
+	copy_cmd_init(&cmd, w.ioas[1], w.ioas[0], IOVA_A, length,
+		      variant->fixed_iova, IOVA_DST);
+	ASSERT_EQ(0, ioctl(w.fd, IOMMU_IOAS_COPY, &cmd));
+	want_iova = cmd.dst_iova;
+	world_note_map(_metadata, &w, 1, want_iova, va, length);
+	world_close(_metadata, env, &w, label);
+
+	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+		copy_world_open(_metadata, &w, va, length);
+		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[1], &before));
+		copy_cmd_init(&cmd, w.ioas[1], w.ioas[0], IOVA_A, length,
+			      variant->fixed_iova, IOVA_DST);
+		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_COPY, &cmd) ==
+		    NTH_FAILED) {
+			world_expect_ranges(_metadata, &w, 1, &before, s.when);
+			world_expect_unmapped(_metadata, &w, 1, 0,
+					      MOCK_APERTURE_LAST + 1, s.when);
+			expect_pins(_metadata, env, va, length, 1, s.when);
+			env_expect_charged(_metadata, env, pages, s.when);
+			copy_cmd_init(&cmd, w.ioas[1], w.ioas[0], IOVA_A,
+				      length, variant->fixed_iova, IOVA_DST);
+			ASSERT_EQ(0, ioctl(w.fd, IOMMU_IOAS_COPY, &cmd))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		EXPECT_EQ(want_iova, cmd.dst_iova)
+			TH_LOG("%s: copied to 0x%llx", s.when,
+			       (unsigned long long)cmd.dst_iova);
+		world_note_map(_metadata, &w, 1, cmd.dst_iova, va, length);
+		world_expect_mapped(_metadata, &w, s.when);
+		/* A copy shares the source's pins and charge */
+		expect_pins(_metadata, env, va, length, 1, s.when);
+		env_expect_charged(_metadata, env, pages, s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(&s);
+}
+
+/* ---- IOMMU_TEST_OP_MOCK_DOMAIN: attaching a domain to a mapped IOAS ---- */
+
+FIXTURE(attach_sweep)
+{
+	struct nth_env env;
+};
+
+FIXTURE_VARIANT(attach_sweep)
+{
+	unsigned int domains_before;
+};
+
+FIXTURE_VARIANT_ADD(attach_sweep, first_domain)
+{
+	.domains_before = 0,
+};
+
+FIXTURE_VARIANT_ADD(attach_sweep, second_domain)
+{
+	.domains_before = 1,
+};
+
+FIXTURE_SETUP(attach_sweep)
+{
+	env_setup(_metadata, &self->env, PIN_BATCH);
+}
+
+FIXTURE_TEARDOWN(attach_sweep)
+{
+	env_teardown(_metadata, &self->env);
+}
+
+/* IOAS 0 maps the 4 KiB buffer at IOVA_A and the THP at IOVA_B */
+static uint64_t mapped_world_open(struct __test_metadata *_metadata,
+				  struct nth_env *env, struct world *w,
+				  unsigned int domains)
+{
+	uint64_t pages = env->small_len / env->page;
+	unsigned int i;
+
+	world_open(_metadata, w);
+	for (i = 0; i != domains; i++)
+		world_attach(_metadata, w, 0);
+	world_map(_metadata, w, 0, env->small, env->small_len, IOVA_A);
+	if (env->thp_ok) {
+		world_map(_metadata, w, 0, env->thp, SZ_2M, IOVA_B);
+		pages += SZ_2M / env->page;
+	}
+	return pages;
+}
+
+/* Both buffers are pinned once if they are mapped at all */
+static void expect_mapped_world_pins(struct __test_metadata *_metadata,
+				     struct nth_env *env, const char *when)
+{
+	expect_pins(_metadata, env, env->small, env->small_len, 1, when);
+	if (env->thp_ok)
+		expect_pins(_metadata, env, env->thp, SZ_2M, 1, when);
+}
+
+TEST_F_TIMEOUT(attach_sweep, failed_attach_leaves_the_ioas_as_it_was, 600)
+{
+	struct nth_env *env = &self->env;
+	struct ranges before, after, want;
+	struct iommu_test_cmd cmd;
+	uint64_t pages;
+	struct sweep s;
+	struct world w;
+	char label[80];
+
+	snprintf(label, sizeof(label), "MOCK_DOMAIN attach (%u domain%s before, %u areas)",
+		 variant->domains_before,
+		 variant->domains_before == 1 ? "" : "s", env->thp_ok ? 2 : 1);
+
+	pages = mapped_world_open(_metadata, env, &w, variant->domains_before);
+	world_attach(_metadata, &w, 0);
+	world_expect_mapped(_metadata, &w, label);
+	ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &want));
+	world_close(_metadata, env, &w, label);
+
+	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+		mapped_world_open(_metadata, env, &w, variant->domains_before);
+		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		mock_domain_cmd_init(&cmd, w.ioas[0]);
+		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_TEST_CMD, &cmd) ==
+		    NTH_FAILED) {
+			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+			world_expect_mapped(_metadata, &w, s.when);
+			expect_mapped_world_pins(_metadata, env, s.when);
+			env_expect_charged(_metadata, env, pages, s.when);
+			mock_domain_cmd_init(&cmd, w.ioas[0]);
+			ASSERT_EQ(0, ioctl(w.fd, IOMMU_TEST_CMD, &cmd))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		world_note_mock(_metadata, &w, 0, cmd.mock_domain.out_mock_id);
+		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &after));
+		EXPECT_TRUE(ranges_equal(&want, &after))
+			TH_LOG("%s: IOVA ranges differ from a clean attach",
+			       s.when);
+		world_expect_mapped(_metadata, &w, s.when);
+		expect_mapped_world_pins(_metadata, env, s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(&s);
+}
+
+/* ---- IOMMU_IOAS_ALLOC ---- */
+
+FIXTURE(alloc_sweep)
+{
+	struct nth_env env;
+};
+
+/*
+ * The new IOAS is the file's first object, or it joins an IOAS with a mock
+ * domain and two mappings, which must not notice.
+ */
+FIXTURE_VARIANT(alloc_sweep)
+{
+	bool beside_mapped_ioas;
+};
+
+FIXTURE_VARIANT_ADD(alloc_sweep, in_an_empty_file)
+{
+	.beside_mapped_ioas = false,
+};
+
+FIXTURE_VARIANT_ADD(alloc_sweep, beside_a_mapped_ioas)
+{
+	.beside_mapped_ioas = true,
+};
+
+FIXTURE_SETUP(alloc_sweep)
+{
+	env_setup(_metadata, &self->env, PIN_BATCH);
+}
+
+FIXTURE_TEARDOWN(alloc_sweep)
+{
+	env_teardown(_metadata, &self->env);
+}
+
+TEST_F_TIMEOUT(alloc_sweep, failed_alloc_leaves_the_file_as_it_was, 600)
+{
+	struct nth_env *env = &self->env;
+	struct iommu_ioas_alloc cmd;
+	struct ranges before, fresh;
+	uint64_t pages = 0;
+	struct sweep s;
+	struct world w;
+
+	sweep_start(&s, env, variant->beside_mapped_ioas ?
+			     "IOAS_ALLOC (next to a mapped IOAS)" :
+			     "IOAS_ALLOC (in an empty file)");
+	for (; !s.done; sweep_next(_metadata, &s)) {
+		if (variant->beside_mapped_ioas) {
+			pages = mapped_world_open(_metadata, env, &w, 1);
+			ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		} else {
+			world_open_file(_metadata, &w);
+		}
+		cmd = (struct iommu_ioas_alloc){ .size = sizeof(cmd) };
+		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_ALLOC, &cmd) ==
+		    NTH_FAILED) {
+			if (variant->beside_mapped_ioas) {
+				world_expect_ranges(_metadata, &w, 0, &before,
+						    s.when);
+				world_expect_mapped(_metadata, &w, s.when);
+				expect_mapped_world_pins(_metadata, env,
+							 s.when);
+			} else {
+				/* Only a file without objects may do this */
+				EXPECT_EQ(0, rlimit_mode_set(w.fd, 0))
+					TH_LOG("%s: the file is not empty: %s",
+					       s.when, strerror(errno));
+			}
+			env_expect_charged(_metadata, env, pages, s.when);
+			cmd = (struct iommu_ioas_alloc){ .size = sizeof(cmd) };
+			ASSERT_EQ(0, ioctl(w.fd, IOMMU_IOAS_ALLOC, &cmd))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		ASSERT_GT(WORLD_MAX_IOAS, w.nioas);
+		w.ioas[w.nioas++] = cmd.out_ioas_id;
+		/* A new IOAS allows everything, with no alignment */
+		ASSERT_EQ(0, ranges_get(w.fd, cmd.out_ioas_id, &fresh));
+		EXPECT_EQ(1, fresh.num);
+		EXPECT_EQ(0, fresh.range[0].start);
+		EXPECT_EQ(UINT64_MAX, fresh.range[0].last);
+		EXPECT_EQ(1, fresh.alignment);
+		if (variant->beside_mapped_ioas)
+			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(&s);
+}
+
+/* ---- The other IOAS ioctls and destroying a mock domain ---- */
+
+FIXTURE(fail_nth)
+{
+	struct nth_env env;
+};
+
+FIXTURE_SETUP(fail_nth)
+{
+	env_setup(_metadata, &self->env, PIN_BATCH);
+}
+
+FIXTURE_TEARDOWN(fail_nth)
+{
+	env_teardown(_metadata, &self->env);
+}
+
+TEST_F_TIMEOUT(fail_nth, failed_unmap_keeps_every_mapping, 600)
+{
+	const char *label = "IOAS_UNMAP (one of 2 areas, 2 domains)";
+	struct nth_env *env = &self->env;
+	struct iommu_ioas_unmap cmd;
+	struct ranges before;
+	uint64_t unmapped;
+	struct sweep s;
+	struct world w;
+
+	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+		mapped_world_open(_metadata, env, &w, 2);
+		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		unmap_cmd_init(&cmd, w.ioas[0], IOVA_A, env->small_len);
+		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_UNMAP, &cmd) ==
+		    NTH_FAILED) {
+			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+			world_expect_mapped(_metadata, &w, s.when);
+			expect_mapped_world_pins(_metadata, env, s.when);
+			ASSERT_EQ(0, unmap_range(w.fd, w.ioas[0], IOVA_A,
+						 env->small_len, &unmapped))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+			cmd.length = unmapped;
+		}
+		EXPECT_EQ(env->small_len, cmd.length);
+		world_forget_map(&w, 0, IOVA_A);
+		world_expect_unmapped(_metadata, &w, 0, IOVA_A, env->small_len,
+				      s.when);
+		world_expect_mapped(_metadata, &w, s.when);
+		expect_pins(_metadata, env, env->small, env->small_len, 0,
+			    s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(&s);
+}
+
+/* Allowed ranges before the sweep's call, and the ones it asks for */
+static const struct iommu_iova_range allowed_old[] = {
+	{ .start = IOVA_A, .last = IOVA_DST - 1 },
+	{ .start = IOVA_DST, .last = IOVA_DST + SZ_2M - 1 },
+};
+
+static const struct iommu_iova_range allowed_new[] = {
+	{ .start = 0, .last = IOVA_B - 1 },
+	{ .start = IOVA_DST, .last = IOVA_DST + 16 * SZ_2M - 1 },
+	{ .start = 1ULL << 40, .last = (1ULL << 40) + (1ULL << 30) - 1 },
+};
+
+/* The mapped world of IOAS 0 with one domain and allowed_old in force */
+static uint64_t allowed_world_open(struct __test_metadata *_metadata,
+				   struct nth_env *env, struct world *w)
+{
+	uint64_t pages = mapped_world_open(_metadata, env, w, 1);
+
+	ASSERT_EQ(0, allow_iovas(w->fd, w->ioas[0], allowed_old,
+				 ARRAY_SIZE(allowed_old)));
+	return pages;
+}
+
+TEST_F_TIMEOUT(fail_nth, failed_allow_iovas_keeps_the_old_ranges, 600)
+{
+	const char *label = "IOAS_ALLOW_IOVAS (3 ranges replace 2)";
+	struct nth_env *env = &self->env;
+	struct iommu_ioas_allow_iovas cmd;
+	struct ranges before, want;
+	uint64_t pages;
+	struct sweep s;
+	struct world w;
+
+	allowed_world_open(_metadata, env, &w);
+	ASSERT_EQ(0, allow_iovas(w.fd, w.ioas[0], allowed_new,
+				 ARRAY_SIZE(allowed_new)));
+	ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &want));
+	ASSERT_EQ(ARRAY_SIZE(allowed_new), want.num);
+	world_close(_metadata, env, &w, label);
+
+	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+		pages = allowed_world_open(_metadata, env, &w);
+		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		allow_cmd_init(&cmd, w.ioas[0], allowed_new,
+			       ARRAY_SIZE(allowed_new));
+		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_ALLOW_IOVAS,
+				&cmd) == NTH_FAILED) {
+			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+			world_expect_mapped(_metadata, &w, s.when);
+			env_expect_charged(_metadata, env, pages, s.when);
+			ASSERT_EQ(0, allow_iovas(w.fd, w.ioas[0], allowed_new,
+						 ARRAY_SIZE(allowed_new)))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		world_expect_ranges(_metadata, &w, 0, &want, s.when);
+		world_expect_mapped(_metadata, &w, s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(&s);
+}
+
+TEST_F_TIMEOUT(fail_nth, failed_iova_ranges_changes_nothing, 600)
+{
+	const char *label = "IOAS_IOVA_RANGES (1 domain, 2 allowed ranges)";
+	struct nth_env *env = &self->env;
+	struct iommu_ioas_iova_ranges cmd;
+	struct ranges before, got;
+	struct sweep s;
+	struct world w;
+
+	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+		allowed_world_open(_metadata, env, &w);
+		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ranges_cmd_init(&cmd, w.ioas[0], &got);
+		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_IOVA_RANGES,
+				&cmd) == NTH_FAILED) {
+			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+			ranges_cmd_init(&cmd, w.ioas[0], &got);
+			ASSERT_EQ(0, ioctl(w.fd, IOMMU_IOAS_IOVA_RANGES, &cmd))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		ranges_from_cmd(&got, &cmd);
+		EXPECT_TRUE(ranges_equal(&before, &got))
+			TH_LOG("%s: reports other ranges than before", s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(&s);
+}
+
+TEST_F_TIMEOUT(fail_nth, failed_mock_domain_destroy_keeps_the_domain, 600)
+{
+	const char *label = "DESTROY of a mock domain (1 of 2, 2 areas)";
+	struct nth_env *env = &self->env;
+	struct iommu_destroy cmd;
+	struct ranges before;
+	uint32_t victim;
+	struct sweep s;
+	struct world w;
+
+	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+		mapped_world_open(_metadata, env, &w, 2);
+		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		victim = w.mocks[1].id;
+		cmd = (struct iommu_destroy){ .size = sizeof(cmd), .id = victim };
+		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_DESTROY, &cmd) ==
+		    NTH_FAILED) {
+			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+			world_expect_mapped(_metadata, &w, s.when);
+			ASSERT_EQ(0, destroy_id(w.fd, victim))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		world_forget_mock(&w, victim);
+		EXPECT_NE(0, mock_check_unmapped(w.fd, victim, 0, 1));
+		world_expect_ranges(_metadata, &w, 0, &before, s.when);
+		world_expect_mapped(_metadata, &w, s.when);
+		expect_mapped_world_pins(_metadata, env, s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(&s);
+}
+
+TEST_HARNESS_MAIN

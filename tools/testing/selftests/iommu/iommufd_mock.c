@@ -1,0 +1,2488 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The data path of an IOAS seen through mock IOMMU domains.
+ *
+ * IOMMU_TEST_OP_MOCK_DOMAIN hangs a software page table on an IOAS; the
+ * kernel then treats it like any other domain of that IOAS. Its entries can
+ * be read back: MD_CHECK_MAP compares each IO page (half a CPU page) with the
+ * physical page behind a user address and reports the IO page sizes and the
+ * number of map calls used, MD_CHECK_UNMAPPED proves a range is empty.
+ * CHECK_PINS reads the FOLL_PIN count of the user's pages and ACCOUNTING the
+ * two counters RLIMIT_MEMLOCK is charged to.
+ *
+ * With those the suite checks the promises of the data path exactly: every
+ * mapping is in every domain of its IOAS, with the right pages and
+ * permissions, and in none once it is unmapped; a page is pinned and
+ * charged once however many domains, copies and IOASes show it; the usable
+ * IOVA ranges and the alignment follow the domains' apertures and IO page
+ * size; large folios reach the domains as large IO pages; and whatever
+ * fails leaves the domains and the pins as they were.
+ *
+ * The tests assume 4 KiB CPU pages and 2 MiB huge pages, as on x86_64.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/iommufd.h>
+
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+#include "kselftest_harness.h"
+
+/*
+ * -Wclobbered (from -Wextra) fires inside the harness's own test wrappers,
+ * on a local they keep across setjmp(), not on anything in this file.
+ */
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#define CPU_PAGE 4096UL
+#define IO_PAGE (CPU_PAGE / 2)
+#define SZ_1M (1024UL * 1024)
+#define SZ_2M (2 * SZ_1M)
+#define PAGES_PER_2M (SZ_2M / CPU_PAGE)
+
+#define PROT_RW (MOCK_PROT_READ | MOCK_PROT_WRITE)
+#define MAP_R IOMMU_IOAS_MAP_READABLE
+#define MAP_W IOMMU_IOAS_MAP_WRITEABLE
+#define MAP_RW (MAP_R | MAP_W)
+
+/* The whole IOVA space of an IOAS with nothing that narrows it */
+#define IOVA_MAX UINT64_MAX
+
+/* The call must fail with exactly @err */
+#define EXPECT_ERRNO(err, call)                                                \
+	do {                                                                   \
+		errno = 0;                                                     \
+		EXPECT_EQ(-1, (call));                                         \
+		EXPECT_EQ(err, errno);                                         \
+	} while (0)
+
+#define ASSERT_ERRNO(err, call)                                                \
+	do {                                                                   \
+		errno = 0;                                                     \
+		ASSERT_EQ(-1, (call));                                         \
+		ASSERT_EQ(err, errno);                                         \
+	} while (0)
+
+/* ---- The regular uAPI ---- */
+
+static int ioas_new(int fd, uint32_t *ioas)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
+	*ioas = cmd.out_ioas_id;
+	return rc;
+}
+
+static int object_destroy(int fd, uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+/* MAP with @flags; *iova is the fixed IOVA in and the chosen IOVA out */
+static int ioas_map(int fd, uint32_t ioas, uint32_t flags, const void *va,
+		    uint64_t length, uint64_t *iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = length,
+		.iova = *iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+	if (!rc)
+		*iova = cmd.iova;
+	return rc;
+}
+
+/* MAP at @iova with the permissions in @flags */
+static int map_at(int fd, uint32_t ioas, uint32_t flags, const void *va,
+		  uint64_t length, uint64_t iova)
+{
+	return ioas_map(fd, ioas, flags | IOMMU_IOAS_MAP_FIXED_IOVA, va,
+			length, &iova);
+}
+
+static int map_rw_at(int fd, uint32_t ioas, const void *va, uint64_t length,
+		     uint64_t iova)
+{
+	return map_at(fd, ioas, MAP_RW, va, length, iova);
+}
+
+static int ioas_unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t length,
+		      uint64_t *unmapped)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.iova = iova,
+		.length = length,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+	if (unmapped)
+		*unmapped = rc ? 0 : cmd.length;
+	return rc;
+}
+
+/* COPY with @flags; *dst_iova is the fixed IOVA in and the chosen one out */
+static int ioas_copy(int fd, uint32_t flags, uint32_t dst, uint64_t *dst_iova,
+		     uint32_t src, uint64_t src_iova, uint64_t length)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = length,
+		.dst_iova = *dst_iova,
+		.src_iova = src_iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
+	if (!rc)
+		*dst_iova = cmd.dst_iova;
+	return rc;
+}
+
+static int copy_at(int fd, uint32_t flags, uint32_t dst, uint64_t dst_iova,
+		   uint32_t src, uint64_t src_iova, uint64_t length)
+{
+	return ioas_copy(fd, flags | IOMMU_IOAS_MAP_FIXED_IOVA, dst, &dst_iova,
+			 src, src_iova, length);
+}
+
+static int allow_iovas(int fd, uint32_t ioas,
+		       const struct iommu_iova_range *ranges, uint32_t nr)
+{
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.num_iovas = nr,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
+}
+
+/* Up to *nr usable ranges into @ranges; *nr and *align are written back */
+static int usable_ranges(int fd, uint32_t ioas, struct iommu_iova_range *ranges,
+			 uint32_t *nr, uint64_t *align)
+{
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.num_iovas = *nr,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
+	*nr = cmd.num_iovas;
+	if (align)
+		*align = cmd.out_iova_alignment;
+	return rc;
+}
+
+static int option_set(int fd, uint32_t option, uint32_t object, uint64_t val)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = option,
+		.op = IOMMU_OPTION_OP_SET,
+		.object_id = object,
+		.val64 = val,
+	};
+
+	return ioctl(fd, IOMMU_OPTION, &cmd);
+}
+
+/* ---- IOMMU_TEST_CMD ---- */
+
+static int test_cmd(int fd, uint32_t op, uint32_t id,
+		    struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	cmd->op = op;
+	cmd->id = id;
+	return ioctl(fd, IOMMU_TEST_CMD, cmd);
+}
+
+static int mock_domain_new(int fd, uint32_t ioas, uint32_t flags,
+			   uint32_t *mock)
+{
+	struct iommu_test_cmd cmd = { .mock_domain.flags = flags };
+	int rc;
+
+	rc = test_cmd(fd, IOMMU_TEST_OP_MOCK_DOMAIN, ioas, &cmd);
+	if (!rc)
+		*mock = cmd.mock_domain.out_mock_id;
+	return rc;
+}
+
+/* What MD_CHECK_MAP says about how a checked range was mapped */
+struct map_shape {
+	uint64_t max_pgsize;
+	uint64_t map_calls;
+};
+
+/*
+ * [iova, iova + length) of @mock leads to the memory at @va with exactly
+ * @prot (any permissions if 0); @shape, if not NULL, gets the page sizes.
+ */
+static int mock_check_map(int fd, uint32_t mock, uint64_t iova,
+			  uint64_t length, const void *va, uint32_t prot,
+			  struct map_shape *shape)
+{
+	struct iommu_test_cmd cmd = {
+		.check_map = {
+			.iova = iova,
+			.length = length,
+			.uptr = (uintptr_t)va,
+			.prot = prot,
+		},
+	};
+	int rc;
+
+	rc = test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_MAP, mock, &cmd);
+	if (!rc && shape) {
+		shape->max_pgsize = cmd.check_map.out_max_pgsize;
+		shape->map_calls = cmd.check_map.out_map_calls;
+	}
+	return rc;
+}
+
+static int mock_check_unmapped(int fd, uint32_t mock, uint64_t iova,
+			       uint64_t length)
+{
+	struct iommu_test_cmd cmd = {
+		.check_unmapped = { .iova = iova, .length = length },
+	};
+
+	return test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_UNMAPPED, mock, &cmd);
+}
+
+/* Every CPU page of [va, va + length) holds exactly @pins pins */
+static int check_pins(int fd, const void *va, uint64_t length, uint32_t pins)
+{
+	struct iommu_test_cmd cmd = {
+		.check_pins = {
+			.uptr = (uintptr_t)va,
+			.length = length,
+			.pins = pins,
+		},
+	};
+
+	return test_cmd(fd, IOMMU_TEST_OP_CHECK_PINS, 0, &cmd);
+}
+
+static int add_reserved(int fd, uint32_t ioas, uint64_t start,
+			uint64_t length)
+{
+	struct iommu_test_cmd cmd = {
+		.add_reserved = { .start = start, .length = length },
+	};
+
+	return test_cmd(fd, IOMMU_TEST_OP_ADD_RESERVED, ioas, &cmd);
+}
+
+static int set_pin_batch(int fd, uint32_t pages)
+{
+	struct iommu_test_cmd cmd = { .pin_batch.pages = pages };
+
+	return test_cmd(fd, IOMMU_TEST_OP_SET_PIN_BATCH, 0, &cmd);
+}
+
+/* The two counters pinned memory is charged to, in pages */
+struct charge {
+	uint64_t locked_vm;	/* the user's, RLIMIT_MODE 0 */
+	uint64_t pinned_vm;	/* the process's, RLIMIT_MODE 1 */
+};
+
+static int charge_read(int fd, struct charge *charge)
+{
+	struct iommu_test_cmd cmd = {};
+	int rc;
+
+	rc = test_cmd(fd, IOMMU_TEST_OP_ACCOUNTING, 0, &cmd);
+	charge->locked_vm = cmd.accounting.out_locked_vm;
+	charge->pinned_vm = cmd.accounting.out_pinned_vm;
+	return rc;
+}
+
+/*
+ * The counter of the file's RLIMIT_MODE is @pages above @base, the other
+ * one has not moved.
+ */
+static void expect_charge(struct __test_metadata *_metadata, int fd,
+			  const struct charge *base, bool mm_mode,
+			  uint64_t pages)
+{
+	struct charge now;
+
+	ASSERT_EQ(0, charge_read(fd, &now));
+	if (mm_mode) {
+		EXPECT_EQ(base->pinned_vm + pages, now.pinned_vm);
+		EXPECT_EQ(base->locked_vm, now.locked_vm);
+	} else {
+		EXPECT_EQ(base->locked_vm + pages, now.locked_vm);
+		EXPECT_EQ(base->pinned_vm, now.pinned_vm);
+	}
+}
+
+/* For fixtures with fd, charge0 and mm_mode */
+#define EXPECT_CHARGED(pages)                                                  \
+	expect_charge(_metadata, self->fd, &self->charge0, self->mm_mode,      \
+		      pages)
+
+/* Opens /dev/iommu in RLIMIT_MODE 0 (user) or 1 (mm) */
+static int iommufd_open(bool mm_mode)
+{
+	int fd;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return -1;
+	if (option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0, mm_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- Memory ---- */
+
+enum mem_kind {
+	MEM_4K,		/* anonymous memory in 4 KiB pages */
+	MEM_THP,	/* anonymous memory in 2 MiB transparent huge pages */
+	MEM_HUGETLB,	/* 2 MiB hugetlbfs pages */
+};
+
+/* A mapping made by mem_get(), for mem_put() */
+struct mem {
+	uint8_t *va;		/* 2 MiB aligned for THP and hugetlb */
+	void *region;
+	size_t region_len;
+};
+
+/* Physical frame behind @va from /proc/self/pagemap, 0 if not known */
+static uint64_t va_to_pfn(const void *va)
+{
+	uint64_t entry = 0;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &entry, sizeof(entry),
+		  (uintptr_t)va / CPU_PAGE * sizeof(entry)) != sizeof(entry))
+		entry = 0;
+	close(fd);
+	/* Bit 63: present; bits 0-54: the frame, shown only to CAP_SYS_ADMIN */
+	if (!(entry >> 63))
+		return 0;
+	return entry & ((1ULL << 55) - 1);
+}
+
+/* Do the 2 MiB at @va (2 MiB aligned) sit in one physical 2 MiB frame? */
+static bool backed_by_2m_frame(const uint8_t *va)
+{
+	uint64_t first = va_to_pfn(va);
+	size_t i;
+
+	if (!first || first % PAGES_PER_2M)
+		return false;
+	for (i = 1; i != PAGES_PER_2M; i++)
+		if (va_to_pfn(va + i * CPU_PAGE) != first + i)
+			return false;
+	return true;
+}
+
+/*
+ * @len bytes of anonymous memory of @kind, written so that every page is
+ * there; for the large kinds @len is a multiple of 2 MiB and the memory is
+ * 2 MiB aligned, each 2 MiB in one frame. Returns false if the system
+ * cannot provide it.
+ */
+static bool mem_get(struct mem *mem, enum mem_kind kind, size_t len)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	size_t i;
+
+	mem->region_len = len;
+	if (kind == MEM_THP)
+		mem->region_len += SZ_2M;
+	if (kind == MEM_HUGETLB)
+		flags |= MAP_HUGETLB;
+	mem->region = mmap(NULL, mem->region_len, PROT_READ | PROT_WRITE,
+			   flags, -1, 0);
+	if (mem->region == MAP_FAILED) {
+		mem->region = NULL;
+		return false;
+	}
+	mem->va = mem->region;
+	if (kind == MEM_THP) {
+		mem->va = (uint8_t *)(((uintptr_t)mem->region + SZ_2M - 1) &
+				      ~(SZ_2M - 1));
+		madvise(mem->va, len, MADV_HUGEPAGE);
+	} else if (kind == MEM_4K) {
+		/* THP is "always" in the test kernel: keep these pages small */
+		madvise(mem->region, len, MADV_NOHUGEPAGE);
+	}
+	memset(mem->va, 0xa5, len);
+	if (kind != MEM_4K) {
+		for (i = 0; i != len; i += SZ_2M)
+			if (!backed_by_2m_frame(mem->va + i))
+				return false;
+	}
+	return true;
+}
+
+static void mem_put(struct mem *mem)
+{
+	if (mem->region)
+		munmap(mem->region, mem->region_len);
+	mem->region = NULL;
+}
+
+/* ---- hugetlbfs pool ---- */
+
+static long nr_hugepages_read(void)
+{
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/sys/vm/nr_hugepages", "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
+}
+
+static int nr_hugepages_write(long val)
+{
+	FILE *f;
+	int rc;
+
+	f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	if (!f)
+		return -1;
+	rc = fprintf(f, "%ld\n", val) < 0;
+	rc |= fclose(f);
+	return rc ? -1 : 0;
+}
+
+/*
+ * Grows the huge page pool by @count pages. Returns the size to restore
+ * afterwards, or -1 if the pool could not be grown.
+ */
+static long hugepages_reserve(long count)
+{
+	long old = nr_hugepages_read();
+
+	if (old < 0 || nr_hugepages_write(old + count))
+		return -1;
+	if (nr_hugepages_read() < old + count) {
+		nr_hugepages_write(old);
+		return -1;
+	}
+	return old;
+}
+
+/*
+ * mock: one IOAS with one, two or three mock domains and a 64 KiB buffer of
+ * 4 KiB pages, charging either RLIMIT_MODE's counter. The third domain maps
+ * only IO pages, so that the domains of one IOAS do not all look alike.
+ */
+#define MAX_DOMAINS 3
+#define BUF_PAGES 16
+#define BUF_SIZE (BUF_PAGES * CPU_PAGE)
+
+static const uint32_t nth_domain_flags[MAX_DOMAINS] = {
+	0, 0, MOCK_DOMAIN_NO_HUGE_PAGES,
+};
+
+FIXTURE(mock)
+{
+	int fd;
+	bool mm_mode;
+	uint32_t ioas;
+	unsigned int ndomains;
+	uint32_t domains[MAX_DOMAINS];
+	struct mem buf;
+	struct charge charge0;
+};
+
+FIXTURE_VARIANT(mock)
+{
+	unsigned int ndomains;
+	bool mm_mode;
+};
+
+FIXTURE_VARIANT_ADD(mock, one_domain_locked_vm)
+{
+	.ndomains = 1,
+	.mm_mode = false,
+};
+
+FIXTURE_VARIANT_ADD(mock, two_domains_locked_vm)
+{
+	.ndomains = 2,
+	.mm_mode = false,
+};
+
+FIXTURE_VARIANT_ADD(mock, three_domains_locked_vm)
+{
+	.ndomains = 3,
+	.mm_mode = false,
+};
+
+FIXTURE_VARIANT_ADD(mock, one_domain_pinned_vm)
+{
+	.ndomains = 1,
+	.mm_mode = true,
+};
+
+FIXTURE_VARIANT_ADD(mock, two_domains_pinned_vm)
+{
+	.ndomains = 2,
+	.mm_mode = true,
+};
+
+FIXTURE_VARIANT_ADD(mock, three_domains_pinned_vm)
+{
+	.ndomains = 3,
+	.mm_mode = true,
+};
+
+FIXTURE_SETUP(mock)
+{
+	unsigned int i;
+
+	self->mm_mode = variant->mm_mode;
+	self->fd = iommufd_open(variant->mm_mode);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	self->ndomains = variant->ndomains;
+	for (i = 0; i != self->ndomains; i++)
+		ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+					     nth_domain_flags[i],
+					     &self->domains[i]));
+	ASSERT_TRUE(mem_get(&self->buf, MEM_4K, BUF_SIZE));
+	ASSERT_EQ(0, charge_read(self->fd, &self->charge0));
+}
+
+FIXTURE_TEARDOWN(mock)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	mem_put(&self->buf);
+}
+
+/* Each of @n domains maps [iova, iova + length) to @va with @prot */
+static void expect_mapped(struct __test_metadata *_metadata, int fd,
+			  const uint32_t *domains, unsigned int n,
+			  uint64_t iova, uint64_t length, const void *va,
+			  uint32_t prot)
+{
+	unsigned int i;
+
+	for (i = 0; i != n; i++)
+		EXPECT_EQ(0, mock_check_map(fd, domains[i], iova, length, va,
+					    prot, NULL)) {
+			TH_LOG("domain %u, iova 0x%llx: errno %d", i,
+			       (unsigned long long)iova, errno);
+		}
+}
+
+/* None of @n domains maps any byte of [iova, iova + length) */
+static void expect_unmapped(struct __test_metadata *_metadata, int fd,
+			    const uint32_t *domains, unsigned int n,
+			    uint64_t iova, uint64_t length)
+{
+	unsigned int i;
+
+	for (i = 0; i != n; i++)
+		EXPECT_EQ(0, mock_check_unmapped(fd, domains[i], iova,
+						 length)) {
+			TH_LOG("domain %u, iova 0x%llx: errno %d", i,
+			       (unsigned long long)iova, errno);
+		}
+}
+
+#define EXPECT_MAPPED(iova, length, va, prot)                                  \
+	expect_mapped(_metadata, self->fd, self->domains, self->ndomains,      \
+		      iova, length, va, prot)
+#define EXPECT_UNMAPPED(iova, length)                                          \
+	expect_unmapped(_metadata, self->fd, self->domains, self->ndomains,    \
+			iova, length)
+
+/* A mapping's permissions as IOAS_MAP flags and as the mock domain shows them */
+static const struct {
+	uint32_t map_flags;
+	uint32_t prot;
+} perms[] = {
+	{ MAP_R, MOCK_PROT_READ },
+	{ MAP_W, MOCK_PROT_WRITE },
+	{ MAP_RW, PROT_RW },
+};
+
+#define NR_PERMS ARRAY_SIZE(perms)
+
+TEST_F(mock, map_reaches_every_domain_with_its_permissions)
+{
+	const uint64_t len = 4 * CPU_PAGE, stride = 0x10000;
+	unsigned int i, j, d;
+
+	for (i = 0; i != NR_PERMS; i++)
+		ASSERT_EQ(0, map_at(self->fd, self->ioas, perms[i].map_flags,
+				    self->buf.va + i * len, len,
+				    SZ_1M + i * stride));
+	for (i = 0; i != NR_PERMS; i++) {
+		uint64_t iova = SZ_1M + i * stride;
+		uint8_t *va = self->buf.va + i * len;
+
+		EXPECT_MAPPED(iova, len, va, perms[i].prot);
+		/* Exactly these permissions: any other set is a mismatch */
+		for (j = 0; j != NR_PERMS; j++) {
+			if (j == i)
+				continue;
+			for (d = 0; d != self->ndomains; d++)
+				EXPECT_ERRNO(EINVAL,
+					     mock_check_map(self->fd,
+							    self->domains[d],
+							    iova, len, va,
+							    perms[j].prot,
+							    NULL));
+		}
+		/* Exactly this range */
+		EXPECT_UNMAPPED(iova + len, stride - len);
+	}
+	EXPECT_UNMAPPED(0, SZ_1M);
+	EXPECT_UNMAPPED(SZ_1M + NR_PERMS * stride, MOCK_APERTURE_LAST);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, NR_PERMS * len, 1));
+	EXPECT_CHARGED(NR_PERMS * len / CPU_PAGE);
+}
+
+TEST_F(mock, map_to_another_address_of_the_same_page_is_a_mismatch)
+{
+	unsigned int d;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
+			       SZ_1M));
+	for (d = 0; d != self->ndomains; d++) {
+		EXPECT_ERRNO(EINVAL, mock_check_map(self->fd, self->domains[d],
+						    SZ_1M, CPU_PAGE,
+						    self->buf.va + CPU_PAGE,
+						    PROT_RW, NULL));
+		/* The IO page after the mapping is not there at all */
+		EXPECT_ERRNO(ENOENT, mock_check_map(self->fd, self->domains[d],
+						    SZ_1M, 2 * CPU_PAGE,
+						    self->buf.va, PROT_RW,
+						    NULL));
+	}
+}
+
+TEST_F(mock, map_at_a_kernel_chosen_iova_reaches_every_domain)
+{
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_RW, self->buf.va,
+			      BUF_SIZE, &iova));
+	EXPECT_EQ(0, iova % CPU_PAGE);
+	EXPECT_MAPPED(iova, BUF_SIZE, self->buf.va, PROT_RW);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	EXPECT_CHARGED(BUF_PAGES);
+}
+
+TEST_F(mock, unmap_removes_the_mapping_from_every_domain)
+{
+	const uint64_t half = BUF_SIZE / 2;
+	uint8_t *second = self->buf.va + half;
+	uint64_t unmapped;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, half,
+			       SZ_1M));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, second, half,
+			       SZ_1M + half));
+	EXPECT_CHARGED(BUF_PAGES);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M, half, &unmapped));
+	EXPECT_EQ(half, unmapped);
+	EXPECT_UNMAPPED(SZ_1M, half);
+	EXPECT_MAPPED(SZ_1M + half, half, second, PROT_RW);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, half, 0));
+	EXPECT_EQ(0, check_pins(self->fd, second, half, 1));
+	EXPECT_CHARGED(BUF_PAGES / 2);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M + half, half,
+				&unmapped));
+	EXPECT_EQ(half, unmapped);
+	EXPECT_UNMAPPED(0, MOCK_APERTURE_LAST);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(mock, unmap_of_everything_empties_every_domain)
+{
+	uint64_t unmapped, iova = 0;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
+			       0));
+	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R, self->buf.va,
+			    BUF_SIZE, 0x40000000));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_W,
+			      self->buf.va + CPU_PAGE, 3 * CPU_PAGE, &iova));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 2));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va + CPU_PAGE,
+				3 * CPU_PAGE, 2));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va + 4 * CPU_PAGE,
+				BUF_SIZE - 4 * CPU_PAGE, 1));
+	EXPECT_CHARGED(1 + BUF_PAGES + 3);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(CPU_PAGE + BUF_SIZE + 3 * CPU_PAGE, unmapped);
+	EXPECT_UNMAPPED(0, MOCK_APERTURE_LAST + 1);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(mock, unmap_that_would_cut_a_mapping_changes_no_domain)
+{
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
+			       SZ_1M));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas, SZ_1M,
+					BUF_SIZE / 2, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas,
+					SZ_1M + CPU_PAGE, BUF_SIZE, NULL));
+	EXPECT_MAPPED(SZ_1M, BUF_SIZE, self->buf.va, PROT_RW);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	EXPECT_CHARGED(BUF_PAGES);
+}
+
+TEST_F(mock, domain_added_to_a_populated_ioas_is_filled)
+{
+	const uint64_t len = 4 * CPU_PAGE;
+	uint32_t late[2];
+	uint64_t iova = 0;
+
+	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R, self->buf.va, len,
+			    SZ_1M));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_RW,
+			      self->buf.va + len, len, &iova));
+	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_W,
+			    self->buf.va + 2 * len, len, 0x80000000));
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &late[0]));
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+				     MOCK_DOMAIN_NO_HUGE_PAGES, &late[1]));
+
+	expect_mapped(_metadata, self->fd, late, 2, SZ_1M, len, self->buf.va,
+		      MOCK_PROT_READ);
+	expect_mapped(_metadata, self->fd, late, 2, iova, len,
+		      self->buf.va + len, PROT_RW);
+	expect_mapped(_metadata, self->fd, late, 2, 0x80000000, len,
+		      self->buf.va + 2 * len, MOCK_PROT_WRITE);
+	/* Filling a domain maps pinned pages: nothing is pinned again */
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, 3 * len, 1));
+	EXPECT_CHARGED(3 * len / CPU_PAGE);
+
+	/* And from now on the late domains follow the IOAS like the others */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M, len, NULL));
+	expect_unmapped(_metadata, self->fd, late, 2, SZ_1M, len);
+	EXPECT_UNMAPPED(SZ_1M, len);
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va + 3 * len,
+			       len, SZ_1M));
+	expect_mapped(_metadata, self->fd, late, 2, SZ_1M, len,
+		      self->buf.va + 3 * len, PROT_RW);
+	EXPECT_MAPPED(SZ_1M, len, self->buf.va + 3 * len, PROT_RW);
+	EXPECT_CHARGED(3 * len / CPU_PAGE);
+}
+
+TEST_F(mock, destroying_a_domain_leaves_the_others_and_the_mappings)
+{
+	uint32_t *rest = self->domains + 1;
+	unsigned int nrest = self->ndomains - 1;
+	uint64_t unmapped;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
+			       SZ_1M));
+	ASSERT_EQ(0, object_destroy(self->fd, self->domains[0]));
+	EXPECT_ERRNO(ENOENT, mock_check_map(self->fd, self->domains[0], SZ_1M,
+					    BUF_SIZE, self->buf.va, 0, NULL));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, self->domains[0]));
+	expect_mapped(_metadata, self->fd, rest, nrest, SZ_1M, BUF_SIZE,
+		      self->buf.va, PROT_RW);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	EXPECT_CHARGED(BUF_PAGES);
+
+	/* The IOAS goes on feeding the remaining domains */
+	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R, self->buf.va,
+			    CPU_PAGE, 0x40000000));
+	expect_mapped(_metadata, self->fd, rest, nrest, 0x40000000, CPU_PAGE,
+		      self->buf.va, MOCK_PROT_READ);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(BUF_SIZE + CPU_PAGE, unmapped);
+	expect_unmapped(_metadata, self->fd, rest, nrest, 0,
+			MOCK_APERTURE_LAST + 1);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(mock, destroying_the_ioas_is_ebusy_until_its_domains_are_gone)
+{
+	unsigned int i;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
+			       SZ_1M));
+	for (i = 0; i != self->ndomains; i++) {
+		EXPECT_ERRNO(EBUSY, object_destroy(self->fd, self->ioas));
+		/* The refused destroy took nothing away */
+		expect_mapped(_metadata, self->fd, self->domains + i,
+			      self->ndomains - i, SZ_1M, BUF_SIZE,
+			      self->buf.va, PROT_RW);
+		ASSERT_EQ(0, object_destroy(self->fd, self->domains[i]));
+	}
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	EXPECT_CHARGED(BUF_PAGES);
+	ASSERT_EQ(0, object_destroy(self->fd, self->ioas));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, self->ioas));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(mock, map_pins_each_page_once_whatever_the_number_of_domains)
+{
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
+			       SZ_1M));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	/* The count is exact, not a lower bound */
+	EXPECT_ERRNO(EINVAL, check_pins(self->fd, self->buf.va, BUF_SIZE, 2));
+	EXPECT_ERRNO(EINVAL, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(BUF_PAGES);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M, BUF_SIZE, NULL));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(mock, copy_within_the_ioas_reaches_every_domain_and_shares_pins)
+{
+	uint64_t auto_iova = 0;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
+			       SZ_1M));
+	ASSERT_EQ(0, copy_at(self->fd, MAP_R, self->ioas, 0x40000000,
+			     self->ioas, SZ_1M, BUF_SIZE));
+	ASSERT_EQ(0, ioas_copy(self->fd, MAP_RW, self->ioas, &auto_iova,
+			       self->ioas, SZ_1M + CPU_PAGE, CPU_PAGE));
+	EXPECT_MAPPED(0x40000000, BUF_SIZE, self->buf.va, MOCK_PROT_READ);
+	EXPECT_MAPPED(auto_iova, CPU_PAGE, self->buf.va + CPU_PAGE, PROT_RW);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	EXPECT_CHARGED(BUF_PAGES);
+
+	/* The copies keep the pages after the original goes */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M, BUF_SIZE, NULL));
+	EXPECT_UNMAPPED(SZ_1M, BUF_SIZE);
+	EXPECT_MAPPED(0x40000000, BUF_SIZE, self->buf.va, MOCK_PROT_READ);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	EXPECT_CHARGED(BUF_PAGES);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0x40000000, BUF_SIZE,
+				NULL));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 0));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va + CPU_PAGE, CPU_PAGE,
+				1));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va + 2 * CPU_PAGE,
+				BUF_SIZE - 2 * CPU_PAGE, 0));
+	EXPECT_CHARGED(1);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, auto_iova, CPU_PAGE,
+				NULL));
+	EXPECT_UNMAPPED(0, MOCK_APERTURE_LAST + 1);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(mock, close_with_mappings_and_domains_releases_every_pin)
+{
+	uint64_t iova = 0;
+	int fd2;
+
+	fd2 = iommufd_open(false);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
+			       SZ_1M));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_R, self->buf.va,
+			      2 * CPU_PAGE, &iova));
+	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, self->ioas, 0x40000000,
+			     self->ioas, SZ_1M, BUF_SIZE));
+	EXPECT_EQ(0, check_pins(fd2, self->buf.va, 2 * CPU_PAGE, 2));
+	EXPECT_CHARGED(BUF_PAGES + 2);
+
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	EXPECT_EQ(0, check_pins(fd2, self->buf.va, BUF_SIZE, 0));
+	expect_charge(_metadata, fd2, &self->charge0, self->mm_mode, 0);
+	close(fd2);
+}
+
+TEST_F(mock, map_of_a_user_range_with_a_hole_is_efault_and_maps_nothing)
+{
+	uint8_t *hole = self->buf.va + 4 * CPU_PAGE;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
+			       0));
+	ASSERT_EQ(0, munmap(hole, CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       8 * CPU_PAGE, SZ_1M));
+	/* A hole at the start fails the same way */
+	EXPECT_ERRNO(EFAULT, map_rw_at(self->fd, self->ioas, hole,
+				       2 * CPU_PAGE, SZ_2M));
+	EXPECT_UNMAPPED(SZ_1M, 8 * CPU_PAGE);
+	EXPECT_UNMAPPED(SZ_2M, 2 * CPU_PAGE);
+	EXPECT_MAPPED(0, CPU_PAGE, self->buf.va, PROT_RW);
+	/* What was pinned before the hole went back */
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 1));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va + CPU_PAGE,
+				3 * CPU_PAGE, 0));
+	EXPECT_EQ(0, check_pins(self->fd, hole + CPU_PAGE, 3 * CPU_PAGE, 0));
+	EXPECT_CHARGED(1);
+}
+
+TEST_F(mock, map_over_a_mapping_is_eexist_and_changes_nothing)
+{
+	const uint64_t half = BUF_SIZE / 2;
+	uint8_t *second = self->buf.va + half;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, half,
+			       SZ_1M));
+	EXPECT_ERRNO(EEXIST, map_rw_at(self->fd, self->ioas, second, half,
+				       SZ_1M + half - CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, map_rw_at(self->fd, self->ioas, second, half,
+				       SZ_1M - half + CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, map_rw_at(self->fd, self->ioas, second,
+				       CPU_PAGE, SZ_1M + CPU_PAGE));
+	EXPECT_MAPPED(SZ_1M, half, self->buf.va, PROT_RW);
+	EXPECT_UNMAPPED(SZ_1M + half, half);
+	EXPECT_UNMAPPED(SZ_1M - half, half);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, half, 1));
+	EXPECT_EQ(0, check_pins(self->fd, second, half, 0));
+	EXPECT_CHARGED(BUF_PAGES / 2);
+}
+
+TEST_F(mock, map_and_unmap_at_half_page_granularity)
+{
+	uint8_t *va = self->buf.va + IO_PAGE;
+	const uint64_t iova = SZ_2M + IO_PAGE, len = 3 * IO_PAGE;
+	struct iommu_iova_range range;
+	uint64_t align, unmapped;
+	uint32_t nr = 1;
+
+	ASSERT_EQ(0, usable_ranges(self->fd, self->ioas, &range, &nr, &align));
+	EXPECT_EQ(IO_PAGE, align);
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, len, iova));
+	EXPECT_MAPPED(iova, len, va, PROT_RW);
+	EXPECT_UNMAPPED(SZ_2M, IO_PAGE);
+	EXPECT_UNMAPPED(iova + len, IO_PAGE);
+	/* The CPU pages the half pages lie in are pinned, and only they */
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, 2 * CPU_PAGE, 1));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va + 2 * CPU_PAGE,
+				CPU_PAGE, 0));
+	EXPECT_CHARGED(2);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, len, &unmapped));
+	EXPECT_EQ(len, unmapped);
+	EXPECT_UNMAPPED(SZ_2M, 2 * CPU_PAGE);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, 2 * CPU_PAGE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(mock, map_finer_than_half_a_page_is_einval)
+{
+	const uint64_t quarter = IO_PAGE / 2;
+
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas,
+				       self->buf.va + quarter, IO_PAGE,
+				       SZ_2M + quarter));
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       IO_PAGE + quarter, SZ_2M));
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       1, SZ_2M));
+	EXPECT_UNMAPPED(SZ_2M, CPU_PAGE);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(mock, two_halves_of_one_page_mapped_apart_pin_it_twice)
+{
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, IO_PAGE,
+			       SZ_2M));
+	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R,
+			    self->buf.va + IO_PAGE, IO_PAGE, SZ_2M + IO_PAGE));
+	EXPECT_MAPPED(SZ_2M, IO_PAGE, self->buf.va, PROT_RW);
+	EXPECT_MAPPED(SZ_2M + IO_PAGE, IO_PAGE, self->buf.va + IO_PAGE,
+		      MOCK_PROT_READ);
+	EXPECT_MAPPED(SZ_2M, CPU_PAGE, self->buf.va, 0);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 2));
+	EXPECT_CHARGED(2);
+
+	/* Each half is a mapping of its own */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas, SZ_2M,
+					IO_PAGE / 2, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_2M, IO_PAGE, NULL));
+	EXPECT_UNMAPPED(SZ_2M, IO_PAGE);
+	EXPECT_MAPPED(SZ_2M + IO_PAGE, IO_PAGE, self->buf.va + IO_PAGE,
+		      MOCK_PROT_READ);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 1));
+	EXPECT_CHARGED(1);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_2M + IO_PAGE,
+				IO_PAGE, NULL));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(mock, mock_domain_needs_a_known_flag_and_an_ioas)
+{
+	uint32_t mock;
+
+	EXPECT_ERRNO(EOPNOTSUPP, mock_domain_new(self->fd, self->ioas, 1 << 2,
+						 &mock));
+	EXPECT_ERRNO(ENOENT, mock_domain_new(self->fd, self->ioas + 1000, 0,
+					     &mock));
+	EXPECT_ERRNO(ENOENT, mock_domain_new(self->fd, self->domains[0], 0,
+					     &mock));
+	/* The checks only take mock domains, and whole IO pages */
+	EXPECT_ERRNO(ENOENT, mock_check_map(self->fd, self->ioas, 0, IO_PAGE,
+					    self->buf.va, 0, NULL));
+	EXPECT_ERRNO(ENOENT, mock_check_unmapped(self->fd, self->ioas, 0,
+						 IO_PAGE));
+	EXPECT_ERRNO(EINVAL, mock_check_map(self->fd, self->domains[0],
+					    IO_PAGE / 2, IO_PAGE, self->buf.va,
+					    0, NULL));
+	EXPECT_ERRNO(EINVAL, mock_check_map(self->fd, self->domains[0], 0,
+					    IO_PAGE + 1, self->buf.va, 0,
+					    NULL));
+}
+
+/*
+ * ranges: the usable IOVA ranges and the alignment of an IOAS as mock
+ * domains with different apertures come and go, and how they meet the
+ * allowed list, test reservations and existing mappings.
+ */
+#define SMALL_START MOCK_SMALL_APERTURE_START
+#define SMALL_LAST MOCK_SMALL_APERTURE_LAST
+#define SZ_4G (SMALL_LAST + 1)
+
+FIXTURE(ranges)
+{
+	int fd;
+	bool mm_mode;
+	uint32_t ioas;
+	struct mem buf;
+	struct charge charge0;
+};
+
+FIXTURE_SETUP(ranges)
+{
+	self->mm_mode = false;
+	self->fd = iommufd_open(self->mm_mode);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_TRUE(mem_get(&self->buf, MEM_4K, BUF_SIZE));
+	ASSERT_EQ(0, charge_read(self->fd, &self->charge0));
+}
+
+FIXTURE_TEARDOWN(ranges)
+{
+	close(self->fd);
+	mem_put(&self->buf);
+}
+
+static void expect_ranges(struct __test_metadata *_metadata, int fd,
+			  uint32_t ioas, uint64_t want_align,
+			  const struct iommu_iova_range *want, uint32_t nwant)
+{
+	struct iommu_iova_range got[8];
+	uint32_t i, nr = 8;
+	uint64_t align;
+
+	ASSERT_EQ(0, usable_ranges(fd, ioas, got, &nr, &align));
+	EXPECT_EQ(want_align, align);
+	ASSERT_EQ(nwant, nr);
+	for (i = 0; i != nr; i++) {
+		EXPECT_EQ(want[i].start, got[i].start);
+		EXPECT_EQ(want[i].last, got[i].last);
+	}
+}
+
+/* EXPECT_RANGES(alignment, { start, last }, ...) for the fixture's IOAS */
+#define EXPECT_RANGES(align, ...)                                              \
+	do {                                                                   \
+		const struct iommu_iova_range want_[] = { __VA_ARGS__ };       \
+		expect_ranges(_metadata, self->fd, self->ioas, align, want_,   \
+			      ARRAY_SIZE(want_));                              \
+	} while (0)
+
+TEST_F(ranges, small_aperture_domain_narrows_the_ranges_until_destroyed)
+{
+	uint32_t mock;
+
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+				     MOCK_DOMAIN_SMALL_APERTURE, &mock));
+	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
+	ASSERT_EQ(0, object_destroy(self->fd, mock));
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
+}
+
+TEST_F(ranges, ranges_are_the_intersection_of_every_domains_aperture)
+{
+	uint32_t wide, narrow;
+
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &wide));
+	EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+				     MOCK_DOMAIN_SMALL_APERTURE |
+				     MOCK_DOMAIN_NO_HUGE_PAGES, &narrow));
+	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
+	ASSERT_EQ(0, object_destroy(self->fd, narrow));
+	EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
+	ASSERT_EQ(0, object_destroy(self->fd, wide));
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
+}
+
+TEST_F(ranges, huge_pages_off_raises_the_alignment_to_a_cpu_page)
+{
+	uint32_t mock;
+
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
+	ASSERT_EQ(0, option_set(self->fd, IOMMU_OPTION_HUGE_PAGES, self->ioas,
+				0));
+	EXPECT_RANGES(CPU_PAGE, { 0, MOCK_APERTURE_LAST });
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas,
+				       self->buf.va + IO_PAGE, IO_PAGE,
+				       SZ_1M + IO_PAGE));
+	ASSERT_EQ(0, option_set(self->fd, IOMMU_OPTION_HUGE_PAGES, self->ioas,
+				1));
+	EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
+	ASSERT_EQ(0, object_destroy(self->fd, mock));
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
+}
+
+TEST_F(ranges, map_outside_a_domains_aperture_is_einval)
+{
+	uint64_t iova = 0;
+	uint32_t mock;
+
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+				     MOCK_DOMAIN_SMALL_APERTURE, &mock));
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       CPU_PAGE, 0));
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       2 * CPU_PAGE, SMALL_START - CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       2 * CPU_PAGE, SZ_4G - CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       CPU_PAGE, SZ_4G));
+	EXPECT_CHARGED(0);
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_RW, self->buf.va,
+			      BUF_SIZE, &iova));
+	EXPECT_EQ(SMALL_START, iova);
+	EXPECT_EQ(0, mock_check_map(self->fd, mock, iova, BUF_SIZE,
+				    self->buf.va, PROT_RW, NULL));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
+			       SZ_4G - CPU_PAGE));
+	EXPECT_EQ(0, mock_check_map(self->fd, mock, SZ_4G - CPU_PAGE,
+				    CPU_PAGE, self->buf.va, PROT_RW, NULL));
+}
+
+TEST_F(ranges, small_aperture_domain_is_refused_while_a_mapping_lies_outside)
+{
+	const uint64_t inside = SZ_2M;
+	uint32_t wide, narrow;
+	unsigned int i;
+	/* One mapping below the aperture, one above it */
+	const uint64_t outside[] = { CPU_PAGE, SZ_4G + SZ_2M };
+
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &wide));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
+			       inside));
+	for (i = 0; i != 2; i++) {
+		ASSERT_EQ(0, map_rw_at(self->fd, self->ioas,
+				       self->buf.va + CPU_PAGE, CPU_PAGE,
+				       outside[i]));
+		EXPECT_ERRNO(EADDRINUSE,
+			     mock_domain_new(self->fd, self->ioas,
+					     MOCK_DOMAIN_SMALL_APERTURE,
+					     &narrow));
+		/* Nothing changed: ranges, alignment, domain, pins */
+		EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
+		EXPECT_EQ(0, mock_check_map(self->fd, wide, inside, CPU_PAGE,
+					    self->buf.va, PROT_RW, NULL));
+		EXPECT_EQ(0, mock_check_map(self->fd, wide, outside[i],
+					    CPU_PAGE, self->buf.va + CPU_PAGE,
+					    PROT_RW, NULL));
+		EXPECT_EQ(0, check_pins(self->fd, self->buf.va, 2 * CPU_PAGE,
+					1));
+		EXPECT_CHARGED(2);
+		ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, outside[i],
+					CPU_PAGE, NULL));
+	}
+
+	/* With the offending mappings gone the same domain fits */
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+				     MOCK_DOMAIN_SMALL_APERTURE, &narrow));
+	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
+	EXPECT_EQ(0, mock_check_map(self->fd, narrow, inside, CPU_PAGE,
+				    self->buf.va, PROT_RW, NULL));
+	EXPECT_CHARGED(1);
+}
+
+TEST_F(ranges, domain_is_refused_while_a_mapping_is_finer_than_its_io_page)
+{
+	uint32_t mock;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va + 0x10,
+			       0x100, SZ_1M + 0x10));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain_new(self->fd, self->ioas, 0,
+						 &mock));
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 1));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M + 0x10, 0x100,
+				NULL));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va + IO_PAGE,
+			       IO_PAGE, SZ_1M + IO_PAGE));
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
+	EXPECT_EQ(0, mock_check_map(self->fd, mock, SZ_1M + IO_PAGE, IO_PAGE,
+				    self->buf.va + IO_PAGE, PROT_RW, NULL));
+}
+
+TEST_F(ranges, allowed_range_outside_the_aperture_refuses_the_domain)
+{
+	const struct iommu_iova_range below[] = { { 0, SZ_2M - 1 } };
+	const struct iommu_iova_range above[] = {
+		{ SZ_2M, 2 * SZ_2M - 1 },
+		{ SZ_4G, SZ_4G + SZ_2M - 1 },
+	};
+	uint32_t mock;
+
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, below, 1));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain_new(self->fd, self->ioas,
+						 MOCK_DOMAIN_SMALL_APERTURE,
+						 &mock));
+	EXPECT_RANGES(1, { 0, SZ_2M - 1 });
+
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, above, 2));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain_new(self->fd, self->ioas,
+						 MOCK_DOMAIN_SMALL_APERTURE,
+						 &mock));
+	EXPECT_RANGES(1, { SZ_2M, 2 * SZ_2M - 1 },
+		      { SZ_4G, SZ_4G + SZ_2M - 1 });
+
+	/* Inside the aperture the allowed list keeps its promise */
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, above, 1));
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+				     MOCK_DOMAIN_SMALL_APERTURE, &mock));
+	EXPECT_RANGES(IO_PAGE, { SZ_2M, 2 * SZ_2M - 1 });
+	ASSERT_EQ(0, object_destroy(self->fd, mock));
+	EXPECT_RANGES(1, { SZ_2M, 2 * SZ_2M - 1 });
+}
+
+TEST_F(ranges, allowing_iovas_a_domain_cannot_translate_is_eaddrinuse)
+{
+	const struct iommu_iova_range bad[][1] = {
+		{ { 0, CPU_PAGE - 1 } },
+		{ { SMALL_START - 1, SZ_2M } },
+		{ { SZ_2M, SZ_4G } },
+		{ { SZ_4G + SZ_2M, SZ_4G + 2 * SZ_2M - 1 } },
+	};
+	const struct iommu_iova_range good[] = {
+		{ 4 * SZ_2M, 5 * SZ_2M - 1 },
+		{ SZ_2M, 2 * SZ_2M - 1 },
+	};
+	const struct iommu_iova_range whole[] = { { SMALL_START, SMALL_LAST } };
+	uint32_t mock;
+	unsigned int i;
+
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+				     MOCK_DOMAIN_SMALL_APERTURE, &mock));
+	for (i = 0; i != ARRAY_SIZE(bad); i++) {
+		EXPECT_ERRNO(EADDRINUSE, allow_iovas(self->fd, self->ioas,
+						     bad[i], 1));
+		EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
+	}
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, whole, 1));
+	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, good, 2));
+	EXPECT_RANGES(IO_PAGE, { SZ_2M, 2 * SZ_2M - 1 },
+		      { 4 * SZ_2M, 5 * SZ_2M - 1 });
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, NULL, 0));
+	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
+}
+
+TEST_F(ranges, reserved_range_is_cut_out_and_cannot_be_mapped)
+{
+	const uint64_t start = 0x8000, len = 0x10000;
+	uint64_t iova = 0;
+	uint32_t mock;
+
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, start, len));
+	EXPECT_RANGES(IO_PAGE, { 0, start - 1 },
+		      { start + len, MOCK_APERTURE_LAST });
+
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       CPU_PAGE, start));
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       2 * CPU_PAGE, start - CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas,
+				       self->buf.va + IO_PAGE, IO_PAGE,
+				       start + len - IO_PAGE));
+	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
+				       BUF_SIZE, 0));
+	EXPECT_EQ(0, mock_check_unmapped(self->fd, mock, 0, 4 * len));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
+
+	/* A kernel-chosen IOVA goes around it: the hole below is too small */
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_RW, self->buf.va,
+			      BUF_SIZE, &iova));
+	EXPECT_EQ(start + len, iova);
+	EXPECT_EQ(0, mock_check_map(self->fd, mock, iova, BUF_SIZE,
+				    self->buf.va, PROT_RW, NULL));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va,
+			       start, 0));
+
+	/* The reservation belongs to the IOAS, not to the domain */
+	ASSERT_EQ(0, object_destroy(self->fd, mock));
+	EXPECT_RANGES(1, { 0, start - 1 }, { start + len, IOVA_MAX });
+}
+
+TEST_F(ranges, reserving_over_a_mapping_is_eaddrinuse)
+{
+	const uint64_t len = 4 * CPU_PAGE;
+	uint32_t mock;
+
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, len,
+			       SZ_1M));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas,
+					      SZ_1M + CPU_PAGE, 1));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas,
+					      SZ_1M - CPU_PAGE,
+					      2 * CPU_PAGE));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas,
+					      SZ_1M + len - 1, CPU_PAGE));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas, 0,
+					      IOVA_MAX));
+	EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
+	EXPECT_EQ(0, mock_check_map(self->fd, mock, SZ_1M, len, self->buf.va,
+				    PROT_RW, NULL));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, len, 1));
+
+	/* Right next to the mapping is fine */
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, SZ_1M + len,
+				  CPU_PAGE));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, SZ_1M - CPU_PAGE,
+				  CPU_PAGE));
+	EXPECT_RANGES(IO_PAGE, { 0, SZ_1M - CPU_PAGE - 1 },
+		      { SZ_1M, SZ_1M + len - 1 },
+		      { SZ_1M + len + CPU_PAGE, MOCK_APERTURE_LAST });
+}
+
+TEST_F(ranges, reserving_over_an_allowed_range_is_eaddrinuse)
+{
+	const struct iommu_iova_range allowed[] = { { SZ_1M, SZ_2M - 1 } };
+
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, allowed, 1));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas,
+					      SZ_1M + SZ_1M / 2, CPU_PAGE));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas,
+					      SZ_2M - 1, 2));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas, 0,
+					      SZ_1M + 1));
+	EXPECT_RANGES(1, { SZ_1M, SZ_2M - 1 });
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, SZ_2M, CPU_PAGE));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, 0, SZ_1M));
+	EXPECT_RANGES(1, { SZ_1M, SZ_2M - 1 });
+
+	/* And once reserved, the range cannot be allowed */
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, NULL, 0));
+	EXPECT_RANGES(1, { SZ_1M, SZ_2M - 1 }, { SZ_2M + CPU_PAGE, IOVA_MAX });
+	EXPECT_ERRNO(EADDRINUSE, allow_iovas(self->fd, self->ioas,
+					     (const struct iommu_iova_range[]){
+						     { SZ_1M, SZ_2M } },
+					     1));
+}
+
+TEST_F(ranges, reserving_checks_its_arguments)
+{
+	EXPECT_ERRNO(EINVAL, add_reserved(self->fd, self->ioas, SZ_1M, 0));
+	EXPECT_ERRNO(EOVERFLOW, add_reserved(self->fd, self->ioas, IOVA_MAX,
+					     2));
+	EXPECT_ERRNO(ENOENT, add_reserved(self->fd, self->ioas + 1000, 0,
+					  CPU_PAGE));
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
+}
+
+TEST_F(ranges, huge_pages_off_is_einval_while_a_domain_holds_mappings)
+{
+	struct map_shape shape;
+	uint32_t mock;
+
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
+			       SZ_1M));
+	EXPECT_ERRNO(EINVAL, option_set(self->fd, IOMMU_OPTION_HUGE_PAGES,
+					self->ioas, 0));
+	EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
+	EXPECT_EQ(0, mock_check_map(self->fd, mock, SZ_1M, BUF_SIZE,
+				    self->buf.va, PROT_RW, &shape));
+
+	/* Without the mappings, or without the domain, it may be turned off */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M, BUF_SIZE, NULL));
+	ASSERT_EQ(0, option_set(self->fd, IOMMU_OPTION_HUGE_PAGES, self->ioas,
+				0));
+	EXPECT_RANGES(CPU_PAGE, { 0, MOCK_APERTURE_LAST });
+}
+
+/*
+ * large: 4 MiB of 4 KiB pages, of THP or of hugetlbfs pages, mapped into a
+ * mock domain that may use 2 MiB IO pages, into one that may not, or
+ * through an IOAS whose HUGE_PAGES option is 0. The expected IO page sizes
+ * follow from the physical frames, read from /proc/self/pagemap: a 2 MiB
+ * IO page needs 2 MiB of contiguous, aligned memory at an aligned IOVA,
+ * and never more is mapped at once than is physically contiguous.
+ */
+#define LARGE_SIZE (2 * SZ_2M)
+/* Seconds: reading pagemap and pinning page by page under KASAN and TCG */
+#define SLOW_TEST_TIMEOUT 120
+#define LARGE_PAGES (LARGE_SIZE / CPU_PAGE)
+#define LARGE_IOVA (4 * SZ_2M)
+
+/* How a domain of an IOAS may map physically contiguous memory */
+enum io_page_rule {
+	IO_PAGES_AND_2M,	/* a default mock domain */
+	IO_PAGES_ONLY,		/* a MOCK_DOMAIN_NO_HUGE_PAGES domain */
+	ONE_CPU_PAGE_PER_CALL,	/* any domain of an IOAS with HUGE_PAGES 0 */
+};
+
+static enum io_page_rule io_page_rule_of(bool huge_pages_off,
+					 uint32_t domain_flags)
+{
+	if (huge_pages_off)
+		return ONE_CPU_PAGE_PER_CALL;
+	if (domain_flags & MOCK_DOMAIN_NO_HUGE_PAGES)
+		return IO_PAGES_ONLY;
+	return IO_PAGES_AND_2M;
+}
+
+FIXTURE(large)
+{
+	int fd;
+	bool mm_mode;
+	uint32_t ioas;
+	uint32_t mock;
+	enum io_page_rule rule;	/* how the variant's domains map */
+	struct mem mem;
+	long old_nr_hugepages;
+	struct charge charge0;
+};
+
+FIXTURE_VARIANT(large)
+{
+	enum mem_kind kind;
+	uint32_t domain_flags;
+	bool huge_pages_off;
+	bool mm_mode;
+};
+
+FIXTURE_VARIANT_ADD(large, small_pages_in_default_domain)
+{
+	.kind = MEM_4K,
+};
+
+FIXTURE_VARIANT_ADD(large, small_pages_in_no_huge_pages_domain)
+{
+	.kind = MEM_4K,
+	.domain_flags = MOCK_DOMAIN_NO_HUGE_PAGES,
+	.mm_mode = true,
+};
+
+FIXTURE_VARIANT_ADD(large, small_pages_with_huge_pages_option_off)
+{
+	.kind = MEM_4K,
+	.huge_pages_off = true,
+	.mm_mode = true,
+};
+
+FIXTURE_VARIANT_ADD(large, thp_in_default_domain)
+{
+	.kind = MEM_THP,
+};
+
+FIXTURE_VARIANT_ADD(large, thp_in_no_huge_pages_domain)
+{
+	.kind = MEM_THP,
+	.domain_flags = MOCK_DOMAIN_NO_HUGE_PAGES,
+	.mm_mode = true,
+};
+
+FIXTURE_VARIANT_ADD(large, thp_with_huge_pages_option_off)
+{
+	.kind = MEM_THP,
+	.huge_pages_off = true,
+	.mm_mode = true,
+};
+
+FIXTURE_VARIANT_ADD(large, hugetlb_in_default_domain)
+{
+	.kind = MEM_HUGETLB,
+};
+
+FIXTURE_VARIANT_ADD(large, hugetlb_in_no_huge_pages_domain)
+{
+	.kind = MEM_HUGETLB,
+	.domain_flags = MOCK_DOMAIN_NO_HUGE_PAGES,
+	.mm_mode = true,
+};
+
+FIXTURE_VARIANT_ADD(large, hugetlb_with_huge_pages_option_off)
+{
+	.kind = MEM_HUGETLB,
+	.huge_pages_off = true,
+	.mm_mode = true,
+};
+
+/* An IOAS set up as the variant says, with one mock domain */
+static int large_ioas_new(int fd, bool huge_pages_off, uint32_t domain_flags,
+			  uint32_t *ioas, uint32_t *mock)
+{
+	if (ioas_new(fd, ioas))
+		return -1;
+	if (huge_pages_off && option_set(fd, IOMMU_OPTION_HUGE_PAGES, *ioas, 0))
+		return -1;
+	return mock_domain_new(fd, *ioas, domain_flags, mock);
+}
+
+FIXTURE_SETUP(large)
+{
+	self->old_nr_hugepages = -1;
+	self->mm_mode = variant->mm_mode;
+	self->fd = iommufd_open(self->mm_mode);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, large_ioas_new(self->fd, variant->huge_pages_off,
+				    variant->domain_flags, &self->ioas,
+				    &self->mock));
+	self->rule = io_page_rule_of(variant->huge_pages_off,
+				     variant->domain_flags);
+	ASSERT_EQ(0, charge_read(self->fd, &self->charge0));
+
+	if (variant->kind == MEM_HUGETLB) {
+		self->old_nr_hugepages =
+			hugepages_reserve(LARGE_SIZE / SZ_2M);
+		if (self->old_nr_hugepages < 0)
+			SKIP(return, "cannot grow the 2 MiB huge page pool");
+	}
+	if (!mem_get(&self->mem, variant->kind, LARGE_SIZE)) {
+		mem_put(&self->mem);
+		if (self->old_nr_hugepages >= 0)
+			nr_hugepages_write(self->old_nr_hugepages);
+		SKIP(return, "no %s memory backed by 2 MiB frames",
+		     variant->kind == MEM_THP ? "THP" :
+		     variant->kind == MEM_HUGETLB ? "hugetlbfs" : "4 KiB");
+	}
+}
+
+FIXTURE_TEARDOWN(large)
+{
+	close(self->fd);
+	mem_put(&self->mem);
+	if (self->old_nr_hugepages >= 0)
+		nr_hugepages_write(self->old_nr_hugepages);
+}
+
+/*
+ * The largest IO page a domain under @rule should use for a mapping of
+ * [va, va + len) at @iova: 2 MiB where a 2 MiB aligned IOVA inside the
+ * mapping meets 2 MiB of memory in one aligned frame, else the IO page.
+ */
+static uint64_t expected_max_pgsize(enum io_page_rule rule, uint64_t iova,
+				    const uint8_t *va, size_t len)
+{
+	uint64_t at = (iova + SZ_2M - 1) & ~(SZ_2M - 1);
+
+	if (rule != IO_PAGES_AND_2M)
+		return IO_PAGE;
+	for (; at + SZ_2M <= iova + len; at += SZ_2M)
+		if (backed_by_2m_frame(va + (at - iova)))
+			return SZ_2M;
+	return IO_PAGE;
+}
+
+/*
+ * map_pages() calls for one physically contiguous run of @len bytes at
+ * @iova from @paddr. iommufd hands the run to iommu_map() whole; the core
+ * makes one call per stretch of equally sized pages: IO pages up to the
+ * first 2 MiB boundary, 2 MiB pages, IO pages after the last one. 2 MiB
+ * pages are possible only if IOVA and memory are equally far from a 2 MiB
+ * boundary and a whole aligned 2 MiB fits.
+ */
+static uint64_t run_map_calls(enum io_page_rule rule, uint64_t iova,
+			      uint64_t paddr, uint64_t len)
+{
+	uint64_t first = (iova + SZ_2M - 1) & ~(SZ_2M - 1);
+	uint64_t last = (iova + len) & ~(SZ_2M - 1);
+
+	if (rule == ONE_CPU_PAGE_PER_CALL)
+		return len / CPU_PAGE;
+	if (rule == IO_PAGES_ONLY || (iova ^ paddr) % SZ_2M || first >= last)
+		return 1;
+	return (first != iova) + 1 + (iova + len != last);
+}
+
+/*
+ * map_pages() calls for a mapping of [va, va + len) (whole CPU pages) at
+ * @iova, run by physically contiguous run as /proc/self/pagemap shows them.
+ */
+static uint64_t expected_map_calls(enum io_page_rule rule, uint64_t iova,
+				   const uint8_t *va, size_t len)
+{
+	uint64_t calls = 0, run_pfn = va_to_pfn(va);
+	size_t run = 0, off;
+
+	for (off = CPU_PAGE;; off += CPU_PAGE) {
+		if (off < len &&
+		    va_to_pfn(va + off) == run_pfn + (off - run) / CPU_PAGE)
+			continue;
+		calls += run_map_calls(rule, iova + run, run_pfn * CPU_PAGE,
+				       off - run);
+		if (off >= len)
+			return calls;
+		run = off;
+		run_pfn = va_to_pfn(va + off);
+	}
+}
+
+/*
+ * The domain @mock maps all of a mapping of [va, va + len) at @iova, with
+ * the IO page sizes and the number of map calls that @rule gives.
+ */
+static void expect_shape(struct __test_metadata *_metadata, int fd,
+			 enum io_page_rule rule, uint32_t mock, uint64_t iova,
+			 const uint8_t *va, size_t len)
+{
+	struct map_shape shape;
+
+	ASSERT_NE(0, va_to_pfn(va)) {
+		TH_LOG("/proc/self/pagemap shows no frames");
+	}
+	ASSERT_EQ(0, mock_check_map(fd, mock, iova, len, va, PROT_RW, &shape));
+	EXPECT_EQ(expected_max_pgsize(rule, iova, va, len), shape.max_pgsize);
+	EXPECT_EQ(expected_map_calls(rule, iova, va, len), shape.map_calls);
+}
+
+/* The largest IO page of [iova, iova + len) in @mock */
+static uint64_t max_pgsize(int fd, uint32_t mock, uint64_t iova,
+			   const uint8_t *va, size_t len)
+{
+	struct map_shape shape = {};
+
+	if (mock_check_map(fd, mock, iova, len, va, PROT_RW, &shape))
+		return 0;
+	return shape.max_pgsize;
+}
+
+TEST_F_TIMEOUT(large, map_at_2m_aligned_iova_uses_the_largest_io_page, SLOW_TEST_TIMEOUT)
+{
+	const uint8_t *va = self->mem.va;
+	uint64_t folio_pgsize = self->rule == IO_PAGES_AND_2M ? SZ_2M : IO_PAGE;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, LARGE_SIZE,
+			       LARGE_IOVA));
+	expect_shape(_metadata, self->fd, self->rule, self->mock, LARGE_IOVA,
+		     va, LARGE_SIZE);
+	/* Whatever pagemap says: a large folio is 2 MiB of one frame */
+	if (variant->kind != MEM_4K) {
+		EXPECT_EQ(folio_pgsize, max_pgsize(self->fd, self->mock,
+						   LARGE_IOVA, va, SZ_2M));
+		EXPECT_EQ(folio_pgsize,
+			  max_pgsize(self->fd, self->mock, LARGE_IOVA + SZ_2M,
+				     va + SZ_2M, SZ_2M));
+	}
+}
+
+TEST_F_TIMEOUT(large, map_off_the_2m_grid_uses_2m_pages_only_where_both_line_up, SLOW_TEST_TIMEOUT)
+{
+	/* A CPU page into the first folio at a CPU page past a boundary */
+	const uint8_t *va = self->mem.va + CPU_PAGE;
+	const uint64_t iova = LARGE_IOVA + CPU_PAGE;
+	const size_t len = LARGE_SIZE - CPU_PAGE;
+	/* The whole buffer half way between two boundaries */
+	const uint64_t iova_mid = 2 * LARGE_IOVA + SZ_1M;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, len, iova));
+	expect_shape(_metadata, self->fd, self->rule, self->mock, iova, va,
+		     len);
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
+			       iova_mid));
+	expect_shape(_metadata, self->fd, self->rule, self->mock, iova_mid,
+		     self->mem.va, LARGE_SIZE);
+
+	if (variant->kind != MEM_4K) {
+		/* The second folio lines up in the first mapping only */
+		EXPECT_EQ(self->rule == IO_PAGES_AND_2M ? SZ_2M : IO_PAGE,
+			  max_pgsize(self->fd, self->mock, LARGE_IOVA + SZ_2M,
+				     self->mem.va + SZ_2M, SZ_2M));
+		EXPECT_EQ(IO_PAGE, max_pgsize(self->fd, self->mock, iova_mid,
+					      self->mem.va, LARGE_SIZE));
+		EXPECT_EQ(IO_PAGE, max_pgsize(self->fd, self->mock, iova,
+					      va, SZ_2M - CPU_PAGE));
+	}
+}
+
+TEST_F_TIMEOUT(large, domain_added_after_the_map_gets_the_same_io_pages, SLOW_TEST_TIMEOUT)
+{
+	uint32_t late;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
+			       LARGE_IOVA));
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+				     variant->domain_flags, &late));
+	expect_shape(_metadata, self->fd, self->rule, late, LARGE_IOVA,
+		     self->mem.va, LARGE_SIZE);
+	expect_shape(_metadata, self->fd, self->rule, self->mock, LARGE_IOVA,
+		     self->mem.va, LARGE_SIZE);
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 1));
+	EXPECT_CHARGED(LARGE_PAGES);
+}
+
+TEST_F_TIMEOUT(large, map_pins_and_charges_each_page_once, SLOW_TEST_TIMEOUT)
+{
+	uint64_t unmapped;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
+			       LARGE_IOVA));
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 1));
+	EXPECT_ERRNO(EINVAL, check_pins(self->fd, self->mem.va, LARGE_SIZE,
+					2));
+	EXPECT_CHARGED(LARGE_PAGES);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, LARGE_IOVA, LARGE_SIZE,
+				&unmapped));
+	EXPECT_EQ(LARGE_SIZE, unmapped);
+	EXPECT_EQ(0, mock_check_unmapped(self->fd, self->mock, 0,
+					 MOCK_APERTURE_LAST + 1));
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F_TIMEOUT(large, map_of_part_of_a_folio_pins_only_that_part, SLOW_TEST_TIMEOUT)
+{
+	const size_t off = 16 * CPU_PAGE, len = 16 * CPU_PAGE;
+	uint8_t *va = self->mem.va + SZ_2M + off;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, len, SZ_2M + off));
+	EXPECT_EQ(0, mock_check_map(self->fd, self->mock, SZ_2M + off, len, va,
+				    PROT_RW, NULL));
+	/* A large folio counts its pins together: only [va, va + len) has them */
+	EXPECT_EQ(0, check_pins(self->fd, va, len, 1));
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, SZ_2M, 0));
+	if (variant->kind == MEM_4K) {
+		EXPECT_EQ(0, check_pins(self->fd, self->mem.va + SZ_2M, off,
+					0));
+		EXPECT_EQ(0, check_pins(self->fd, va + len,
+					SZ_2M - off - len, 0));
+	} else {
+		/* The pins of the folio are all inside the mapped part */
+		EXPECT_ERRNO(EINVAL, check_pins(self->fd, self->mem.va + SZ_2M,
+						SZ_2M, 0));
+	}
+	EXPECT_CHARGED(len / CPU_PAGE);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_2M + off, len, NULL));
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F_TIMEOUT(large, copy_to_an_ioas_with_its_own_domain_shares_the_pins, SLOW_TEST_TIMEOUT)
+{
+	uint32_t ioas2, mock2;
+
+	ASSERT_EQ(0, large_ioas_new(self->fd, variant->huge_pages_off,
+				    variant->domain_flags, &ioas2, &mock2));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
+			       LARGE_IOVA));
+	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, ioas2, 2 * LARGE_IOVA,
+			     self->ioas, LARGE_IOVA, LARGE_SIZE));
+	expect_shape(_metadata, self->fd, self->rule, mock2, 2 * LARGE_IOVA,
+		     self->mem.va, LARGE_SIZE);
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 1));
+	EXPECT_CHARGED(LARGE_PAGES);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, LARGE_IOVA, LARGE_SIZE,
+				NULL));
+	EXPECT_EQ(0, mock_check_unmapped(self->fd, self->mock, LARGE_IOVA,
+					 LARGE_SIZE));
+	expect_shape(_metadata, self->fd, self->rule, mock2, 2 * LARGE_IOVA,
+		     self->mem.va, LARGE_SIZE);
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 1));
+	EXPECT_CHARGED(LARGE_PAGES);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas2, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(0, mock_check_unmapped(self->fd, mock2, 0,
+					 MOCK_APERTURE_LAST + 1));
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F_TIMEOUT(large, close_with_mappings_copies_and_domains_unpins_all, SLOW_TEST_TIMEOUT)
+{
+	uint32_t ioas2, mock2;
+
+	ASSERT_EQ(0, large_ioas_new(self->fd, variant->huge_pages_off,
+				    variant->domain_flags, &ioas2, &mock2));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
+			       LARGE_IOVA));
+	ASSERT_EQ(0, map_at(self->fd, ioas2, MAP_R, self->mem.va + SZ_2M,
+			    SZ_2M, LARGE_IOVA));
+	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, ioas2, 2 * LARGE_IOVA,
+			     self->ioas, LARGE_IOVA, SZ_2M));
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, SZ_2M, 1));
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va + SZ_2M, SZ_2M, 2));
+	EXPECT_CHARGED(LARGE_PAGES + PAGES_PER_2M);
+
+	/* Checked again through a fresh open once everything is gone */
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = iommufd_open(false);
+	ASSERT_LE(0, self->fd);
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+/*
+ * batch: the kernel pins a mapping a few pages at a time (SET_PIN_BATCH),
+ * so that maps of a handful of pages cross batch boundaries in every way:
+ * just below, on and just past a multiple of the batch. Memory is 4 KiB
+ * pages or THP; the IOAS has a default mock domain and one without large
+ * IO pages. The batch size is global, so the teardown restores it.
+ */
+#define BATCH_IOVA (16 * SZ_2M)
+
+FIXTURE(batch)
+{
+	int fd;
+	bool mm_mode;
+	uint32_t ioas;
+	uint32_t domains[2];
+	struct mem mem;
+	struct charge charge0;
+};
+
+FIXTURE_VARIANT(batch)
+{
+	uint32_t pages;
+	enum mem_kind kind;
+};
+
+FIXTURE_VARIANT_ADD(batch, one_page_batches_of_small_pages)
+{
+	.pages = 1,
+	.kind = MEM_4K,
+};
+
+FIXTURE_VARIANT_ADD(batch, two_page_batches_of_small_pages)
+{
+	.pages = 2,
+	.kind = MEM_4K,
+};
+
+FIXTURE_VARIANT_ADD(batch, three_page_batches_of_small_pages)
+{
+	.pages = 3,
+	.kind = MEM_4K,
+};
+
+FIXTURE_VARIANT_ADD(batch, seven_page_batches_of_small_pages)
+{
+	.pages = 7,
+	.kind = MEM_4K,
+};
+
+FIXTURE_VARIANT_ADD(batch, one_page_batches_of_thp)
+{
+	.pages = 1,
+	.kind = MEM_THP,
+};
+
+FIXTURE_VARIANT_ADD(batch, two_page_batches_of_thp)
+{
+	.pages = 2,
+	.kind = MEM_THP,
+};
+
+FIXTURE_VARIANT_ADD(batch, three_page_batches_of_thp)
+{
+	.pages = 3,
+	.kind = MEM_THP,
+};
+
+FIXTURE_VARIANT_ADD(batch, seven_page_batches_of_thp)
+{
+	.pages = 7,
+	.kind = MEM_THP,
+};
+
+FIXTURE_SETUP(batch)
+{
+	self->mm_mode = variant->kind == MEM_THP;
+	self->fd = iommufd_open(self->mm_mode);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0,
+				     &self->domains[0]));
+	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+				     MOCK_DOMAIN_NO_HUGE_PAGES,
+				     &self->domains[1]));
+	ASSERT_EQ(0, charge_read(self->fd, &self->charge0));
+	if (!mem_get(&self->mem, variant->kind, LARGE_SIZE)) {
+		mem_put(&self->mem);
+		SKIP(return, "no memory of the kind asked for");
+	}
+	/* Last, so that a setup that gives up leaves the default in place */
+	ASSERT_EQ(0, set_pin_batch(self->fd, variant->pages));
+}
+
+FIXTURE_TEARDOWN(batch)
+{
+	set_pin_batch(self->fd, 0);
+	close(self->fd);
+	mem_put(&self->mem);
+}
+
+/* Page counts around the first few multiples of a batch of @b pages */
+static unsigned int straddling_counts(uint32_t b, uint64_t *counts)
+{
+	unsigned int n = 0;
+
+	counts[n++] = 1;
+	if (b > 1)
+		counts[n++] = b - 1;
+	counts[n++] = b;
+	counts[n++] = b + 1;
+	counts[n++] = 2 * b - 1;
+	counts[n++] = 2 * b;
+	counts[n++] = 2 * b + 1;
+	counts[n++] = 3 * b + 2;
+	counts[n++] = 7 * b + 5;
+	return n;
+}
+
+#define MAX_COUNTS 9
+
+TEST_F_TIMEOUT(batch, maps_of_every_length_around_a_batch_reach_both_domains, SLOW_TEST_TIMEOUT)
+{
+	uint64_t counts[MAX_COUNTS], off = 0, total;
+	unsigned int i, n, d;
+
+	n = straddling_counts(variant->pages, counts);
+	/* Back to back: each map has its own pages and IOVAs */
+	for (i = 0; i != n; i++) {
+		ASSERT_EQ(0, map_rw_at(self->fd, self->ioas,
+				       self->mem.va + off,
+				       counts[i] * CPU_PAGE, BATCH_IOVA + off));
+		off += counts[i] * CPU_PAGE;
+	}
+	total = off;
+	for (i = 0, off = 0; i != n; i++) {
+		expect_mapped(_metadata, self->fd, self->domains, 2,
+			      BATCH_IOVA + off, counts[i] * CPU_PAGE,
+			      self->mem.va + off, PROT_RW);
+		off += counts[i] * CPU_PAGE;
+	}
+	expect_mapped(_metadata, self->fd, self->domains, 2, BATCH_IOVA, total,
+		      self->mem.va, PROT_RW);
+	expect_unmapped(_metadata, self->fd, self->domains, 2,
+			BATCH_IOVA + total, SZ_2M);
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, total, 1));
+	if (variant->kind == MEM_4K)
+		EXPECT_EQ(0, check_pins(self->fd, self->mem.va + total,
+					CPU_PAGE, 0));
+	EXPECT_CHARGED(total / CPU_PAGE);
+
+	for (i = 0, off = 0; i != n; i++) {
+		ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, BATCH_IOVA + off,
+					counts[i] * CPU_PAGE, NULL));
+		for (d = 0; d != 2; d++)
+			EXPECT_EQ(0, mock_check_unmapped(self->fd,
+							 self->domains[d],
+							 BATCH_IOVA + off,
+							 counts[i] * CPU_PAGE));
+		off += counts[i] * CPU_PAGE;
+	}
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, total, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F_TIMEOUT(batch, map_starting_mid_page_pins_the_pages_at_both_ends, SLOW_TEST_TIMEOUT)
+{
+	uint64_t counts[MAX_COUNTS], iova = BATCH_IOVA;
+	unsigned int i, n;
+
+	n = straddling_counts(variant->pages, counts);
+	for (i = 0; i != n; i++) {
+		uint8_t *va = self->mem.va + IO_PAGE;
+		uint64_t len = counts[i] * CPU_PAGE;
+
+		/* len bytes from half way into a page touch one page more */
+		ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, len,
+				       iova + IO_PAGE));
+		expect_mapped(_metadata, self->fd, self->domains, 2,
+			      iova + IO_PAGE, len, va, PROT_RW);
+		expect_unmapped(_metadata, self->fd, self->domains, 2, iova,
+				IO_PAGE);
+		EXPECT_EQ(0, check_pins(self->fd, self->mem.va,
+					len + CPU_PAGE, 1));
+		EXPECT_CHARGED(counts[i] + 1);
+		ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, iova + IO_PAGE,
+					len, NULL));
+		EXPECT_EQ(0, check_pins(self->fd, self->mem.va,
+					len + CPU_PAGE, 0));
+		EXPECT_CHARGED(0);
+		iova += SZ_2M;
+	}
+}
+
+TEST_F_TIMEOUT(batch, whole_buffer_is_mapped_run_by_contiguous_run, SLOW_TEST_TIMEOUT)
+{
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
+			       BATCH_IOVA));
+	/* Runs merge across batches: THP still gets its 2 MiB IO pages */
+	expect_shape(_metadata, self->fd, IO_PAGES_AND_2M, self->domains[0],
+		     BATCH_IOVA, self->mem.va, LARGE_SIZE);
+	expect_shape(_metadata, self->fd, IO_PAGES_ONLY, self->domains[1],
+		     BATCH_IOVA, self->mem.va, LARGE_SIZE);
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 1));
+	EXPECT_CHARGED(LARGE_PAGES);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, BATCH_IOVA, LARGE_SIZE,
+				NULL));
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F_TIMEOUT(batch, hole_after_a_few_batches_unpins_what_was_pinned, SLOW_TEST_TIMEOUT)
+{
+	uint64_t hole_page = 2 * variant->pages + 1;
+	uint8_t *hole = self->mem.va + hole_page * CPU_PAGE;
+	uint64_t len = (hole_page + variant->pages + 2) * CPU_PAGE;
+
+	ASSERT_EQ(0, munmap(hole, CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, map_rw_at(self->fd, self->ioas, self->mem.va,
+				       len, BATCH_IOVA));
+	expect_unmapped(_metadata, self->fd, self->domains, 2, BATCH_IOVA,
+			len);
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, hole_page * CPU_PAGE,
+				0));
+	EXPECT_EQ(0, check_pins(self->fd, hole + CPU_PAGE,
+				len - (hole_page + 1) * CPU_PAGE, 0));
+	EXPECT_CHARGED(0);
+
+	/* The memory in front of the hole still maps */
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va,
+			       hole_page * CPU_PAGE, BATCH_IOVA));
+	expect_mapped(_metadata, self->fd, self->domains, 2, BATCH_IOVA,
+		      hole_page * CPU_PAGE, self->mem.va, PROT_RW);
+	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, hole_page * CPU_PAGE,
+				1));
+	EXPECT_CHARGED(hole_page);
+}
+
+/*
+ * two_ioas: a source IOAS with one mock domain and a destination IOAS with
+ * one or two, sharing a 64 KiB buffer of 4 KiB pages through MAP and COPY.
+ */
+FIXTURE(two_ioas)
+{
+	int fd;
+	bool mm_mode;
+	uint32_t ioas[2];		/* source, destination */
+	uint32_t domains[2][2];		/* per IOAS */
+	unsigned int ndomains[2];
+	struct mem buf;
+	struct charge charge0;
+};
+
+FIXTURE_VARIANT(two_ioas)
+{
+	unsigned int dst_domains;
+	bool mm_mode;
+};
+
+FIXTURE_VARIANT_ADD(two_ioas, one_domain_each_locked_vm)
+{
+	.dst_domains = 1,
+	.mm_mode = false,
+};
+
+FIXTURE_VARIANT_ADD(two_ioas, two_domains_in_the_destination_pinned_vm)
+{
+	.dst_domains = 2,
+	.mm_mode = true,
+};
+
+FIXTURE_SETUP(two_ioas)
+{
+	unsigned int i, d;
+
+	self->mm_mode = variant->mm_mode;
+	self->fd = iommufd_open(self->mm_mode);
+	ASSERT_LE(0, self->fd);
+	self->ndomains[0] = 1;
+	self->ndomains[1] = variant->dst_domains;
+	for (i = 0; i != 2; i++) {
+		ASSERT_EQ(0, ioas_new(self->fd, &self->ioas[i]));
+		for (d = 0; d != self->ndomains[i]; d++)
+			ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas[i],
+						     nth_domain_flags[d + 1],
+						     &self->domains[i][d]));
+	}
+	ASSERT_TRUE(mem_get(&self->buf, MEM_4K, BUF_SIZE));
+	ASSERT_EQ(0, charge_read(self->fd, &self->charge0));
+}
+
+FIXTURE_TEARDOWN(two_ioas)
+{
+	close(self->fd);
+	mem_put(&self->buf);
+}
+
+/* The domains of IOAS @i (0: source, 1: destination) map or do not map */
+#define EXPECT_MAPPED_IN(i, iova, length, va, prot)                            \
+	do {                                                                   \
+		unsigned int in_ = (i);                                        \
+		expect_mapped(_metadata, self->fd, self->domains[in_],         \
+			      self->ndomains[in_], iova, length, va, prot);    \
+	} while (0)
+#define EXPECT_UNMAPPED_IN(i, iova, length)                                    \
+	do {                                                                   \
+		unsigned int in_ = (i);                                        \
+		expect_unmapped(_metadata, self->fd, self->domains[in_],       \
+				self->ndomains[in_], iova, length);            \
+	} while (0)
+
+TEST_F(two_ioas, copy_reaches_only_the_destination_domains_and_shares_pins)
+{
+	const uint64_t src = SZ_1M, dst = 64 * SZ_1M;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[0], self->buf.va,
+			       BUF_SIZE, src));
+	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, self->ioas[1], dst,
+			     self->ioas[0], src, BUF_SIZE));
+	EXPECT_MAPPED_IN(0, src, BUF_SIZE, self->buf.va, PROT_RW);
+	EXPECT_MAPPED_IN(1, dst, BUF_SIZE, self->buf.va, PROT_RW);
+	EXPECT_UNMAPPED_IN(0, dst, BUF_SIZE);
+	EXPECT_UNMAPPED_IN(1, src, BUF_SIZE);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	EXPECT_CHARGED(BUF_PAGES);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas[0], src, BUF_SIZE, NULL));
+	EXPECT_UNMAPPED_IN(0, 0, MOCK_APERTURE_LAST + 1);
+	EXPECT_MAPPED_IN(1, dst, BUF_SIZE, self->buf.va, PROT_RW);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	EXPECT_CHARGED(BUF_PAGES);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas[1], dst, BUF_SIZE, NULL));
+	EXPECT_UNMAPPED_IN(1, 0, MOCK_APERTURE_LAST + 1);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+TEST_F(two_ioas, copy_carries_its_own_permissions)
+{
+	const uint64_t len = 4 * CPU_PAGE;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[0], self->buf.va, len,
+			       SZ_1M));
+	ASSERT_EQ(0, map_at(self->fd, self->ioas[0], MAP_R,
+			    self->buf.va + len, len, SZ_2M));
+	ASSERT_EQ(0, copy_at(self->fd, MAP_R, self->ioas[1], SZ_1M,
+			     self->ioas[0], SZ_1M, len));
+	ASSERT_EQ(0, copy_at(self->fd, MAP_W, self->ioas[1], SZ_1M + len,
+			     self->ioas[0], SZ_1M, len));
+	EXPECT_ERRNO(EPERM, copy_at(self->fd, MAP_RW, self->ioas[1], SZ_2M,
+				    self->ioas[0], SZ_2M, len));
+	EXPECT_ERRNO(EPERM, copy_at(self->fd, MAP_W, self->ioas[1], SZ_2M,
+				    self->ioas[0], SZ_2M, len));
+	ASSERT_EQ(0, copy_at(self->fd, MAP_R, self->ioas[1], 2 * SZ_2M,
+			     self->ioas[0], SZ_2M, len));
+
+	EXPECT_MAPPED_IN(0, SZ_1M, len, self->buf.va, PROT_RW);
+	EXPECT_MAPPED_IN(1, SZ_1M, len, self->buf.va, MOCK_PROT_READ);
+	EXPECT_MAPPED_IN(1, SZ_1M + len, len, self->buf.va, MOCK_PROT_WRITE);
+	EXPECT_UNMAPPED_IN(1, SZ_2M, len);
+	EXPECT_MAPPED_IN(1, 2 * SZ_2M, len, self->buf.va + len,
+			 MOCK_PROT_READ);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, 2 * len, 1));
+	EXPECT_CHARGED(2 * len / CPU_PAGE);
+}
+
+TEST_F(two_ioas, copy_onto_a_mapping_is_eexist_and_changes_nothing)
+{
+	const uint64_t len = 4 * CPU_PAGE;
+
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[0], self->buf.va, len,
+			       SZ_1M));
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[1], self->buf.va + len,
+			       len, SZ_1M));
+	EXPECT_ERRNO(EEXIST, copy_at(self->fd, MAP_RW, self->ioas[1],
+				     SZ_1M + len - CPU_PAGE, self->ioas[0],
+				     SZ_1M, len));
+	EXPECT_ERRNO(ENOENT, copy_at(self->fd, MAP_RW, self->ioas[1], SZ_2M,
+				     self->ioas[0], SZ_1M, 2 * len));
+	EXPECT_MAPPED_IN(1, SZ_1M, len, self->buf.va + len, PROT_RW);
+	EXPECT_UNMAPPED_IN(1, SZ_1M + len, SZ_2M);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, 2 * len, 1));
+	EXPECT_CHARGED(2 * len / CPU_PAGE);
+}
+
+TEST_F(two_ioas, destroying_the_source_ioas_leaves_the_copy)
+{
+	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[0], self->buf.va,
+			       BUF_SIZE, SZ_1M));
+	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, self->ioas[1], SZ_2M,
+			     self->ioas[0], SZ_1M, BUF_SIZE));
+	ASSERT_EQ(0, object_destroy(self->fd, self->domains[0][0]));
+	ASSERT_EQ(0, object_destroy(self->fd, self->ioas[0]));
+	EXPECT_MAPPED_IN(1, SZ_2M, BUF_SIZE, self->buf.va, PROT_RW);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
+	EXPECT_CHARGED(BUF_PAGES);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas[1], SZ_2M, BUF_SIZE,
+				NULL));
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
+}
+
+/*
+ * A script of maps, copies and unmaps across the two IOASes, and a model of
+ * what they must hold after each step: the live mappings, each with the MAP
+ * its pages came from. A page is pinned, and charged, once for every MAP
+ * that still has a live mapping (its own or a copy of it) covering the page.
+ */
+enum step_op { DO_MAP, DO_COPY, DO_UNMAP, DO_UNMAP_ALL };
+
+struct step {
+	enum step_op op;
+	unsigned int ioas;	/* 0: source IOAS, 1: destination IOAS */
+	uint64_t iova;
+	unsigned int npages;
+	uint32_t flags;		/* DO_MAP and DO_COPY: the permissions */
+	unsigned int page;	/* DO_MAP: first page of the buffer */
+	unsigned int src_ioas;	/* DO_COPY: from this IOAS's ... */
+	uint64_t src_iova;	/* ... IOVA, inside one of its mappings */
+};
+
+#define PG(n) ((uint64_t)(n) * CPU_PAGE)
+
+static const struct step interleaving[] = {
+	{ .op = DO_MAP, .ioas = 0, .iova = SZ_1M, .npages = 8,
+	  .flags = MAP_RW, .page = 0 },
+	{ .op = DO_COPY, .ioas = 1, .iova = SZ_2M, .npages = 4,
+	  .flags = MAP_RW, .src_ioas = 0, .src_iova = SZ_1M + PG(2) },
+	{ .op = DO_MAP, .ioas = 1, .iova = 3 * SZ_1M, .npages = 6,
+	  .flags = MAP_R, .page = 6 },
+	{ .op = DO_COPY, .ioas = 0, .iova = 4 * SZ_1M, .npages = 6,
+	  .flags = MAP_R, .src_ioas = 1, .src_iova = 3 * SZ_1M },
+	{ .op = DO_UNMAP, .ioas = 0, .iova = SZ_1M, .npages = 8 },
+	{ .op = DO_MAP, .ioas = 0, .iova = SZ_1M, .npages = 4,
+	  .flags = MAP_W, .page = 0 },
+	{ .op = DO_COPY, .ioas = 1, .iova = 5 * SZ_1M, .npages = 2,
+	  .flags = MAP_R, .src_ioas = 0, .src_iova = 4 * SZ_1M + PG(1) },
+	{ .op = DO_COPY, .ioas = 1, .iova = 6 * SZ_1M, .npages = 3,
+	  .flags = MAP_W, .src_ioas = 0, .src_iova = SZ_1M + PG(1) },
+	{ .op = DO_UNMAP, .ioas = 1, .iova = 3 * SZ_1M, .npages = 6 },
+	{ .op = DO_UNMAP, .ioas = 0, .iova = 4 * SZ_1M, .npages = 6 },
+	{ .op = DO_MAP, .ioas = 1, .iova = 7 * SZ_1M, .npages = 16,
+	  .flags = MAP_RW, .page = 0 },
+	{ .op = DO_UNMAP, .ioas = 1, .iova = SZ_2M, .npages = 4 },
+	{ .op = DO_UNMAP, .ioas = 0, .iova = SZ_1M, .npages = 4 },
+	{ .op = DO_UNMAP_ALL, .ioas = 1 },
+	{ .op = DO_UNMAP_ALL, .ioas = 0 },
+};
+
+#define NR_STEPS ARRAY_SIZE(interleaving)
+
+struct model_mapping {
+	bool live;
+	unsigned int ioas;
+	uint64_t iova;
+	unsigned int page, npages;
+	uint32_t prot;
+	unsigned int origin;	/* the step whose MAP pinned the pages */
+};
+
+static uint32_t prot_of(uint32_t map_flags)
+{
+	return (map_flags & MAP_R ? MOCK_PROT_READ : 0) |
+	       (map_flags & MAP_W ? MOCK_PROT_WRITE : 0);
+}
+
+static bool model_overlaps_live(const struct model_mapping *model,
+				unsigned int n, unsigned int ioas,
+				uint64_t iova, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i != n; i++)
+		if (model[i].live && model[i].ioas == ioas &&
+		    iova < model[i].iova + PG(model[i].npages) &&
+		    model[i].iova < iova + len)
+			return true;
+	return false;
+}
+
+/* Pins the model expects on buffer page @page */
+static unsigned int model_pins(const struct model_mapping *model,
+			       unsigned int n, unsigned int page)
+{
+	unsigned int origin, i, pins = 0;
+
+	for (origin = 0; origin != NR_STEPS; origin++) {
+		for (i = 0; i != n; i++) {
+			if (model[i].live && model[i].origin == origin &&
+			    model[i].page <= page &&
+			    page < model[i].page + model[i].npages) {
+				pins++;
+				break;
+			}
+		}
+	}
+	return pins;
+}
+
+TEST_F(two_ioas, interleaved_maps_copies_and_unmaps_match_the_model)
+{
+	struct model_mapping model[NR_STEPS] = {};
+	unsigned int n = 0, i, j, page;
+
+	for (i = 0; i != NR_STEPS; i++) {
+		const struct step *st = &interleaving[i];
+		uint64_t len = PG(st->npages), unmapped, want = 0;
+		struct model_mapping *m = &model[n];
+
+		switch (st->op) {
+		case DO_MAP:
+			ASSERT_EQ(0, map_at(self->fd, self->ioas[st->ioas],
+					    st->flags,
+					    self->buf.va + PG(st->page), len,
+					    st->iova));
+			*m = (struct model_mapping){
+				.live = true, .ioas = st->ioas,
+				.iova = st->iova, .page = st->page,
+				.npages = st->npages,
+				.prot = prot_of(st->flags), .origin = i,
+			};
+			n++;
+			break;
+		case DO_COPY:
+			ASSERT_EQ(0, copy_at(self->fd, st->flags,
+					     self->ioas[st->ioas], st->iova,
+					     self->ioas[st->src_ioas],
+					     st->src_iova, len));
+			for (j = 0; j != n; j++)
+				if (model[j].live &&
+				    model[j].ioas == st->src_ioas &&
+				    model[j].iova <= st->src_iova &&
+				    st->src_iova + len <=
+				    model[j].iova + PG(model[j].npages))
+					break;
+			ASSERT_NE(n, j);
+			*m = (struct model_mapping){
+				.live = true, .ioas = st->ioas,
+				.iova = st->iova,
+				.page = model[j].page +
+					(st->src_iova - model[j].iova) /
+					CPU_PAGE,
+				.npages = st->npages,
+				.prot = prot_of(st->flags),
+				.origin = model[j].origin,
+			};
+			n++;
+			break;
+		case DO_UNMAP:
+		case DO_UNMAP_ALL:
+			for (j = 0; j != n; j++) {
+				if (!model[j].live || model[j].ioas != st->ioas)
+					continue;
+				if (st->op == DO_UNMAP &&
+				    (model[j].iova != st->iova ||
+				     model[j].npages != st->npages))
+					continue;
+				model[j].live = false;
+				want += PG(model[j].npages);
+			}
+			if (st->op == DO_UNMAP_ALL) {
+				ASSERT_EQ(0, ioas_unmap(self->fd,
+							self->ioas[st->ioas], 0,
+							UINT64_MAX, &unmapped));
+			} else {
+				ASSERT_EQ(0, ioas_unmap(self->fd,
+							self->ioas[st->ioas],
+							st->iova, len,
+							&unmapped));
+			}
+			EXPECT_EQ(want, unmapped);
+			break;
+		}
+
+		for (j = 0; j != n; j++) {
+			const struct model_mapping *mm = &model[j];
+
+			if (mm->live) {
+				EXPECT_MAPPED_IN(mm->ioas, mm->iova,
+						 PG(mm->npages),
+						 self->buf.va + PG(mm->page),
+						 mm->prot);
+			} else if (!model_overlaps_live(model, n, mm->ioas,
+							mm->iova,
+							PG(mm->npages))) {
+				EXPECT_UNMAPPED_IN(mm->ioas, mm->iova,
+						   PG(mm->npages));
+			}
+		}
+		want = 0;
+		for (page = 0; page != BUF_PAGES; page++) {
+			unsigned int pins = model_pins(model, n, page);
+
+			EXPECT_EQ(0, check_pins(self->fd,
+						self->buf.va + PG(page),
+						CPU_PAGE, pins)) {
+				TH_LOG("step %u: page %u should have %u pins",
+				       i, page, pins);
+			}
+			want += pins;
+		}
+		EXPECT_CHARGED(want);
+	}
+	EXPECT_UNMAPPED_IN(0, 0, MOCK_APERTURE_LAST + 1);
+	EXPECT_UNMAPPED_IN(1, 0, MOCK_APERTURE_LAST + 1);
+	EXPECT_CHARGED(0);
+}
+
+TEST_HARNESS_MAIN
