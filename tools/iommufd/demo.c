@@ -5,7 +5,9 @@
  * Usage: demo
  *
  * Opens /dev/iommu, creates an I/O address space (IOAS), shows the IOVA
- * ranges it offers and the file's options, then destroys it and closes.
+ * ranges it offers and the file's options, maps a buffer of its memory
+ * (the kernel pins and charges it), unmaps it, then destroys the IOAS and
+ * closes.
  * Exits non-zero at the first step that fails, saying which and why.
  */
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/iommufd.h>
 
@@ -60,14 +63,71 @@ static void show_ranges(int fd, uint32_t ioas_id)
 		       (unsigned long long)ranges[i].last);
 }
 
+/* VmPin of this process in KiB: what RLIMIT_MODE 1 charges pins to */
+static long vmpin_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static void map_and_unmap(int fd, uint32_t ioas_id)
+{
+	const size_t len = 2 << 20;
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas_id,
+		.length = len,
+	};
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap),
+		.ioas_id = ioas_id,
+	};
+	void *buf;
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap");
+	map.user_va = (uintptr_t)buf;
+	if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+		die("IOMMU_IOAS_MAP");
+	step("mapped 2 MiB of this process at IOVA 0x%llx: pages pinned, VmPin %ld kB",
+	     (unsigned long long)map.iova, vmpin_kb());
+
+	unmap.iova = map.iova;
+	unmap.length = map.length;
+	if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
+		die("IOMMU_IOAS_UNMAP");
+	step("unmapped %llu bytes at IOVA 0x%llx: pages unpinned, VmPin %ld kB",
+	     (unsigned long long)unmap.length, (unsigned long long)map.iova,
+	     vmpin_kb());
+	munmap(buf, len);
+}
+
 static void show_options(int fd)
 {
 	struct iommu_option opt = {
 		.size = sizeof(opt),
 		.option_id = IOMMU_OPTION_RLIMIT_MODE,
-		.op = IOMMU_OPTION_OP_GET,
+		.op = IOMMU_OPTION_OP_SET,
+		.val64 = 1,
 	};
 
+	/* Charge pins to this process so that VmPin shows them */
+	if (ioctl(fd, IOMMU_OPTION, &opt))
+		die("IOMMU_OPTION(RLIMIT_MODE, SET)");
+	opt.op = IOMMU_OPTION_OP_GET;
 	if (ioctl(fd, IOMMU_OPTION, &opt))
 		die("IOMMU_OPTION(RLIMIT_MODE, GET)");
 	step("option RLIMIT_MODE = %llu: pinned memory is charged to %s",
@@ -96,6 +156,7 @@ int main(void)
 	     alloc.out_ioas_id);
 
 	show_ranges(fd, alloc.out_ioas_id);
+	map_and_unmap(fd, alloc.out_ioas_id);
 
 	destroy.id = alloc.out_ioas_id;
 	if (ioctl(fd, IOMMU_DESTROY, &destroy))
