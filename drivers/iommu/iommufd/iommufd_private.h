@@ -37,7 +37,9 @@
 #include <linux/xarray.h>
 
 /* Which counter a pinned page is charged to, set per file by IOMMU_OPTION */
+struct device;
 struct iommu_domain;
+struct iommu_group;
 struct iommu_iova_range;
 struct iommu_option;
 
@@ -59,11 +61,18 @@ struct iommufd_ctx {
 	u32 next_id;
 	/* enum iommufd_account_mode; only changes while the table is empty */
 	u8 account_mode;
+	/* iommu_group ID -> struct iommufd_group of this file's devices */
+	struct xarray groups;
+	/* Protects @groups and the refcount drop to 0 of its entries */
+	struct mutex groups_lock;
 };
 
 enum iommufd_object_type {
 	IOMMUFD_OBJ_ANY,	/* lookup wildcard, never an object's type */
 	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_DEVICE,
+	IOMMUFD_OBJ_HWPT_PAGING,
+	IOMMUFD_OBJ_HWPT_NESTED,
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	IOMMUFD_OBJ_SELFTEST,	/* selftest.c: a mock domain on an IOAS */
 #endif
@@ -95,13 +104,16 @@ struct iommufd_object *__iommufd_object_alloc(struct iommufd_ctx *ictx,
 					      enum iommufd_object_type type);
 
 /*
- * Allocates a zeroed @stype object. Its embedded struct iommufd_object must
- * lead, so that an ERR_PTR passes through the cast unchanged.
+ * Allocates a zeroed @stype object whose struct iommufd_object is @member,
+ * which must sit at offset 0 so that an ERR_PTR passes through the cast.
  */
-#define iommufd_object_alloc(ictx, stype, type)                                \
+#define iommufd_object_alloc_at(ictx, stype, member, type)                     \
 	((typeof(stype) *)__iommufd_object_alloc(                              \
-		ictx, sizeof(stype) + BUILD_BUG_ON_ZERO(offsetof(stype, obj)), \
+		ictx,                                                          \
+		sizeof(stype) + BUILD_BUG_ON_ZERO(offsetof(stype, member)),    \
 		type))
+#define iommufd_object_alloc(ictx, stype, type)                                \
+	iommufd_object_alloc_at(ictx, stype, obj, type)
 
 void iommufd_object_finalize(struct iommufd_ctx *ictx,
 			     struct iommufd_object *obj);
@@ -112,6 +124,9 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type);
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
+				   struct iommufd_object *obj,
+				   unsigned int held_refs);
 
 /**
  * struct iommufd_ucmd - one ioctl call in flight
@@ -196,6 +211,7 @@ int iommufd_test_init(void);
 void iommufd_test_exit(void);
 int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
+bool iommufd_test_is_mock_dev(struct device *dev);
 #else
 static inline bool iommufd_should_fail(void)
 {
@@ -209,6 +225,11 @@ static inline int iommufd_test_init(void)
 
 static inline void iommufd_test_exit(void)
 {
+}
+
+static inline bool iommufd_test_is_mock_dev(struct device *dev)
+{
+	return false;
 }
 #endif
 
@@ -269,6 +290,9 @@ struct iopt_area {
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
+	/* Protects @hwpt_list; orders automatic HWPT reuse and removal */
+	struct mutex mutex;
+	struct list_head hwpt_list;	/* struct iommufd_hwpt_paging */
 };
 
 static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
@@ -281,6 +305,73 @@ static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 		return ERR_CAST(obj);
 	return container_of(obj, struct iommufd_ioas, obj);
 }
+
+/* A domain a device can attach to; see hw_pagetable.c */
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommu_domain *domain;
+};
+
+/* A kernel-filled domain fed by an IOAS */
+struct iommufd_hwpt_paging {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_ioas *ioas;
+	struct list_head hwpt_item;	/* in ioas->hwpt_list, under its mutex */
+	bool auto_domain : 1;		/* made by an attach, dies with it */
+	bool enforce_cache_coherency : 1;
+	bool nest_parent : 1;
+	bool in_iopt : 1;		/* added to ioas->iopt */
+};
+
+/* A domain whose first stage userspace owns, on a NEST_PARENT parent */
+struct iommufd_hwpt_nested {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_hwpt_paging *parent;
+};
+
+/* One iommu_group with devices bound to a file; see device.c */
+struct iommufd_group {
+	struct kref ref;
+	/* Protects @hwpt and @device_list */
+	struct mutex lock;
+	struct iommufd_ctx *ictx;
+	struct iommu_group *group;
+	struct iommufd_hw_pagetable *hwpt;	/* NULL while unattached */
+	struct list_head device_list;	/* attached struct iommufd_device */
+};
+
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_group *igroup;
+	struct list_head group_item;	/* in igroup->device_list if attached */
+	struct device *dev;
+	/* The device can issue no-snoop DMA, which its HWPT must block */
+	bool enforce_cache_coherency;
+};
+
+static inline struct iommufd_device *
+iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id,
+							IOMMUFD_OBJ_DEVICE);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_device, obj);
+}
+
+void iommufd_device_destroy(struct iommufd_object *obj);
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
+int iommufd_hwpt_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, u32 flags,
+			  bool auto_domain);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);

@@ -41,6 +41,15 @@ static const struct iommufd_object_ops iommufd_object_ops[] = {
 	[IOMMUFD_OBJ_IOAS] = {
 		.destroy = iommufd_ioas_destroy,
 	},
+	[IOMMUFD_OBJ_DEVICE] = {
+		.destroy = iommufd_device_destroy,
+	},
+	[IOMMUFD_OBJ_HWPT_PAGING] = {
+		.destroy = iommufd_hwpt_paging_destroy,
+	},
+	[IOMMUFD_OBJ_HWPT_NESTED] = {
+		.destroy = iommufd_hwpt_nested_destroy,
+	},
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	[IOMMUFD_OBJ_SELFTEST] = {
 		.destroy = iommufd_selftest_destroy,
@@ -193,6 +202,44 @@ static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
 	return true;
 }
 
+/**
+ * iommufd_object_destroy_kernel() - destroy an object on the kernel's behalf
+ * @ictx: the file the object belongs to
+ * @obj: the object
+ * @held_refs: long-term refs the caller holds and gives up with it
+ *
+ * For objects whose lifetime the kernel controls (a bound device, an
+ * automatic HWPT): waits for ioctls still using the object, then removes
+ * and destroys it. Nothing but the caller may depend on it any more.
+ *
+ * Context: Process context, sleeps.
+ */
+void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
+				   struct iommufd_object *obj,
+				   unsigned int held_refs)
+{
+	bool removed;
+
+	for (;;) {
+		xa_lock(&ictx->objects);
+		if (WARN_ON(refcount_read(&obj->refs) != 1 + held_refs)) {
+			/* Someone else still depends on it: leak, don't free */
+			xa_unlock(&ictx->objects);
+			return;
+		}
+		removed = refcount_dec_if_one(&obj->users);
+		if (removed)
+			__xa_erase(&ictx->objects, obj->id);
+		xa_unlock(&ictx->objects);
+		if (removed)
+			break;
+		wait_event(ictx->destroy_wait,
+			   refcount_read(&obj->users) == 1);
+	}
+	iommufd_object_ops[obj->type].destroy(obj);
+	kfree(obj);
+}
+
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
@@ -282,6 +329,8 @@ union iommufd_cmd_buffer {
 	struct iommu_ioas_map ioas_map;
 	struct iommu_ioas_copy ioas_copy;
 	struct iommu_ioas_unmap ioas_unmap;
+	struct iommu_hwpt_alloc hwpt_alloc;
+	struct iommu_hw_info hw_info;
 	struct iommu_option option;
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	struct iommu_test_cmd test;
@@ -323,6 +372,10 @@ static const struct iommufd_cmd iommufd_cmds[] = {
 		    src_iova),
 	IOMMUFD_CMD(IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
 		    length),
+	IOMMUFD_CMD(HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
+		    __reserved),
+	IOMMUFD_CMD(GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
+		    __reserved),
 	IOMMUFD_CMD(OPTION, iommufd_option, struct iommu_option, val64),
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	/* The payload after the header is optional, read as zero if short */
@@ -371,6 +424,8 @@ static int iommufd_file_open(struct inode *inode, struct file *filp)
 
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	init_waitqueue_head(&ictx->destroy_wait);
+	xa_init(&ictx->groups);
+	mutex_init(&ictx->groups_lock);
 	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
 	ictx->file = filp;
 	filp->private_data = ictx;
@@ -407,6 +462,9 @@ static int iommufd_file_release(struct inode *inode, struct file *filp)
 	/* Whatever is left is a reference cycle, which is a kernel bug */
 	WARN_ON(!xa_empty(&ictx->objects));
 	xa_destroy(&ictx->objects);
+	WARN_ON(!xa_empty(&ictx->groups));
+	xa_destroy(&ictx->groups);
+	mutex_destroy(&ictx->groups_lock);
 	kfree(ictx);
 	return 0;
 }

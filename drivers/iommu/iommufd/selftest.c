@@ -684,6 +684,20 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 }
 
 /**
+ * iommufd_test_is_mock_dev() - is this a device of the mock IOMMU's bus?
+ * @dev: any device
+ *
+ * Mock devices have no MSIs, so the MSI isolation check of bind does not
+ * apply to them.
+ *
+ * Return: true for a mock device.
+ */
+bool iommufd_test_is_mock_dev(struct device *dev)
+{
+	return dev->bus == &iommufd_mock_bus_type;
+}
+
+/**
  * iommufd_test_init() - set up the test support of iommufd
  *
  * Creates /sys/kernel/debug/fail_iommufd (left out, without failing, when

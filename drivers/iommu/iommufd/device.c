@@ -1,0 +1,662 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * DEVICE objects: devices a driver (VFIO) binds to an iommufd, and their
+ * attachment to HWPTs.
+ *
+ * Binding claims DMA ownership of the device's iommu_group for the iommufd
+ * file through the core's owner count: from then on no DMA-API driver can
+ * bind in that group, and the group sits on the blocking domain until it is
+ * attached. Unbinding gives the group back to its default domain once the
+ * last device of the file in that group is gone.
+ *
+ * Attachment is per group, since the IOMMU translates per group: all bound
+ * devices of a group that are attached share one HWPT. A struct
+ * iommufd_group, one per iommu_group per file, records that HWPT and the
+ * attached devices under its lock. Attaching to an IOAS picks an automatic
+ * paging HWPT of that IOAS that accepts the device (the core answers
+ * -EINVAL for an incompatible domain) or creates one. Replacing moves the
+ * whole group to another HWPT with iommu_group_replace_domain(), so DMA is
+ * never blocked in between.
+ *
+ * Each attached device reserves its reserved regions (e.g. the MSI window)
+ * in the IOAS behind its HWPT, tagged with the device; a region that would
+ * overlap a mapping or an allowed range makes the attach fail instead of
+ * narrowing what userspace relies on.
+ *
+ * Lock order: ioas->mutex, then iommufd_group->lock, then the io_pagetable
+ * locks. Each attached device holds a long-term ref on its HWPT.
+ */
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/pci-ats.h>
+#include <linux/slab.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommu-priv.h"
+#include "iommufd_private.h"
+
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Bind devices whose MSIs the platform cannot isolate (no interrupt remapping); a device could then raise interrupts it does not own");
+
+/* Called by kref_put_mutex() with the file's groups_lock held */
+static void iommufd_group_release(struct kref *kref)
+{
+	struct iommufd_group *igroup =
+		container_of(kref, struct iommufd_group, ref);
+	struct iommufd_ctx *ictx = igroup->ictx;
+
+	xa_erase(&ictx->groups, iommu_group_id(igroup->group));
+	mutex_unlock(&ictx->groups_lock);
+
+	WARN_ON(igroup->hwpt || !list_empty(&igroup->device_list));
+	iommu_group_put(igroup->group);
+	mutex_destroy(&igroup->lock);
+	kfree(igroup);
+}
+
+static void iommufd_group_put(struct iommufd_group *igroup)
+{
+	kref_put_mutex(&igroup->ref, iommufd_group_release,
+		       &igroup->ictx->groups_lock);
+}
+
+/* The file's iommufd_group for @dev's iommu_group, created on first use */
+static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
+					       struct device *dev)
+{
+	struct iommufd_group *igroup, *new;
+	struct iommu_group *group;
+	int rc;
+
+	group = iommu_group_get(dev);
+	if (!group)
+		return ERR_PTR(-ENODEV);
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new) {
+		iommu_group_put(group);
+		return ERR_PTR(-ENOMEM);
+	}
+	kref_init(&new->ref);
+	mutex_init(&new->lock);
+	INIT_LIST_HEAD(&new->device_list);
+	new->ictx = ictx;
+	new->group = group;
+
+	mutex_lock(&ictx->groups_lock);
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	if (igroup) {
+		kref_get(&igroup->ref);
+	} else {
+		rc = xa_err(xa_store(&ictx->groups, iommu_group_id(group), new,
+				     GFP_KERNEL_ACCOUNT));
+		igroup = rc ? ERR_PTR(rc) : new;
+	}
+	mutex_unlock(&ictx->groups_lock);
+
+	if (igroup != new) {
+		mutex_destroy(&new->lock);
+		kfree(new);
+		iommu_group_put(group);
+	}
+	return igroup;
+}
+
+/**
+ * iommufd_ctx_has_group() - is any device of this group bound to the file?
+ * @ictx: the iommufd file
+ * @group: the iommu_group
+ *
+ * Context: Process context. Takes the file's groups_lock.
+ * Return: true if a device of @group is bound to @ictx.
+ */
+bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
+{
+	struct iommufd_group *igroup;
+	bool found;
+
+	if (!ictx || !group)
+		return false;
+	mutex_lock(&ictx->groups_lock);
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	found = igroup && igroup->group == group;
+	mutex_unlock(&ictx->groups_lock);
+	return found;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_has_group, IOMMUFD);
+
+void iommufd_device_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_device *idev =
+		container_of(obj, struct iommufd_device, obj);
+
+	iommu_device_release_dma_owner(idev->dev);
+	iommufd_group_put(idev->igroup);
+	iommufd_ctx_put(idev->ictx);
+}
+
+/**
+ * iommufd_device_bind() - bind a device to an iommufd file
+ * @ictx: the iommufd file
+ * @dev: a device with an IOMMU group, whose driver manages its DMA itself
+ * @id: out: the ID of the new DEVICE object
+ *
+ * Claims DMA ownership of the device's group for @ictx. The caller owns the
+ * returned device until iommufd_device_unbind(); userspace cannot destroy
+ * it.
+ *
+ * Context: Process context.
+ * Return: the device, or ERR_PTR: -ENODEV without an IOMMU group, -EINVAL
+ * if the IOMMU cannot keep DMA cache coherent, -EPERM if MSIs cannot be
+ * isolated (see the allow_unsafe_interrupts parameter), -EBUSY if the group
+ * is used by a DMA-API driver or another owner, -ENOMEM.
+ */
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
+					   struct device *dev, u32 *id)
+{
+	struct iommufd_group *igroup;
+	struct iommufd_device *idev;
+	int rc;
+
+	/* Userspace mappings are always cacheable; the IOMMU must honour it */
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		return ERR_PTR(-EINVAL);
+
+	igroup = iommufd_group_get(ictx, dev);
+	if (IS_ERR(igroup))
+		return ERR_CAST(igroup);
+
+	/* A DMA write must not be able to forge another device's interrupt */
+	if (!iommufd_test_is_mock_dev(dev) &&
+	    !iommu_group_has_isolated_msi(igroup->group)) {
+		if (!allow_unsafe_interrupts) {
+			rc = -EPERM;
+			goto err_put_group;
+		}
+		dev_warn(dev,
+			 "MSI isolation is not available, binding anyway because allow_unsafe_interrupts is set\n");
+	}
+
+	rc = iommu_device_claim_dma_owner(dev, ictx);
+	if (rc) {
+		/* Another owner (a DMA-API driver or file) has the group */
+		rc = rc == -EPERM ? -EBUSY : rc;
+		goto err_put_group;
+	}
+
+	idev = iommufd_object_alloc(ictx, struct iommufd_device,
+				    IOMMUFD_OBJ_DEVICE);
+	if (IS_ERR(idev)) {
+		rc = PTR_ERR(idev);
+		goto err_release_owner;
+	}
+	idev->ictx = ictx;
+	iommufd_ctx_get(ictx);
+	idev->dev = dev;
+	idev->igroup = igroup;
+	idev->enforce_cache_coherency =
+		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+	INIT_LIST_HEAD(&idev->group_item);
+	/* The binder's hold: IOMMU_DESTROY sees the object as busy */
+	refcount_inc(&idev->obj.refs);
+
+	*id = idev->obj.id;
+	iommufd_object_finalize(ictx, &idev->obj);
+	return idev;
+
+err_release_owner:
+	iommu_device_release_dma_owner(dev);
+err_put_group:
+	iommufd_group_put(igroup);
+	return ERR_PTR(rc);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
+
+/**
+ * iommufd_device_unbind() - undo iommufd_device_bind()
+ * @idev: the device
+ *
+ * A device still attached is detached first.
+ *
+ * Context: Process context; waits for ioctls using the device to finish.
+ */
+void iommufd_device_unbind(struct iommufd_device *idev)
+{
+	if (!list_empty(&idev->group_item))
+		iommufd_device_detach(idev);
+	iommufd_object_destroy_kernel(idev->ictx, &idev->obj, 1);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
+
+/**
+ * iommufd_device_to_ictx() - the file a device is bound to
+ * @idev: the device
+ *
+ * Return: the iommufd context; valid while the device is bound.
+ */
+struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
+{
+	return idev->ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
+
+/**
+ * iommufd_device_to_id() - the object ID userspace knows a device by
+ * @idev: the device
+ *
+ * Return: the ID.
+ */
+u32 iommufd_device_to_id(struct iommufd_device *idev)
+{
+	return idev->obj.id;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
+
+/* The paging HWPT whose IOAS a HWPT's translations come from */
+static struct iommufd_hwpt_paging *hwpt_paging_of(struct iommufd_hw_pagetable *hwpt)
+{
+	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_NESTED)
+		return container_of(hwpt, struct iommufd_hwpt_nested,
+				    common)->parent;
+	return container_of(hwpt, struct iommufd_hwpt_paging, common);
+}
+
+/* Reserves @idev's reserved regions in @ioas, tagged with @idev */
+static int iommufd_device_reserve_regions(struct iommufd_device *idev,
+					  struct iommufd_ioas *ioas)
+{
+	struct iommu_resv_region *resv;
+	LIST_HEAD(regions);
+	int rc = 0;
+
+	iommu_get_resv_regions(idev->dev, &regions);
+	list_for_each_entry(resv, &regions, list) {
+		/* Firmware may still use these, but they can be mapped over */
+		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
+			continue;
+		rc = iopt_reserve_iova(&ioas->iopt, resv->start,
+				       resv->start + resv->length - 1, idev);
+		if (rc)
+			break;
+	}
+	iommu_put_resv_regions(idev->dev, &regions);
+	if (rc)
+		iopt_remove_reserved_iova(&ioas->iopt, idev);
+	return rc;
+}
+
+/* Reserves the regions of every device in @devices; all or nothing */
+static int iommufd_group_reserve_regions(struct list_head *devices,
+					 struct iommufd_device *extra,
+					 struct iommufd_ioas *ioas)
+{
+	struct iommufd_device *idev, *failed = NULL;
+	int rc;
+
+	if (extra) {
+		rc = iommufd_device_reserve_regions(extra, ioas);
+		if (rc)
+			return rc;
+	}
+	list_for_each_entry(idev, devices, group_item) {
+		rc = iommufd_device_reserve_regions(idev, ioas);
+		if (rc) {
+			failed = idev;
+			break;
+		}
+	}
+	if (!failed)
+		return 0;
+	list_for_each_entry(idev, devices, group_item) {
+		if (idev == failed)
+			break;
+		iopt_remove_reserved_iova(&ioas->iopt, idev);
+	}
+	if (extra)
+		iopt_remove_reserved_iova(&ioas->iopt, extra);
+	return rc;
+}
+
+static void iommufd_group_unreserve_regions(struct list_head *devices,
+					    struct iommufd_ioas *ioas)
+{
+	struct iommufd_device *idev;
+
+	list_for_each_entry(idev, devices, group_item)
+		iopt_remove_reserved_iova(&ioas->iopt, idev);
+}
+
+/*
+ * Drops the ref an attached device held on @hwpt. An automatic HWPT goes
+ * away with its last device; the IOAS mutex orders that against attaches
+ * looking for a HWPT to share.
+ */
+static void iommufd_hwpt_drop_attach(struct iommufd_ctx *ictx,
+				     struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+	bool last = false;
+
+	if (hwpt->obj.type != IOMMUFD_OBJ_HWPT_PAGING) {
+		refcount_dec(&hwpt->obj.refs);
+		return;
+	}
+	hwpt_paging = container_of(hwpt, struct iommufd_hwpt_paging, common);
+	if (!hwpt_paging->auto_domain) {
+		refcount_dec(&hwpt->obj.refs);
+		return;
+	}
+
+	mutex_lock(&hwpt_paging->ioas->mutex);
+	/* The table's ref and ours: no other device uses it */
+	if (refcount_read(&hwpt->obj.refs) == 2) {
+		list_del_init(&hwpt_paging->hwpt_item);
+		last = true;
+	} else {
+		refcount_dec(&hwpt->obj.refs);
+	}
+	mutex_unlock(&hwpt_paging->ioas->mutex);
+	if (last)
+		iommufd_object_destroy_kernel(ictx, &hwpt->obj, 1);
+}
+
+/*
+ * Puts @idev's group on @hwpt. Without @replace the device must not be
+ * attached and its group must be unattached or already on @hwpt; with it
+ * the device must be attached, and the whole group moves.
+ *
+ * Return: 0 or a negative errno; -EINVAL means "not compatible", which an
+ * automatic attach takes as a reason to try another HWPT.
+ */
+static int iommufd_device_do_attach(struct iommufd_device *idev,
+				    struct iommufd_hw_pagetable *hwpt,
+				    bool replace)
+{
+	struct iommufd_hwpt_paging *paging = hwpt_paging_of(hwpt);
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *old;
+	struct iommufd_hwpt_paging *old_paging = NULL;
+	bool same_ioas;
+	unsigned int moved = 0;
+	LIST_HEAD(incoming);
+	int rc;
+
+	mutex_lock(&igroup->lock);
+	old = igroup->hwpt;
+	if (replace != !list_empty(&idev->group_item) ||
+	    (!replace && old && old != hwpt)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (replace && old == hwpt) {
+		rc = 0;
+		goto out_unlock;
+	}
+	if (old)
+		old_paging = hwpt_paging_of(old);
+
+	if (idev->enforce_cache_coherency) {
+		rc = iommufd_hwpt_enforce_cc(paging);
+		if (rc)
+			goto out_unlock;
+	}
+
+	/*
+	 * Which devices start using the new IOAS: with a replace, the whole
+	 * group unless the IOAS stays the same; otherwise the new device.
+	 */
+	same_ioas = old_paging && old_paging->ioas == paging->ioas;
+	if (!replace || !same_ioas) {
+		rc = iommufd_group_reserve_regions(replace ?
+						   &igroup->device_list :
+						   &incoming,
+						   replace ? NULL : idev,
+						   paging->ioas);
+		if (rc)
+			goto out_unlock;
+	}
+
+	if (!old)
+		rc = iommu_attach_group(hwpt->domain, igroup->group);
+	else if (old != hwpt)
+		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+	if (rc) {
+		if (replace && !same_ioas)
+			iommufd_group_unreserve_regions(&igroup->device_list,
+							paging->ioas);
+		else if (!replace)
+			iopt_remove_reserved_iova(&paging->ioas->iopt, idev);
+		goto out_unlock;
+	}
+
+	if (replace) {
+		struct iommufd_device *cur;
+
+		list_for_each_entry(cur, &igroup->device_list, group_item) {
+			refcount_inc(&hwpt->obj.refs);
+			moved++;
+		}
+		if (!same_ioas)
+			iommufd_group_unreserve_regions(&igroup->device_list,
+							old_paging->ioas);
+	} else {
+		refcount_inc(&hwpt->obj.refs);
+		list_add_tail(&idev->group_item, &igroup->device_list);
+	}
+	igroup->hwpt = hwpt;
+	mutex_unlock(&igroup->lock);
+
+	/* The group's devices no longer use the old HWPT */
+	while (moved--)
+		iommufd_hwpt_drop_attach(idev->ictx, old);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&igroup->lock);
+	return rc;
+}
+
+/* Attaches to an automatic HWPT of @ioas, creating one if none fits */
+static int iommufd_device_auto_attach(struct iommufd_device *idev,
+				      struct iommufd_ioas *ioas, u32 *pt_id,
+				      bool replace)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc;
+
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
+		if (!hwpt_paging->auto_domain)
+			continue;
+		rc = iommufd_device_do_attach(idev, &hwpt_paging->common,
+					      replace);
+		if (rc == -EINVAL)
+			continue;
+		if (!rc)
+			*pt_id = hwpt_paging->common.obj.id;
+		goto out_unlock;
+	}
+
+	hwpt_paging = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, 0,
+						true);
+	if (IS_ERR(hwpt_paging)) {
+		rc = PTR_ERR(hwpt_paging);
+		goto out_unlock;
+	}
+	rc = iommufd_device_do_attach(idev, &hwpt_paging->common, replace);
+	if (rc) {
+		iommufd_object_abort_and_destroy(idev->ictx,
+						 &hwpt_paging->common.obj);
+		goto out_unlock;
+	}
+	*pt_id = hwpt_paging->common.obj.id;
+	iommufd_object_finalize(idev->ictx, &hwpt_paging->common.obj);
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+	return rc;
+}
+
+static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
+				    bool replace)
+{
+	struct iommufd_object *pt_obj;
+	int rc;
+
+	pt_obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj))
+		return PTR_ERR(pt_obj);
+
+	switch (pt_obj->type) {
+	case IOMMUFD_OBJ_HWPT_PAGING:
+	case IOMMUFD_OBJ_HWPT_NESTED:
+		rc = iommufd_device_do_attach(idev,
+					      container_of(pt_obj,
+							   struct iommufd_hw_pagetable,
+							   obj),
+					      replace);
+		break;
+	case IOMMUFD_OBJ_IOAS:
+		rc = iommufd_device_auto_attach(idev,
+						container_of(pt_obj,
+							     struct iommufd_ioas,
+							     obj),
+						pt_id, replace);
+		break;
+	default:
+		rc = -EINVAL;
+		break;
+	}
+	iommufd_put_object(idev->ictx, pt_obj);
+	return rc;
+}
+
+/**
+ * iommufd_device_attach() - attach a device to an IOAS or a HWPT
+ * @idev: a bound, unattached device
+ * @pt_id: in: an IOAS, paging HWPT or nested HWPT ID; out: for an IOAS, the
+ *         ID of the automatic HWPT used
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOENT for an unknown ID, -EINVAL if the device is already
+ * attached, its group is attached elsewhere, or the HWPT cannot serve it,
+ * -EADDRINUSE if a reserved region of the device overlaps a mapping or an
+ * allowed range of the IOAS, or an error of the driver.
+ */
+int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
+{
+	return iommufd_device_change_pt(idev, pt_id, false);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
+
+/**
+ * iommufd_device_replace() - move an attached device's group to another
+ * IOAS or HWPT without blocking DMA in between
+ * @idev: an attached device
+ * @pt_id: as for iommufd_device_attach()
+ *
+ * On failure the group stays where it was.
+ *
+ * Context: Process context.
+ * Return: as iommufd_device_attach(); -EINVAL if @idev is not attached.
+ */
+int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
+{
+	return iommufd_device_change_pt(idev, pt_id, true);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
+
+/**
+ * iommufd_device_detach() - detach a device from its HWPT
+ * @idev: an attached device
+ *
+ * The last device of a group puts the group back on the blocking domain.
+ * The device's reserved regions are released, which may widen the IOAS.
+ *
+ * Context: Process context.
+ */
+void iommufd_device_detach(struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *hwpt;
+
+	mutex_lock(&igroup->lock);
+	hwpt = igroup->hwpt;
+	if (WARN_ON(!hwpt || list_empty(&idev->group_item))) {
+		mutex_unlock(&igroup->lock);
+		return;
+	}
+	list_del_init(&idev->group_item);
+	if (list_empty(&igroup->device_list)) {
+		iommu_detach_group(hwpt->domain, igroup->group);
+		igroup->hwpt = NULL;
+	}
+	iopt_remove_reserved_iova(&hwpt_paging_of(hwpt)->ioas->iopt, idev);
+	mutex_unlock(&igroup->lock);
+
+	iommufd_hwpt_drop_attach(idev->ictx, hwpt);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
+
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hw_info *cmd = ucmd->cmd;
+	void __user *udata = u64_to_user_ptr(cmd->data_uptr);
+	u32 len = 0, type = IOMMU_HW_INFO_TYPE_NONE, copied;
+	const struct iommu_ops *ops;
+	struct iommufd_device *idev;
+	void *data = NULL;
+	int rc = 0;
+
+	if (cmd->flags || memchr_inv(cmd->__reserved, 0,
+				     sizeof(cmd->__reserved)))
+		return -EOPNOTSUPP;
+
+	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+
+	ops = dev_iommu_ops(idev->dev);
+	if (ops->hw_info) {
+		data = ops->hw_info(idev->dev, &len, &type);
+		if (IS_ERR(data)) {
+			rc = PTR_ERR(data);
+			goto out_put;
+		}
+	}
+
+	copied = min(len, cmd->data_len);
+	if (copy_to_user(udata, data, copied) ||
+	    clear_user(udata + copied, cmd->data_len - copied)) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+
+	cmd->data_len = len;
+	cmd->out_data_type = type;
+	cmd->out_capabilities = 0;
+	if (device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		cmd->out_capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
+	cmd->out_max_pasid_log2 = 0;
+	if (idev->dev->iommu->max_pasids) {
+		cmd->out_max_pasid_log2 = ilog2(idev->dev->iommu->max_pasids);
+		if (dev_is_pci(idev->dev)) {
+			int features = pci_pasid_features(to_pci_dev(idev->dev));
+
+			if (features & PCI_PASID_CAP_EXEC)
+				cmd->out_capabilities |=
+					IOMMU_HW_CAP_PCI_PASID_EXEC;
+			if (features & PCI_PASID_CAP_PRIV)
+				cmd->out_capabilities |=
+					IOMMU_HW_CAP_PCI_PASID_PRIV;
+		}
+	}
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_free:
+	kfree(data);
+out_put:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}

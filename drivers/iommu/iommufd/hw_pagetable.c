@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * HWPT objects: the iommu_domains that devices attach to.
+ *
+ * A paging HWPT wraps a domain that the kernel fills from one IOAS: on
+ * creation the domain joins the IOAS's io_pagetable, which maps every area
+ * into it and keeps it in step from then on, and limits the IOAS to the
+ * domain's aperture and page size. A nested HWPT wraps a domain whose first
+ * stage belongs to userspace (driver data passed through HWPT_ALLOC) and
+ * whose second stage is a NEST_PARENT paging HWPT; it has no IOAS of its
+ * own.
+ *
+ * HWPTs come from two places. IOMMU_HWPT_ALLOC creates them explicitly and
+ * userspace destroys them. An attach of a device to an IOAS creates an
+ * "auto" paging HWPT when no existing auto HWPT of that IOAS accepts the
+ * device; it goes away with the last device detached from it. Each IOAS
+ * keeps its paging HWPTs on a list under its mutex so attaches can find
+ * them.
+ *
+ * What a HWPT can do is read from the domain and the driver's ops, never
+ * from the domain type: dirty tracking needs domain->dirty_ops, enforced
+ * cache coherency needs ops->enforce_cache_coherency to agree.
+ *
+ * References: a HWPT holds a long-term ref on its IOAS (paging) or parent
+ * (nested); each attached device group holds one on the HWPT.
+ */
+#include <linux/iommu.h>
+#include <linux/slab.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommu-priv.h"
+#include "iommufd_private.h"
+
+static void iommufd_hwpt_free_domain(struct iommufd_hw_pagetable *hwpt)
+{
+	if (hwpt->domain)
+		iommu_domain_free(hwpt->domain);
+}
+
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_paging *hwpt_paging =
+		container_of(obj, struct iommufd_hwpt_paging, common.obj);
+	struct iommufd_ioas *ioas = hwpt_paging->ioas;
+
+	if (hwpt_paging->in_iopt) {
+		mutex_lock(&ioas->mutex);
+		list_del(&hwpt_paging->hwpt_item);
+		mutex_unlock(&ioas->mutex);
+		iopt_table_remove_domain(&ioas->iopt, hwpt_paging->common.domain);
+	}
+	iommufd_hwpt_free_domain(&hwpt_paging->common);
+	refcount_dec(&ioas->obj.refs);
+}
+
+void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_nested *hwpt_nested =
+		container_of(obj, struct iommufd_hwpt_nested, common.obj);
+
+	iommufd_hwpt_free_domain(&hwpt_nested->common);
+	refcount_dec(&hwpt_nested->parent->common.obj.refs);
+}
+
+/**
+ * iommufd_hwpt_enforce_cc() - make a paging HWPT block no-snoop DMA
+ * @hwpt_paging: the HWPT
+ *
+ * Once enforced it stays enforced. Devices that must have it attach only to
+ * HWPTs where this succeeded.
+ *
+ * Context: Process context; the caller serializes attaches to the HWPT.
+ * Return: 0, or -EINVAL if the domain cannot enforce coherency.
+ */
+int iommufd_hwpt_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging)
+{
+	struct iommu_domain *domain = hwpt_paging->common.domain;
+
+	if (hwpt_paging->enforce_cache_coherency)
+		return 0;
+	if (!domain->ops->enforce_cache_coherency ||
+	    !domain->ops->enforce_cache_coherency(domain))
+		return -EINVAL;
+	hwpt_paging->enforce_cache_coherency = true;
+	return 0;
+}
+
+/**
+ * iommufd_hwpt_paging_alloc() - create a paging HWPT fed by an IOAS
+ * @ictx: the file the HWPT belongs to
+ * @ioas: the IOAS whose mappings fill the domain
+ * @idev: the device whose IOMMU allocates the domain
+ * @flags: IOMMU_HWPT_ALLOC_* flags for the driver
+ * @auto_domain: created by an attach, to be destroyed with its last device
+ *
+ * The HWPT is added to the IOAS before it returns but not finalized: the
+ * caller finalizes it or aborts it with iommufd_object_abort_and_destroy().
+ *
+ * Context: Process context; the caller holds @ioas->mutex.
+ * Return: the HWPT or an ERR_PTR.
+ */
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, u32 flags,
+			  bool auto_domain)
+{
+	const u32 known = IOMMU_HWPT_ALLOC_NEST_PARENT |
+			  IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommu_domain *domain;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+
+	if (flags & ~known)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (flags && !ops->domain_alloc_user)
+		return ERR_PTR(-EOPNOTSUPP);
+
+	hwpt_paging = iommufd_object_alloc_at(ictx, struct iommufd_hwpt_paging,
+					      common.obj,
+					      IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(hwpt_paging))
+		return hwpt_paging;
+	hwpt_paging->ioas = ioas;
+	hwpt_paging->auto_domain = auto_domain;
+	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	refcount_inc(&ioas->obj.refs);
+
+	if (ops->domain_alloc_user) {
+		domain = ops->domain_alloc_user(idev->dev, flags, NULL, NULL);
+		if (!IS_ERR(domain))
+			domain->owner = ops;
+	} else {
+		domain = iommu_paging_domain_alloc(idev->dev);
+	}
+	if (IS_ERR(domain)) {
+		rc = PTR_ERR(domain);
+		goto err_abort;
+	}
+	hwpt_paging->common.domain = domain;
+
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !domain->dirty_ops) {
+		rc = -EOPNOTSUPP;
+		goto err_abort;
+	}
+	/* A device that needs no-snoop blocked can only use such a domain */
+	if (idev->enforce_cache_coherency) {
+		rc = iommufd_hwpt_enforce_cc(hwpt_paging);
+		if (rc)
+			goto err_abort;
+	}
+
+	rc = iopt_table_add_domain(&ioas->iopt, domain);
+	if (rc)
+		goto err_abort;
+	hwpt_paging->in_iopt = true;
+	list_add_tail(&hwpt_paging->hwpt_item, &ioas->hwpt_list);
+	return hwpt_paging;
+
+err_abort:
+	iommufd_object_abort_and_destroy(ictx, &hwpt_paging->common.obj);
+	return ERR_PTR(rc);
+}
+
+static struct iommufd_hwpt_nested *
+iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx,
+			  struct iommufd_hwpt_paging *parent,
+			  struct iommufd_device *idev, u32 flags,
+			  const struct iommu_user_data *user_data)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
+	struct iommufd_hwpt_nested *hwpt_nested;
+	struct iommu_domain *domain;
+	int rc;
+
+	/* Nesting flags describe the parent; none apply to the child */
+	if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) ||
+	    user_data->type == IOMMU_HWPT_DATA_NONE)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!parent->nest_parent || !ops->domain_alloc_user ||
+	    parent->common.domain->owner != ops)
+		return ERR_PTR(-EINVAL);
+
+	hwpt_nested = iommufd_object_alloc_at(ictx, struct iommufd_hwpt_nested,
+					      common.obj,
+					      IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(hwpt_nested))
+		return hwpt_nested;
+	hwpt_nested->parent = parent;
+	refcount_inc(&parent->common.obj.refs);
+
+	domain = ops->domain_alloc_user(idev->dev, 0, parent->common.domain,
+					user_data);
+	if (IS_ERR(domain)) {
+		rc = PTR_ERR(domain);
+		goto err_abort;
+	}
+	hwpt_nested->common.domain = domain;
+	domain->owner = ops;
+	if (WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED)) {
+		rc = -EINVAL;
+		goto err_abort;
+	}
+	return hwpt_nested;
+
+err_abort:
+	iommufd_object_abort_and_destroy(ictx, &hwpt_nested->common.obj);
+	return ERR_PTR(rc);
+}
+
+static int iommufd_hwpt_alloc_from_ioas(struct iommufd_ucmd *ucmd,
+					struct iommufd_ioas *ioas,
+					struct iommufd_device *idev,
+					struct iommu_hwpt_alloc *cmd)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc;
+
+	if (cmd->data_type != IOMMU_HWPT_DATA_NONE)
+		return -EINVAL;
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
+		return -EOPNOTSUPP;
+
+	mutex_lock(&ioas->mutex);
+	hwpt_paging = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev,
+						cmd->flags, false);
+	if (IS_ERR(hwpt_paging)) {
+		rc = PTR_ERR(hwpt_paging);
+		goto out_unlock;
+	}
+	cmd->out_hwpt_id = hwpt_paging->common.obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		iommufd_object_abort_and_destroy(ucmd->ictx,
+						 &hwpt_paging->common.obj);
+	else
+		iommufd_object_finalize(ucmd->ictx, &hwpt_paging->common.obj);
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+	return rc;
+}
+
+static int iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
+				     struct iommufd_hwpt_paging *parent,
+				     struct iommufd_device *idev,
+				     struct iommu_hwpt_alloc *cmd)
+{
+	const struct iommu_user_data user_data = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.len = cmd->data_len,
+	};
+	struct iommufd_hwpt_nested *hwpt_nested;
+	int rc;
+
+	/* Page fault delivery needs FAULT objects, which do not exist yet */
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
+		return -ENOENT;
+
+	hwpt_nested = iommufd_hwpt_nested_alloc(ucmd->ictx, parent, idev,
+						cmd->flags, &user_data);
+	if (IS_ERR(hwpt_nested))
+		return PTR_ERR(hwpt_nested);
+	cmd->out_hwpt_id = hwpt_nested->common.obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		iommufd_object_abort_and_destroy(ucmd->ictx,
+						 &hwpt_nested->common.obj);
+	else
+		iommufd_object_finalize(ucmd->ictx, &hwpt_nested->common.obj);
+	return rc;
+}
+
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommufd_object *pt_obj;
+	struct iommufd_device *idev;
+	bool has_data;
+	int rc;
+
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EOPNOTSUPP;
+	/* Driver data comes with a type, a length and a pointer, or with none */
+	has_data = cmd->data_type != IOMMU_HWPT_DATA_NONE;
+	if (has_data != !!cmd->data_len || has_data != !!cmd->data_uptr)
+		return -EINVAL;
+
+	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj)) {
+		rc = PTR_ERR(pt_obj);
+		goto out_put_idev;
+	}
+
+	switch (pt_obj->type) {
+	case IOMMUFD_OBJ_IOAS: {
+		struct iommufd_ioas *ioas =
+			container_of(pt_obj, struct iommufd_ioas, obj);
+
+		rc = iommufd_hwpt_alloc_from_ioas(ucmd, ioas, idev, cmd);
+		break;
+	}
+	case IOMMUFD_OBJ_HWPT_PAGING: {
+		struct iommufd_hwpt_paging *parent =
+			container_of(pt_obj, struct iommufd_hwpt_paging,
+				     common.obj);
+
+		rc = iommufd_hwpt_alloc_nested(ucmd, parent, idev, cmd);
+		break;
+	}
+	default:
+		rc = -EINVAL;
+		break;
+	}
+	iommufd_put_object(ucmd->ictx, pt_obj);
+out_put_idev:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
