@@ -26,7 +26,8 @@ cflags=(-static -O2 -g -Wall -Wextra -Werror -Wno-sign-compare -Wno-unused-param
 compile() {
 	local c=$1 bin=$2 dep
 	local deps=("$c" "$hdr/linux/iommufd.h" "$(dirname "$c")"/*.h
-		"$top/drivers/iommu/iommufd/iommufd_test.h")
+		"$top/drivers/iommu/iommufd/iommufd_test.h"
+		"$top/tools/iommufd/edu.h")
 	if [ -e "$bin" ]; then
 		for dep in "${deps[@]}"; do
 			[ -e "$dep" ] && [ "$dep" -nt "$bin" ] && break

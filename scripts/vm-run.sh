@@ -45,9 +45,12 @@ cp "$build"/user/bin/* "$root/bin/" 2>/dev/null || true
 cp "$top/scripts/guest-init.sh" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio"
 
+machine=q35
 accel=tcg
 if "$top/scripts/kvm-usable.sh" "$kernel"; then
 	accel=kvm
+	# Interrupt remapping needs the IOAPIC emulated in QEMU under KVM
+	machine=q35,kernel-irqchip=split
 fi
 
 append="console=ttyS0 intel_iommu=on iommu.strict=1 panic=-1 wbmode=$mode"
@@ -58,13 +61,13 @@ rm -f "$console" "$results"
 start=$(date +%s)
 set +e
 timeout --foreground -k 10 "$limit" qemu-system-x86_64 \
-	-M q35 -accel "$accel" -cpu max -smp 2 -m 2G \
-	-device intel-iommu -device edu \
+	-M "$machine" -accel "$accel" -cpu max -smp 2 -m 2G \
+	-device intel-iommu,intremap=on -device edu \
 	-kernel "$kernel" -initrd "$cpio" \
 	-append "$append" \
 	-nodefaults -display none -monitor none -no-reboot \
 	-serial file:"$console" -serial file:"$results" \
-	</dev/null
+	</dev/null 2>"$logs/$kind-$mode$tag.qemu"
 rc=$?
 set -e
 elapsed=$(( $(date +%s) - start ))
@@ -74,7 +77,8 @@ if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	echo "vm: $kind/$mode timed out after ${limit}s" >&2
 	status=1
 elif [ $rc -ne 0 ]; then
-	echo "vm: qemu exited with $rc" >&2
+	echo "vm: qemu exited with $rc:" >&2
+	tail -n 5 "$logs/$kind-$mode$tag.qemu" >&2
 	status=1
 fi
 if ! grep -q '^WB-DONE' "$results" 2>/dev/null; then

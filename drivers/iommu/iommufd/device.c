@@ -133,9 +133,27 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 	struct iommufd_device *idev =
 		container_of(obj, struct iommufd_device, obj);
 
-	iommu_device_release_dma_owner(idev->dev);
+	/* The group entry needs the file; the device keeps its own group */
 	iommufd_group_put(idev->igroup);
-	iommufd_ctx_put(idev->ictx);
+	iommu_device_release_dma_owner(idev->dev);
+}
+
+/*
+ * Whether DMA of @dev may be handed to userspace: mappings are always
+ * cacheable, so the IOMMU must keep DMA coherent, and a DMA write must not
+ * be able to raise another device's interrupt.
+ */
+static int iommufd_device_check_safe(struct device *dev,
+				     struct iommu_group *group)
+{
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
+		return -EINVAL;
+	if (iommufd_test_is_mock_dev(dev) || iommu_group_has_isolated_msi(group))
+		return 0;
+	if (!allow_unsafe_interrupts)
+		return -EPERM;
+	dev_warn(dev, "MSIs are not isolated; bound anyway (allow_unsafe_interrupts)\n");
+	return 0;
 }
 
 /**
@@ -145,8 +163,8 @@ void iommufd_device_destroy(struct iommufd_object *obj)
  * @id: out: the ID of the new DEVICE object
  *
  * Claims DMA ownership of the device's group for @ictx. The caller owns the
- * returned device until iommufd_device_unbind(); userspace cannot destroy
- * it.
+ * returned device until iommufd_device_unbind(), and keeps its reference on
+ * @ictx at least that long; userspace cannot destroy the device.
  *
  * Context: Process context.
  * Return: the device, or ERR_PTR: -ENODEV without an IOMMU group, -EINVAL
@@ -157,59 +175,45 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 					   struct device *dev, u32 *id)
 {
-	struct iommufd_group *igroup;
+	struct iommufd_group *igroup = iommufd_group_get(ictx, dev);
 	struct iommufd_device *idev;
 	int rc;
 
-	/* Userspace mappings are always cacheable; the IOMMU must honour it */
-	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
-		return ERR_PTR(-EINVAL);
-
-	igroup = iommufd_group_get(ictx, dev);
 	if (IS_ERR(igroup))
 		return ERR_CAST(igroup);
-
-	/* A DMA write must not be able to forge another device's interrupt */
-	if (!iommufd_test_is_mock_dev(dev) &&
-	    !iommu_group_has_isolated_msi(igroup->group)) {
-		if (!allow_unsafe_interrupts) {
-			rc = -EPERM;
-			goto err_put_group;
-		}
-		dev_warn(dev,
-			 "MSI isolation is not available, binding anyway because allow_unsafe_interrupts is set\n");
-	}
-
+	rc = iommufd_device_check_safe(dev, igroup->group);
+	if (rc)
+		goto out_put_group;
 	rc = iommu_device_claim_dma_owner(dev, ictx);
 	if (rc) {
-		/* Another owner (a DMA-API driver or file) has the group */
+		/* EPERM there means: someone else owns the group's DMA */
 		rc = rc == -EPERM ? -EBUSY : rc;
-		goto err_put_group;
+		goto out_put_group;
 	}
 
 	idev = iommufd_object_alloc(ictx, struct iommufd_device,
 				    IOMMUFD_OBJ_DEVICE);
 	if (IS_ERR(idev)) {
+		iommu_device_release_dma_owner(dev);
 		rc = PTR_ERR(idev);
-		goto err_release_owner;
+		goto out_put_group;
 	}
-	idev->ictx = ictx;
-	iommufd_ctx_get(ictx);
-	idev->dev = dev;
-	idev->igroup = igroup;
-	idev->enforce_cache_coherency =
-		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
-	INIT_LIST_HEAD(&idev->group_item);
+	*idev = (struct iommufd_device){
+		.obj = idev->obj,
+		.ictx = ictx,
+		.igroup = igroup,
+		.dev = dev,
+		.group_item = LIST_HEAD_INIT(idev->group_item),
+		.enforce_cache_coherency = device_iommu_capable(dev,
+				IOMMU_CAP_ENFORCE_CACHE_COHERENCY),
+	};
 	/* The binder's hold: IOMMU_DESTROY sees the object as busy */
 	refcount_inc(&idev->obj.refs);
-
 	*id = idev->obj.id;
 	iommufd_object_finalize(ictx, &idev->obj);
 	return idev;
 
-err_release_owner:
-	iommu_device_release_dma_owner(dev);
-err_put_group:
+out_put_group:
 	iommufd_group_put(igroup);
 	return ERR_PTR(rc);
 }
@@ -363,24 +367,40 @@ static void iommufd_hwpt_drop_attach(struct iommufd_ctx *ictx,
 		iommufd_object_destroy_kernel(ictx, &hwpt->obj, 1);
 }
 
+/* What a replace leaves behind: refs to drop once no IOAS mutex is held */
+struct iommufd_attach_leftover {
+	struct iommufd_hw_pagetable *old;
+	unsigned int refs;
+};
+
+static void iommufd_attach_leftover_drop(struct iommufd_ctx *ictx,
+					 struct iommufd_attach_leftover *left)
+{
+	while (left->refs) {
+		left->refs--;
+		iommufd_hwpt_drop_attach(ictx, left->old);
+	}
+}
+
 /*
  * Puts @idev's group on @hwpt. Without @replace the device must not be
  * attached and its group must be unattached or already on @hwpt; with it
- * the device must be attached, and the whole group moves.
+ * the device must be attached, and the whole group moves, leaving in @left
+ * the refs the group's devices held on the old HWPT.
  *
  * Return: 0 or a negative errno; -EINVAL means "not compatible", which an
  * automatic attach takes as a reason to try another HWPT.
  */
 static int iommufd_device_do_attach(struct iommufd_device *idev,
 				    struct iommufd_hw_pagetable *hwpt,
-				    bool replace)
+				    bool replace,
+				    struct iommufd_attach_leftover *left)
 {
 	struct iommufd_hwpt_paging *paging = hwpt_paging_of(hwpt);
 	struct iommufd_group *igroup = idev->igroup;
 	struct iommufd_hw_pagetable *old;
 	struct iommufd_hwpt_paging *old_paging = NULL;
 	bool same_ioas;
-	unsigned int moved = 0;
 	LIST_HEAD(incoming);
 	int rc;
 
@@ -435,9 +455,10 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	if (replace) {
 		struct iommufd_device *cur;
 
+		left->old = old;
 		list_for_each_entry(cur, &igroup->device_list, group_item) {
 			refcount_inc(&hwpt->obj.refs);
-			moved++;
+			left->refs++;
 		}
 		if (!same_ioas)
 			iommufd_group_unreserve_regions(&igroup->device_list,
@@ -448,10 +469,6 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	}
 	igroup->hwpt = hwpt;
 	mutex_unlock(&igroup->lock);
-
-	/* The group's devices no longer use the old HWPT */
-	while (moved--)
-		iommufd_hwpt_drop_attach(idev->ictx, old);
 	return 0;
 
 out_unlock:
@@ -462,7 +479,8 @@ out_unlock:
 /* Attaches to an automatic HWPT of @ioas, creating one if none fits */
 static int iommufd_device_auto_attach(struct iommufd_device *idev,
 				      struct iommufd_ioas *ioas, u32 *pt_id,
-				      bool replace)
+				      bool replace,
+				      struct iommufd_attach_leftover *left)
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
 	int rc;
@@ -472,7 +490,7 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		if (!hwpt_paging->auto_domain)
 			continue;
 		rc = iommufd_device_do_attach(idev, &hwpt_paging->common,
-					      replace);
+					      replace, left);
 		if (rc == -EINVAL)
 			continue;
 		if (!rc)
@@ -486,8 +504,11 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		rc = PTR_ERR(hwpt_paging);
 		goto out_unlock;
 	}
-	rc = iommufd_device_do_attach(idev, &hwpt_paging->common, replace);
+	rc = iommufd_device_do_attach(idev, &hwpt_paging->common, replace,
+				      left);
 	if (rc) {
+		/* Unlinked here: its destroy must not take the IOAS mutex */
+		list_del_init(&hwpt_paging->hwpt_item);
 		iommufd_object_abort_and_destroy(idev->ictx,
 						 &hwpt_paging->common.obj);
 		goto out_unlock;
@@ -502,6 +523,7 @@ out_unlock:
 static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
 				    bool replace)
 {
+	struct iommufd_attach_leftover left = {};
 	struct iommufd_object *pt_obj;
 	int rc;
 
@@ -511,25 +533,28 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
 
 	switch (pt_obj->type) {
 	case IOMMUFD_OBJ_HWPT_PAGING:
-	case IOMMUFD_OBJ_HWPT_NESTED:
-		rc = iommufd_device_do_attach(idev,
-					      container_of(pt_obj,
-							   struct iommufd_hw_pagetable,
-							   obj),
-					      replace);
+	case IOMMUFD_OBJ_HWPT_NESTED: {
+		struct iommufd_hw_pagetable *hwpt =
+			container_of(pt_obj, struct iommufd_hw_pagetable, obj);
+
+		rc = iommufd_device_do_attach(idev, hwpt, replace, &left);
 		break;
-	case IOMMUFD_OBJ_IOAS:
-		rc = iommufd_device_auto_attach(idev,
-						container_of(pt_obj,
-							     struct iommufd_ioas,
-							     obj),
-						pt_id, replace);
+	}
+	case IOMMUFD_OBJ_IOAS: {
+		struct iommufd_ioas *ioas =
+			container_of(pt_obj, struct iommufd_ioas, obj);
+
+		rc = iommufd_device_auto_attach(idev, ioas, pt_id, replace,
+						&left);
 		break;
+	}
 	default:
 		rc = -EINVAL;
 		break;
 	}
 	iommufd_put_object(idev->ictx, pt_obj);
+	/* The group's devices no longer use the HWPT they left */
+	iommufd_attach_leftover_drop(idev->ictx, &left);
 	return rc;
 }
 
@@ -600,6 +625,33 @@ void iommufd_device_detach(struct iommufd_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
 
+static u8 iommufd_device_pasid_bits(struct device *dev)
+{
+	u32 pasids = dev->iommu->max_pasids;
+
+	return pasids ? ilog2(pasids) : 0;
+}
+
+/* enum iommufd_hw_capabilities of @dev and its IOMMU */
+static u64 iommufd_device_caps(struct device *dev)
+{
+	u64 caps = 0;
+	int pasid;
+
+	if (device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
+		caps |= IOMMU_HW_CAP_DIRTY_TRACKING;
+	if (!iommufd_device_pasid_bits(dev) || !dev_is_pci(dev))
+		return caps;
+	pasid = pci_pasid_features(to_pci_dev(dev));
+	if (pasid > 0) {
+		caps |= pasid & PCI_PASID_CAP_EXEC ?
+			IOMMU_HW_CAP_PCI_PASID_EXEC : 0;
+		caps |= pasid & PCI_PASID_CAP_PRIV ?
+			IOMMU_HW_CAP_PCI_PASID_PRIV : 0;
+	}
+	return caps;
+}
+
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hw_info *cmd = ucmd->cmd;
@@ -636,23 +688,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 
 	cmd->data_len = len;
 	cmd->out_data_type = type;
-	cmd->out_capabilities = 0;
-	if (device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
-		cmd->out_capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
-	cmd->out_max_pasid_log2 = 0;
-	if (idev->dev->iommu->max_pasids) {
-		cmd->out_max_pasid_log2 = ilog2(idev->dev->iommu->max_pasids);
-		if (dev_is_pci(idev->dev)) {
-			int features = pci_pasid_features(to_pci_dev(idev->dev));
-
-			if (features & PCI_PASID_CAP_EXEC)
-				cmd->out_capabilities |=
-					IOMMU_HW_CAP_PCI_PASID_EXEC;
-			if (features & PCI_PASID_CAP_PRIV)
-				cmd->out_capabilities |=
-					IOMMU_HW_CAP_PCI_PASID_PRIV;
-		}
-	}
+	cmd->out_capabilities = iommufd_device_caps(idev->dev);
+	cmd->out_max_pasid_log2 = iommufd_device_pasid_bits(idev->dev);
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 out_free:
 	kfree(data);

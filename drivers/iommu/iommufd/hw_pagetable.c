@@ -43,12 +43,17 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 		container_of(obj, struct iommufd_hwpt_paging, common.obj);
 	struct iommufd_ioas *ioas = hwpt_paging->ioas;
 
-	if (hwpt_paging->in_iopt) {
+	/*
+	 * Paths that destroy a HWPT while holding the IOAS mutex (aborts,
+	 * the last detach of an automatic one) unlink it themselves first.
+	 */
+	if (!list_empty(&hwpt_paging->hwpt_item)) {
 		mutex_lock(&ioas->mutex);
-		list_del(&hwpt_paging->hwpt_item);
+		list_del_init(&hwpt_paging->hwpt_item);
 		mutex_unlock(&ioas->mutex);
-		iopt_table_remove_domain(&ioas->iopt, hwpt_paging->common.domain);
 	}
+	if (hwpt_paging->in_iopt)
+		iopt_table_remove_domain(&ioas->iopt, hwpt_paging->common.domain);
 	iommufd_hwpt_free_domain(&hwpt_paging->common);
 	refcount_dec(&ioas->obj.refs);
 }
@@ -123,6 +128,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 					      IOMMUFD_OBJ_HWPT_PAGING);
 	if (IS_ERR(hwpt_paging))
 		return hwpt_paging;
+	INIT_LIST_HEAD(&hwpt_paging->hwpt_item);
 	hwpt_paging->ioas = ioas;
 	hwpt_paging->auto_domain = auto_domain;
 	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
@@ -164,6 +170,25 @@ err_abort:
 	return ERR_PTR(rc);
 }
 
+/*
+ * A nested HWPT needs driver data and a NEST_PARENT parent of the same
+ * IOMMU driver; the nesting flags describe the parent, not the child.
+ */
+static int iommufd_hwpt_nested_check(struct iommufd_hwpt_paging *parent,
+				     const struct iommu_ops *ops, u32 flags,
+				     const struct iommu_user_data *user_data)
+{
+	if (user_data->type == IOMMU_HWPT_DATA_NONE)
+		return -EOPNOTSUPP;
+	if (flags & ~IOMMU_HWPT_FAULT_ID_VALID)
+		return -EOPNOTSUPP;
+	if (!ops->domain_alloc_user)
+		return -EOPNOTSUPP;
+	if (!parent->nest_parent || parent->common.domain->owner != ops)
+		return -EINVAL;
+	return 0;
+}
+
 static struct iommufd_hwpt_nested *
 iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx,
 			  struct iommufd_hwpt_paging *parent,
@@ -175,13 +200,9 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx,
 	struct iommu_domain *domain;
 	int rc;
 
-	/* Nesting flags describe the parent; none apply to the child */
-	if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) ||
-	    user_data->type == IOMMU_HWPT_DATA_NONE)
-		return ERR_PTR(-EOPNOTSUPP);
-	if (!parent->nest_parent || !ops->domain_alloc_user ||
-	    parent->common.domain->owner != ops)
-		return ERR_PTR(-EINVAL);
+	rc = iommufd_hwpt_nested_check(parent, ops, flags, user_data);
+	if (rc)
+		return ERR_PTR(rc);
 
 	hwpt_nested = iommufd_object_alloc_at(ictx, struct iommufd_hwpt_nested,
 					      common.obj,
@@ -232,11 +253,13 @@ static int iommufd_hwpt_alloc_from_ioas(struct iommufd_ucmd *ucmd,
 	}
 	cmd->out_hwpt_id = hwpt_paging->common.obj.id;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
+	if (rc) {
+		list_del_init(&hwpt_paging->hwpt_item);
 		iommufd_object_abort_and_destroy(ucmd->ictx,
 						 &hwpt_paging->common.obj);
-	else
+	} else {
 		iommufd_object_finalize(ucmd->ictx, &hwpt_paging->common.obj);
+	}
 out_unlock:
 	mutex_unlock(&ioas->mutex);
 	return rc;

@@ -26,6 +26,7 @@
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
 #include <linux/lockdep.h>
+#include <linux/highmem.h>
 #include <linux/slab.h>
 #include <linux/sizes.h>
 #include <uapi/linux/iommufd.h>
@@ -80,6 +81,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 	init_rwsem(&iopt->domains_rwsem);
 	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	init_rwsem(&iopt->iova_rwsem);
+	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC);
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
@@ -103,6 +105,8 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	struct interval_tree_node *node;
 
 	WARN_ON(!xa_empty(&iopt->domains));
+	WARN_ON(!xa_empty(&iopt->accesses));
+	xa_destroy(&iopt->accesses);
 	while ((node = interval_tree_iter_first(&iopt->area_itree, 0,
 						ULONG_MAX))) {
 		struct iopt_area *area = area_of(node);
@@ -627,11 +631,16 @@ int iopt_copy_iova(struct io_pagetable *dst, unsigned long *dst_iova,
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
 		    unsigned long last, unsigned long *unmapped)
 {
+	unsigned long pinned_start, pinned_last, total = 0;
 	struct interval_tree_node *node, *next;
-	unsigned long total = 0;
+	unsigned int notified = 0;
+	bool access_pinned;
 	LIST_HEAD(areas);
-	int rc = 0;
+	int rc;
 
+again:
+	rc = 0;
+	access_pinned = false;
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
@@ -640,6 +649,24 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
 			rc = -ENOENT;
 			goto out_unlock;
 		}
+		if (!atomic_read(&area_of(node)->num_access_pins))
+			continue;
+		/* The span of the pinned areas, which never wraps */
+		if (!access_pinned)
+			pinned_start = node->start;
+		pinned_last = node->last;
+		access_pinned = true;
+	}
+	if (access_pinned) {
+		up_write(&iopt->iova_rwsem);
+		up_read(&iopt->domains_rwsem);
+		/* Two rounds of asking the accesses to drop their pins */
+		if (notified++ == 2) {
+			*unmapped = 0;
+			return -EBUSY;
+		}
+		iommufd_access_notify_unmap(iopt, pinned_start, pinned_last);
+		goto again;
 	}
 	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
 	     node; node = next) {
@@ -725,7 +752,8 @@ out_free:
 static unsigned long iopt_required_alignment(struct io_pagetable *iopt,
 					     struct iommu_domain *extra)
 {
-	unsigned long align = iopt->disable_large_pages ? PAGE_SIZE : 1;
+	unsigned long align = iopt->disable_large_pages ||
+			      iopt->num_pinning_accesses ? PAGE_SIZE : 1;
 	struct iommu_domain *domain;
 	unsigned long index;
 
@@ -992,4 +1020,251 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
+}
+
+/**
+ * iopt_add_access() - let an in-kernel access use the table
+ * @iopt: the table
+ * @access: the access; gets notified before mappings it may have pinned go
+ * @pins_pages: the access pins pages, which needs PAGE_SIZE alignment
+ *
+ * Context: Process context; takes the table's locks.
+ * Return: 0, -EADDRINUSE if @pins_pages and a mapping is not PAGE_SIZE
+ * aligned, or -ENOMEM.
+ */
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
+		    bool pins_pages)
+{
+	int rc;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (pins_pages && !iopt_areas_aligned(iopt, PAGE_SIZE)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
+	}
+	rc = xa_alloc(&iopt->accesses, &access->iopt_index, access,
+		      xa_limit_32b, GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_unlock;
+	if (pins_pages) {
+		iopt->num_pinning_accesses++;
+		iopt->iova_alignment = iopt_required_alignment(iopt, NULL);
+	}
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_remove_access() - undo iopt_add_access()
+ * @iopt: the table
+ * @access: the access, with no pages pinned any more
+ * @pins_pages: as given to iopt_add_access()
+ *
+ * Context: Process context; takes the table's locks.
+ */
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iommufd_access *access, bool pins_pages)
+{
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	xa_erase(&iopt->accesses, access->iopt_index);
+	if (pins_pages) {
+		iopt->num_pinning_accesses--;
+		iopt->iova_alignment = iopt_required_alignment(iopt, NULL);
+	}
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+}
+
+/*
+ * Calls @fn for each area piece of [iova, last], which must be covered by
+ * areas without a hole, with the piece's first IOVA and length.
+ */
+static int iopt_walk_mapped(struct io_pagetable *iopt, unsigned long iova,
+			    unsigned long last,
+			    int (*fn)(struct iopt_area *area,
+				      unsigned long iova, unsigned long len,
+				      void *arg),
+			    void *arg)
+{
+	struct interval_tree_node *node;
+	unsigned long next = iova;
+	int rc;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, iova, last);
+	     node; node = interval_tree_iter_next(node, iova, last)) {
+		unsigned long end = min(last, node->last);
+
+		if (node->start > next)
+			return -ENOENT;
+		rc = fn(area_of(node), next, end - next + 1, arg);
+		if (rc)
+			return rc;
+		if (end == last)
+			return 0;
+		next = end + 1;
+	}
+	return -ENOENT;
+}
+
+/* Byte offset of @iova from the page-aligned start of the area's pages */
+static unsigned long area_pages_byte(struct iopt_area *area, unsigned long iova)
+{
+	return area->pages_offset + (iova - area->node.start);
+}
+
+struct access_pin {
+	struct page **out;
+	bool write;
+	unsigned long done;	/* pages filled in so far */
+};
+
+static int access_pin_piece(struct iopt_area *area, unsigned long iova,
+			    unsigned long len, void *arg)
+{
+	struct access_pin *pin = arg;
+	unsigned long first = area_pages_byte(area, iova) >> PAGE_SHIFT;
+	unsigned long n = len >> PAGE_SHIFT, i;
+
+	if (pin->write && !(area->iommu_prot & IOMMU_WRITE))
+		return -EPERM;
+	for (i = 0; i != n; i++)
+		pin->out[pin->done + i] = iopt_pages_page(area->pages,
+							  first + i);
+	atomic_add(n, &area->num_access_pins);
+	pin->done += n;
+	return 0;
+}
+
+static int access_unpin_piece(struct iopt_area *area, unsigned long iova,
+			      unsigned long len, void *arg)
+{
+	atomic_sub(len >> PAGE_SHIFT, &area->num_access_pins);
+	return 0;
+}
+
+/**
+ * iopt_access_pin_pages() - hand out the pages behind an IOVA range
+ * @iopt: the table
+ * @iova: PAGE_SIZE aligned start
+ * @length: PAGE_SIZE aligned length, not 0
+ * @out: one struct page pointer per page of the range
+ * @write: the caller will write to the pages
+ *
+ * The pages stay valid until iopt_access_unpin_pages() of the same range;
+ * unmapping them first asks the access to let go.
+ *
+ * Context: Process context; takes iova_rwsem for read.
+ * Return: 0, -ENOENT if part of the range is not mapped, -EPERM if @write
+ * and a mapping is read-only, -EINVAL for a misaligned range.
+ */
+int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length, struct page **out, bool write)
+{
+	struct access_pin pin = { .out = out, .write = write };
+	unsigned long last;
+	int rc;
+
+	if (!length || (iova | length) & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	down_read(&iopt->iova_rwsem);
+	rc = iopt_walk_mapped(iopt, iova, last, access_pin_piece, &pin);
+	if (rc && pin.done)
+		iopt_walk_mapped(iopt, iova, iova + (pin.done << PAGE_SHIFT) - 1,
+				 access_unpin_piece, NULL);
+	up_read(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_access_unpin_pages() - release pages from iopt_access_pin_pages()
+ * @iopt: the table
+ * @iova: start of a range given to iopt_access_pin_pages()
+ * @length: its length
+ *
+ * Context: Process context; takes iova_rwsem for read.
+ */
+void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
+			     unsigned long length)
+{
+	down_read(&iopt->iova_rwsem);
+	WARN_ON(iopt_walk_mapped(iopt, iova, iova + length - 1,
+				 access_unpin_piece, NULL));
+	up_read(&iopt->iova_rwsem);
+}
+
+struct access_rw {
+	void *data;
+	bool write;
+};
+
+static int access_check_writable(struct iopt_area *area, unsigned long iova,
+				 unsigned long len, void *arg)
+{
+	return area->iommu_prot & IOMMU_WRITE ? 0 : -EPERM;
+}
+
+static int access_rw_piece(struct iopt_area *area, unsigned long iova,
+			   unsigned long len, void *arg)
+{
+	struct access_rw *rw = arg;
+	unsigned long byte = area_pages_byte(area, iova);
+
+	while (len) {
+		unsigned long off = byte & (PAGE_SIZE - 1);
+		unsigned long n = min(len, PAGE_SIZE - off);
+		struct page *page = iopt_pages_page(area->pages,
+						    byte >> PAGE_SHIFT);
+
+		if (rw->write)
+			memcpy_to_page(page, off, rw->data, n);
+		else
+			memcpy_from_page(rw->data, page, off, n);
+		rw->data += n;
+		byte += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/**
+ * iopt_access_rw() - copy between a kernel buffer and mapped memory
+ * @iopt: the table
+ * @iova: first IOVA
+ * @data: the kernel buffer
+ * @len: bytes to copy, not 0
+ * @write: copy @data into the mapped memory rather than out of it
+ *
+ * Context: Process context; takes iova_rwsem for read.
+ * Return: 0, -ENOENT if part of the range is not mapped (a read may have
+ * copied the part before the hole), -EPERM for a write to a read-only
+ * mapping (nothing written), -EOVERFLOW if the range wraps.
+ */
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
+		   size_t len, bool write)
+{
+	struct access_rw rw = { .data = data, .write = write };
+	unsigned long last;
+	int rc;
+
+	if (!len)
+		return -EINVAL;
+	if (check_add_overflow(iova, len - 1, &last))
+		return -EOVERFLOW;
+	down_read(&iopt->iova_rwsem);
+	/* A write checks every piece first, so a refused one writes nothing */
+	rc = write ? iopt_walk_mapped(iopt, iova, last, access_check_writable,
+				      NULL) : 0;
+	if (!rc)
+		rc = iopt_walk_mapped(iopt, iova, last, access_rw_piece, &rw);
+	up_read(&iopt->iova_rwsem);
+	return rc;
 }

@@ -42,6 +42,8 @@ struct iommu_domain;
 struct iommu_group;
 struct iommu_iova_range;
 struct iommu_option;
+struct iommufd_access;
+struct page;
 
 enum iommufd_account_mode {
 	IOMMUFD_ACCOUNT_USER,	/* the user's locked_vm, as VFIO type1 does */
@@ -65,6 +67,11 @@ struct iommufd_ctx {
 	struct xarray groups;
 	/* Protects @groups and the refcount drop to 0 of its entries */
 	struct mutex groups_lock;
+	/* Protects @vfio_ioas_id */
+	struct mutex vfio_lock;
+	/* The IOAS the VFIO compatibility paths use, 0 for none */
+	u32 vfio_ioas_id;
+	bool no_iommu_mode;
 };
 
 enum iommufd_object_type {
@@ -73,8 +80,9 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_DEVICE,
 	IOMMUFD_OBJ_HWPT_PAGING,
 	IOMMUFD_OBJ_HWPT_NESTED,
+	IOMMUFD_OBJ_ACCESS,
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
-	IOMMUFD_OBJ_SELFTEST,	/* selftest.c: a mock domain on an IOAS */
+	IOMMUFD_OBJ_SELFTEST,	/* selftest.c: mock domains and mock devices */
 #endif
 	IOMMUFD_OBJ_MAX,
 };
@@ -174,6 +182,10 @@ struct io_pagetable {
 	unsigned long iova_alignment;
 	/* IOMMU_OPTION_HUGE_PAGES == 0: map domains in PAGE_SIZE steps */
 	bool disable_large_pages;
+	/* Attached accesses that pin pages; they need PAGE_SIZE alignment */
+	unsigned int num_pinning_accesses;
+	/* struct iommufd_access attached to the IOAS, told about unmaps */
+	struct xarray accesses;
 };
 
 void iopt_init_table(struct io_pagetable *iopt);
@@ -195,6 +207,16 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
 int iopt_set_allowed_iovas(struct io_pagetable *iopt,
 			   const struct iommu_iova_range *ranges, u32 nr);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
+		    bool pins_pages);
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iommufd_access *access, bool pins_pages);
+int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length, struct page **out, bool write);
+void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
+			     unsigned long length);
+int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
+		   size_t len, bool write);
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain);
 void iopt_table_remove_domain(struct io_pagetable *iopt,
@@ -266,6 +288,7 @@ void iopt_pages_add_user(struct iopt_pages *pages,
 			 struct interval_tree_node *user);
 void iopt_pages_remove_user(struct iopt_pages *pages,
 			    struct interval_tree_node *user);
+struct page *iopt_pages_page(struct iopt_pages *pages, unsigned long index);
 
 typedef int (*iopt_chunk_fn_t)(unsigned long offset, phys_addr_t phys,
 			       unsigned long length, void *arg);
@@ -283,6 +306,8 @@ struct iopt_area {
 	struct interval_tree_node pages_node;
 	unsigned long pages_offset;
 	int iommu_prot;
+	/* Pages of this area accesses hold; unmap waits for them */
+	atomic_t num_access_pins;
 	/* Links the areas of one operation while they are built or freed */
 	struct list_head list;
 };
@@ -373,7 +398,26 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  bool auto_domain);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 
+/* An in-kernel user of an IOAS's memory, e.g. a VFIO mdev; see access.c */
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	/* Protects @ioas against attach, replace and detach */
+	struct mutex ioas_lock;
+	struct iommufd_ioas *ioas;
+	u32 iopt_index;		/* in ioas->iopt.accesses */
+};
+
+void iommufd_access_destroy_object(struct iommufd_object *obj);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt,
+				 unsigned long start, unsigned long last);
+
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+
 void iommufd_ioas_destroy(struct iommufd_object *obj);
+struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd);

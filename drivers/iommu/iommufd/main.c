@@ -50,6 +50,9 @@ static const struct iommufd_object_ops iommufd_object_ops[] = {
 	[IOMMUFD_OBJ_HWPT_NESTED] = {
 		.destroy = iommufd_hwpt_nested_destroy,
 	},
+	[IOMMUFD_OBJ_ACCESS] = {
+		.destroy = iommufd_access_destroy_object,
+	},
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	[IOMMUFD_OBJ_SELFTEST] = {
 		.destroy = iommufd_selftest_destroy,
@@ -331,6 +334,7 @@ union iommufd_cmd_buffer {
 	struct iommu_ioas_unmap ioas_unmap;
 	struct iommu_hwpt_alloc hwpt_alloc;
 	struct iommu_hw_info hw_info;
+	struct iommu_vfio_ioas vfio_ioas;
 	struct iommu_option option;
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	struct iommu_test_cmd test;
@@ -372,6 +376,8 @@ static const struct iommufd_cmd iommufd_cmds[] = {
 		    src_iova),
 	IOMMUFD_CMD(IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
 		    length),
+	IOMMUFD_CMD(VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
+		    __reserved),
 	IOMMUFD_CMD(HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
 		    __reserved),
 	IOMMUFD_CMD(GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
@@ -426,6 +432,7 @@ static int iommufd_file_open(struct inode *inode, struct file *filp)
 	init_waitqueue_head(&ictx->destroy_wait);
 	xa_init(&ictx->groups);
 	mutex_init(&ictx->groups_lock);
+	mutex_init(&ictx->vfio_lock);
 	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
 	ictx->file = filp;
 	filp->private_data = ictx;
@@ -465,6 +472,7 @@ static int iommufd_file_release(struct inode *inode, struct file *filp)
 	WARN_ON(!xa_empty(&ictx->groups));
 	xa_destroy(&ictx->groups);
 	mutex_destroy(&ictx->groups_lock);
+	mutex_destroy(&ictx->vfio_lock);
 	kfree(ictx);
 	return 0;
 }

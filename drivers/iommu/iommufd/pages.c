@@ -385,3 +385,18 @@ int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
 	}
 	return 0;
 }
+
+/**
+ * iopt_pages_page() - the struct page of one pinned page
+ * @pages: the pages
+ * @index: the page's index, covered by a user of @pages
+ *
+ * Context: Any context.
+ * Return: the page.
+ */
+struct page *iopt_pages_page(struct iopt_pages *pages, unsigned long index)
+{
+	unsigned long i = pages_find_run(pages, index);
+
+	return pfn_to_page(pages->runs[i].pfn + (index - pages->runs[i].index));
+}
