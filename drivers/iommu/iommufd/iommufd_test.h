@@ -71,6 +71,101 @@
  *	pins in one step, for every iommufd user of the system; 0 restores the
  *	default. Small batches make the tests cross batch boundaries with
  *	little memory. @id is ignored.
+ * @IOMMU_TEST_OP_MOCK_DEVICE_ADD: create a device behind the mock IOMMU, in
+ *	an iommu_group of its own, with the capabilities of enum
+ *	iommu_test_mock_device_flags, and bind it to this iommufd as a VFIO
+ *	driver would. Returns two IDs: the mock device object, which the other
+ *	MOCK_DEVICE operations take as @id and whose IOMMU_DESTROY detaches
+ *	(if attached), unbinds and removes the device; and the DEVICE object,
+ *	which IOMMU_HWPT_ALLOC and IOMMU_GET_HW_INFO take as dev_id and which
+ *	userspace cannot destroy. @id is ignored. Errors: EOPNOTSUPP (unknown
+ *	flag or non-zero __reserved), any error of iommufd_device_bind(),
+ *	ENOMEM.
+ * @IOMMU_TEST_OP_MOCK_DEVICE_ATTACH: iommufd_device_attach() of the mock
+ *	device @id to the IOAS or HWPT pt_id; returns the HWPT used, which for
+ *	an IOAS is the automatic HWPT chosen or created. If the result cannot
+ *	be written back the device is detached again. Errors: ENOENT (no such
+ *	mock device), EFAULT, and any error of iommufd_device_attach(); the
+ *	mock IOMMU refuses with EINVAL to put a device on a domain that
+ *	tracks dirty pages unless it has MOCK_DEVICE_DIRTY_TRACKING, or on a
+ *	domain that enforces cache coherency unless it has
+ *	MOCK_DEVICE_ENFORCE_COHERENCY.
+ * @IOMMU_TEST_OP_MOCK_DEVICE_REPLACE: iommufd_device_replace() of the mock
+ *	device @id with pt_id, as MOCK_DEVICE_ATTACH otherwise. On failure the
+ *	device stays where it was, except that a failure to write the result
+ *	back leaves it detached.
+ * @IOMMU_TEST_OP_MOCK_DEVICE_DETACH: iommufd_device_detach() of the mock
+ *	device @id. Errors: ENOENT (no such mock device), EINVAL (not
+ *	attached).
+ * @IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN: report what the mock IOMMU translates
+ *	with. For a mock device @id that is the domain the IOMMU core last
+ *	attached to the device; @id may also be a HWPT (its domain) or a mock
+ *	domain. See the mock_device_domain member. Errors: ENOENT (@id is none
+ *	of those).
+ * @IOMMU_TEST_OP_MOCK_DMA_WRITE: let a device write [iova, iova + length)
+ *	through the translation of @id: a mock device (the domain it is
+ *	attached to), a HWPT or a mock domain. Every IO page written must be
+ *	mapped with write permission; the write stops at the first one that is
+ *	not, like a DMA that faults, leaving the pages before it written. Where
+ *	the translating domain (for a nested one, its parent) was allocated
+ *	with IOMMU_HWPT_ALLOC_DIRTY_TRACKING and tracking is enabled, each
+ *	written page is marked dirty, the whole page it was mapped with (e.g.
+ *	2 MiB). A device on the identity domain writes without translation and
+ *	always succeeds. Errors: ENOENT (@id is none of those), EFAULT (the
+ *	device is blocked, or an IO page is unmapped or read-only), EINVAL
+ *	(zero length), EOVERFLOW.
+ * @IOMMU_TEST_OP_ACCESS_CREATE: create an in-kernel access to this file, as
+ *	a VFIO mdev driver would (iommufd_access_create()), with the behaviour
+ *	of enum iommu_test_access_flags, and, if @id is not 0, attach it to the
+ *	IOAS @id. Returns two IDs: the access object, which the other ACCESS_
+ *	operations take as @id and whose IOMMU_DESTROY gives back every page
+ *	still pinned, detaches and destroys the access; and the ACCESS object,
+ *	whose own IOMMU_DESTROY fails with EBUSY. Errors: EOPNOTSUPP (unknown
+ *	flag or non-zero __reserved), ENOENT (@id is not 0 and not an IOAS),
+ *	the errors of iommufd_access_attach(), ENOMEM.
+ * @IOMMU_TEST_OP_ACCESS_ATTACH: iommufd_access_attach() of the access
+ *	object @id to the IOAS ioas_id. Errors: ENOENT (no such access object
+ *	or IOAS), EOPNOTSUPP (non-zero __reserved), and those of
+ *	iommufd_access_attach(): EINVAL (already attached), EADDRINUSE (the
+ *	access pins pages and a mapping of the IOAS is not PAGE_SIZE aligned),
+ *	ENOMEM.
+ * @IOMMU_TEST_OP_ACCESS_REPLACE: iommufd_access_replace() of the access
+ *	object @id with the IOAS ioas_id; the access may be attached or not.
+ *	Errors: as ACCESS_ATTACH but never EINVAL for an attached access, and
+ *	EBUSY while pages are pinned through the access, which the API leaves
+ *	to its caller to prevent. On failure the access stays where it was.
+ * @IOMMU_TEST_OP_ACCESS_DETACH: iommufd_access_detach() of the access object
+ *	@id. Errors: ENOENT (no such access object), EINVAL (not attached),
+ *	EBUSY (pages are pinned through the access).
+ * @IOMMU_TEST_OP_ACCESS_PIN: iommufd_access_pin_pages() of [iova, iova +
+ *	length) through the access object @id. The object keeps the range and
+ *	its pages until ACCESS_UNPIN of the returned handle, until the unmap
+ *	callback drops them (MOCK_ACCESS_UNMAP_IGNORE not set) or until the
+ *	object is destroyed. If uptr is not 0 the pages are first compared with
+ *	the pages that back [uptr, uptr + length) in the calling process; a
+ *	mismatch gives them back and fails. Errors: ENOENT (no such access
+ *	object, or part of the range is not mapped), EINVAL (the access was
+ *	created without MOCK_ACCESS_PIN_PAGES, is not attached, the range is
+ *	empty or not PAGE_SIZE aligned, or the pages differ from uptr's),
+ *	E2BIG (more than MOCK_ACCESS_PIN_MAX bytes), EPERM (a write pin of a
+ *	read-only mapping), EOPNOTSUPP (unknown flag), EFAULT (uptr's range
+ *	cannot be faulted in), EOVERFLOW, ENOMEM.
+ * @IOMMU_TEST_OP_ACCESS_UNPIN: iommufd_access_unpin_pages() of the pin with
+ *	the given handle of the access object @id. Errors: ENOENT (no such
+ *	access object or handle, including a pin the unmap callback dropped),
+ *	EOPNOTSUPP (non-zero __reserved).
+ * @IOMMU_TEST_OP_ACCESS_RW: copy length bytes between IOVA iova, read
+ *	through the access object @id with iommufd_access_rw(), and the user
+ *	buffer at uptr: into the buffer, or out of it with MOCK_ACCESS_RW_WRITE.
+ *	The kernel copies through a buffer of its own, so the user buffer need
+ *	not be mapped in the IOAS. Errors: ENOENT (no such access object, or
+ *	part of the range is not mapped), EINVAL (not attached, zero length),
+ *	E2BIG (more than MOCK_ACCESS_RW_MAX bytes), EPERM (a write to a
+ *	read-only mapping, which may have written the bytes before it),
+ *	EFAULT (the user buffer), EOPNOTSUPP (unknown flag), EOVERFLOW, ENOMEM.
+ * @IOMMU_TEST_OP_ACCESS_INFO: report the pins the access object @id holds
+ *	and what its unmap callback did so far. Errors: ENOENT (no such access
+ *	object).
  *
  * Any other value fails with EOPNOTSUPP.
  */
@@ -82,6 +177,20 @@ enum iommu_test_op {
 	IOMMU_TEST_OP_ADD_RESERVED,
 	IOMMU_TEST_OP_ACCOUNTING,
 	IOMMU_TEST_OP_SET_PIN_BATCH,
+	IOMMU_TEST_OP_MOCK_DEVICE_ADD,
+	IOMMU_TEST_OP_MOCK_DEVICE_ATTACH,
+	IOMMU_TEST_OP_MOCK_DEVICE_REPLACE,
+	IOMMU_TEST_OP_MOCK_DEVICE_DETACH,
+	IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN,
+	IOMMU_TEST_OP_MOCK_DMA_WRITE,
+	IOMMU_TEST_OP_ACCESS_CREATE,
+	IOMMU_TEST_OP_ACCESS_ATTACH,
+	IOMMU_TEST_OP_ACCESS_REPLACE,
+	IOMMU_TEST_OP_ACCESS_DETACH,
+	IOMMU_TEST_OP_ACCESS_PIN,
+	IOMMU_TEST_OP_ACCESS_UNPIN,
+	IOMMU_TEST_OP_ACCESS_RW,
+	IOMMU_TEST_OP_ACCESS_INFO,
 };
 
 /**
@@ -117,12 +226,158 @@ enum iommu_test_mock_prot {
 };
 
 /**
+ * enum iommu_test_mock_device_flags - variants of IOMMU_TEST_OP_MOCK_DEVICE_ADD
+ * @MOCK_DEVICE_ENFORCE_COHERENCY: the IOMMU can block no-snoop DMA of this
+ *	device (IOMMU_CAP_ENFORCE_CACHE_COHERENCY). A mock paging domain
+ *	agrees to enforce coherency only while every device translated by it
+ *	has this flag, and once it enforces, refuses devices without it.
+ * @MOCK_DEVICE_DIRTY_TRACKING: the IOMMU can track dirty pages for this
+ *	device (IOMMU_CAP_DIRTY_TRACKING): HWPT_ALLOC with
+ *	IOMMU_HWPT_ALLOC_DIRTY_TRACKING succeeds for it, and domains allocated
+ *	that way accept only devices with this flag.
+ * @MOCK_DEVICE_NO_RESV_REGION: the device has no reserved region. Without
+ *	this flag it reports [MOCK_RESV_START, MOCK_RESV_LAST] as an MSI
+ *	window (IOMMU_RESV_MSI), which attaching it reserves in the IOAS.
+ *
+ * Every mock device keeps DMA cache coherent (IOMMU_CAP_CACHE_COHERENCY) and
+ * sits on the mock IOMMU's identity domain while no driver owns it.
+ */
+enum iommu_test_mock_device_flags {
+	MOCK_DEVICE_ENFORCE_COHERENCY = 1 << 0,
+	MOCK_DEVICE_DIRTY_TRACKING = 1 << 1,
+	MOCK_DEVICE_NO_RESV_REGION = 1 << 2,
+};
+
+/* The MSI window every mock device reserves, as on x86 */
+#define MOCK_RESV_START		0xfee00000ULL
+#define MOCK_RESV_LAST		0xfeefffffULL
+
+/**
+ * enum iommu_test_mock_attached - what a device is attached to
+ * @MOCK_ATTACHED_NONE: nothing; a device never attached by the IOMMU core
+ * @MOCK_ATTACHED_BLOCKED: the blocking domain: all DMA faults
+ * @MOCK_ATTACHED_IDENTITY: the identity domain: DMA is not translated
+ * @MOCK_ATTACHED_PAGING: a mock paging domain
+ * @MOCK_ATTACHED_NESTED: a mock nested domain on a NEST_PARENT paging domain
+ */
+enum iommu_test_mock_attached {
+	MOCK_ATTACHED_NONE = 0,
+	MOCK_ATTACHED_BLOCKED,
+	MOCK_ATTACHED_IDENTITY,
+	MOCK_ATTACHED_PAGING,
+	MOCK_ATTACHED_NESTED,
+};
+
+/**
+ * enum iommu_test_mock_domain_props - properties of a mock paging domain
+ * @MOCK_PROP_NEST_PARENT: allocated with IOMMU_HWPT_ALLOC_NEST_PARENT
+ * @MOCK_PROP_DIRTY_TRACKING: allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING
+ * @MOCK_PROP_DIRTY_ENABLED: dirty tracking is switched on
+ * @MOCK_PROP_COHERENCY_ENFORCED: enforce_cache_coherency() succeeded on it
+ */
+enum iommu_test_mock_domain_props {
+	MOCK_PROP_NEST_PARENT = 1 << 0,
+	MOCK_PROP_DIRTY_TRACKING = 1 << 1,
+	MOCK_PROP_DIRTY_ENABLED = 1 << 2,
+	MOCK_PROP_COHERENCY_ENFORCED = 1 << 3,
+};
+
+/**
+ * enum iommu_test_access_flags - variants of IOMMU_TEST_OP_ACCESS_CREATE
+ * @MOCK_ACCESS_PIN_PAGES: the access is created with needs_pin_pages, so
+ *	that ACCESS_PIN works; attaching it makes the IOAS require PAGE_SIZE
+ *	alignment.
+ * @MOCK_ACCESS_UNMAP_IGNORE: the unmap callback only counts its calls and
+ *	keeps every pin, so that an unmap of a pinned range fails with EBUSY.
+ *	Without it the callback gives back every pin that overlaps the range
+ *	being unmapped.
+ */
+enum iommu_test_access_flags {
+	MOCK_ACCESS_PIN_PAGES = 1 << 0,
+	MOCK_ACCESS_UNMAP_IGNORE = 1 << 1,
+};
+
+/**
+ * enum iommu_test_access_rw_flags - flags of ACCESS_PIN and ACCESS_RW
+ * @MOCK_ACCESS_RW_WRITE: the pages will be written (ACCESS_PIN), or the
+ *	bytes go from the user buffer into the IOAS (ACCESS_RW)
+ * @MOCK_ACCESS_RW_KTHREAD: ACCESS_RW only: pass IOMMUFD_ACCESS_RW_KTHREAD,
+ *	as a driver calling from a kernel thread would
+ */
+enum iommu_test_access_rw_flags {
+	MOCK_ACCESS_RW_WRITE = 1 << 0,
+	MOCK_ACCESS_RW_KTHREAD = 1 << 1,
+};
+
+/* Largest range of one ACCESS_PIN (1 GiB) and of one ACCESS_RW (1 MiB) */
+#define MOCK_ACCESS_PIN_MAX	0x40000000ULL
+#define MOCK_ACCESS_RW_MAX	0x100000ULL
+
+/* IOMMU_GET_HW_INFO out_data_type of a mock device */
+#define IOMMU_HW_INFO_TYPE_SELFTEST	0xfeed
+/* iommu_hw_info_mock.signature */
+#define MOCK_HW_INFO_SIGNATURE		0x6d6f636b
+
+/**
+ * struct iommu_hw_info_mock - IOMMU_GET_HW_INFO data of a mock device
+ * @dev_flags: the enum iommu_test_mock_device_flags it was created with
+ * @signature: MOCK_HW_INFO_SIGNATURE
+ * @aperture_last: last IOVA its paging domains translate
+ */
+struct iommu_hw_info_mock {
+	__u32 dev_flags;
+	__u32 signature;
+	__aligned_u64 aperture_last;
+};
+
+/* IOMMU_HWPT_ALLOC data_type of a mock nested domain */
+#define IOMMU_HWPT_DATA_SELFTEST	0xdead
+
+/**
+ * struct iommu_hwpt_mock_nested - IOMMU_HWPT_ALLOC data of a nested domain
+ * @iotlb: initial value of the domain's emulated IOTLB tag, read back by
+ *	IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN
+ * @__reserved: must be 0 (EOPNOTSUPP)
+ *
+ * The parent must be a mock paging domain allocated with
+ * IOMMU_HWPT_ALLOC_NEST_PARENT. A mock nested domain translates like its
+ * parent; its first stage exists only as the tag.
+ */
+struct iommu_hwpt_mock_nested {
+	__u32 iotlb;
+	__u32 __reserved;
+};
+
+/* IOMMU_HWPT_INVALIDATE data_type of a mock nested domain */
+#define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST	0xdead
+
+/**
+ * struct iommu_hwpt_mock_invalidate - one invalidation of a mock nested domain
+ * @flags: must be 0 (EOPNOTSUPP)
+ * @iotlb: the tag the IOTLB holds after this entry; 0 is refused (EINVAL)
+ *
+ * Entries are applied in order until one is refused; each applied entry
+ * sets the tag and counts one invalidation. Another data_type fails with
+ * EOPNOTSUPP before any entry is read.
+ */
+struct iommu_hwpt_mock_invalidate {
+	__u32 flags;
+	__u32 iotlb;
+};
+
+/**
  * struct iommu_test_cmd - argument of IOMMU_TEST_CMD
  * @size: sizeof(struct iommu_test_cmd)
  * @op: one of enum iommu_test_op
  * @id: the object the operation works on: an IOAS for MOCK_DOMAIN and
- *	ADD_RESERVED, a mock domain for MD_CHECK_MAP and MD_CHECK_UNMAPPED;
- *	ignored by the other operations
+ *	ADD_RESERVED, an IOAS or 0 for ACCESS_CREATE; an access object for the
+ *	other ACCESS_ operations; a mock device for MOCK_DEVICE_ATTACH, _REPLACE and
+ *	_DETACH; for MD_CHECK_MAP, MD_CHECK_UNMAPPED, MOCK_DEVICE_DOMAIN and
+ *	MOCK_DMA_WRITE a mock domain, a mock device (the domain it is attached
+ *	to) or a HWPT (its domain). MD_CHECK_* check the paging domain that
+ *	holds the IOAS's mappings, which for a nested domain is its parent, and
+ *	fail with ENXIO for a device on the blocking or identity domain.
+ *	Ignored by the other operations.
  * @__reserved: must be 0
  * @mock_domain: arguments of IOMMU_TEST_OP_MOCK_DOMAIN
  * @mock_domain.flags: enum iommu_test_mock_domain_flags
@@ -158,6 +413,64 @@ enum iommu_test_mock_prot {
  * @pin_batch: arguments of IOMMU_TEST_OP_SET_PIN_BATCH
  * @pin_batch.pages: largest number of pages to pin at once, 0 for default
  * @pin_batch.__reserved: must be 0
+ * @mock_device: arguments of IOMMU_TEST_OP_MOCK_DEVICE_ADD
+ * @mock_device.flags: enum iommu_test_mock_device_flags
+ * @mock_device.out_mock_dev_id: ID of the new mock device object
+ * @mock_device.out_idev_id: ID of the DEVICE object it is bound as
+ * @mock_device.__reserved: must be 0
+ * @mock_attach: arguments of MOCK_DEVICE_ATTACH and MOCK_DEVICE_REPLACE
+ * @mock_attach.pt_id: the IOAS or HWPT to attach to
+ * @mock_attach.out_hwpt_id: the HWPT the device is now attached to
+ * @mock_device_domain: results of IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN
+ * @mock_device_domain.out_attached: enum iommu_test_mock_attached
+ * @mock_device_domain.out_props: enum iommu_test_mock_domain_props of the
+ *	paging domain, or of the parent of a nested one; 0 otherwise
+ * @mock_device_domain.out_cookie: a number that tells mock paging and nested
+ *	domains apart: never 0, and handed out in increasing order, so not
+ *	reused before 2^32 mock domains have been allocated; 0 for the
+ *	blocking and identity domains. Two devices, or a device and a HWPT,
+ *	share a domain exactly when their cookies are equal.
+ * @mock_device_domain.out_parent_cookie: the cookie of the parent of a
+ *	nested domain; 0 otherwise
+ * @mock_device_domain.out_iotlb: IOTLB tag of a nested domain; 0 otherwise
+ * @mock_device_domain.out_invalidations: invalidation entries applied to a
+ *	nested domain since it was allocated; 0 otherwise
+ * @dma_write: arguments of IOMMU_TEST_OP_MOCK_DMA_WRITE
+ * @dma_write.iova: first IOVA written
+ * @dma_write.length: bytes written
+ * @access_create: arguments of IOMMU_TEST_OP_ACCESS_CREATE
+ * @access_create.flags: enum iommu_test_access_flags
+ * @access_create.out_access_obj_id: ID of the new access object
+ * @access_create.out_access_id: ID of the ACCESS object of the access
+ * @access_create.__reserved: must be 0
+ * @access_attach: arguments of ACCESS_ATTACH and ACCESS_REPLACE
+ * @access_attach.ioas_id: the IOAS to attach to
+ * @access_attach.__reserved: must be 0
+ * @access_pin: arguments of IOMMU_TEST_OP_ACCESS_PIN
+ * @access_pin.iova: first IOVA, a multiple of PAGE_SIZE
+ * @access_pin.length: bytes, a multiple of PAGE_SIZE
+ * @access_pin.uptr: 0, or the user address whose pages the pinned ones
+ *	must be
+ * @access_pin.flags: enum iommu_test_access_rw_flags, only
+ *	MOCK_ACCESS_RW_WRITE
+ * @access_pin.out_handle: names the pin for ACCESS_UNPIN; never 0
+ * @access_unpin: arguments of IOMMU_TEST_OP_ACCESS_UNPIN
+ * @access_unpin.handle: a handle ACCESS_PIN returned
+ * @access_unpin.__reserved: must be 0
+ * @access_rw: arguments of IOMMU_TEST_OP_ACCESS_RW
+ * @access_rw.iova: first IOVA
+ * @access_rw.uptr: the user buffer
+ * @access_rw.length: bytes to copy
+ * @access_rw.flags: enum iommu_test_access_rw_flags
+ * @access_rw.__reserved: must be 0
+ * @access_info: results of IOMMU_TEST_OP_ACCESS_INFO
+ * @access_info.out_pins: pins the object holds
+ * @access_info.out_unmap_calls: calls of the unmap callback
+ * @access_info.out_unmap_unpins: pins the unmap callback gave back
+ * @access_info.out_attached: 1 if the access is attached, 0 if not
+ * @access_info.out_last_unmap_iova: first IOVA of the last call of the unmap
+ *	callback; 0 if there was none
+ * @access_info.out_last_unmap_length: its length
  *
  * Members whose names start with out_ are written back on success only.
  */
@@ -202,6 +515,64 @@ struct iommu_test_cmd {
 			__u32 pages;
 			__u32 __reserved;
 		} pin_batch;
+		struct {
+			__u32 flags;
+			__u32 out_mock_dev_id;
+			__u32 out_idev_id;
+			__u32 __reserved;
+		} mock_device;
+		struct {
+			__u32 pt_id;
+			__u32 out_hwpt_id;
+		} mock_attach;
+		struct {
+			__u32 out_attached;
+			__u32 out_props;
+			__u32 out_cookie;
+			__u32 out_parent_cookie;
+			__u32 out_iotlb;
+			__u32 out_invalidations;
+		} mock_device_domain;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+		} dma_write;
+		struct {
+			__u32 flags;
+			__u32 out_access_obj_id;
+			__u32 out_access_id;
+			__u32 __reserved;
+		} access_create;
+		struct {
+			__u32 ioas_id;
+			__u32 __reserved;
+		} access_attach;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__aligned_u64 uptr;
+			__u32 flags;
+			__u32 out_handle;
+		} access_pin;
+		struct {
+			__u32 handle;
+			__u32 __reserved;
+		} access_unpin;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 uptr;
+			__aligned_u64 length;
+			__u32 flags;
+			__u32 __reserved;
+		} access_rw;
+		struct {
+			__u32 out_pins;
+			__u32 out_unmap_calls;
+			__u32 out_unmap_unpins;
+			__u32 out_attached;
+			__aligned_u64 out_last_unmap_iova;
+			__aligned_u64 out_last_unmap_length;
+		} access_info;
 	};
 };
 
