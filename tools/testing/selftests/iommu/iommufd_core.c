@@ -216,6 +216,14 @@ FIXTURE_VARIANT_ADD(struct_size, ioas_iova_ranges)
 	.expect_errno = EMSGSIZE,	/* num_iovas is 0 in the buffer */
 };
 
+FIXTURE_VARIANT_ADD(struct_size, vfio_ioas)
+{
+	.ioctl_num = IOMMU_VFIO_IOAS,
+	.min_size = 12,
+	.size = sizeof(struct iommu_vfio_ioas),
+	.expect_errno = ENODEV,	/* GET with no compat IOAS set */
+};
+
 FIXTURE_VARIANT_ADD(struct_size, option)
 {
 	.ioctl_num = IOMMU_OPTION,
@@ -549,6 +557,68 @@ TEST_F(option, rlimit_mode_set_needs_cap_sys_resource)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+static int vfio_ioas(int fd, uint16_t op, uint32_t *ioas_id)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = op,
+		.ioas_id = *ioas_id,
+	};
+	int rc = ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
+
+	*ioas_id = cmd.ioas_id;
+	return rc;
+}
+
+TEST_F(iommufd, vfio_ioas_is_unset_in_a_new_file)
+{
+	uint32_t id = 0;
+
+	EXPECT_ERRNO(ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id));
+}
+
+TEST_F(iommufd, vfio_ioas_set_get_clear)
+{
+	uint32_t ioas, id;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
+	id = ioas;
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &id));
+	id = 0;
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id));
+	EXPECT_EQ(ioas, id);
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_CLEAR, &id));
+	EXPECT_ERRNO(ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id));
+}
+
+TEST_F(iommufd, vfio_ioas_goes_with_its_ioas)
+{
+	uint32_t ioas, id;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
+	id = ioas;
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &id));
+	/* Being the compat IOAS does not keep an IOAS alive */
+	ASSERT_EQ(0, destroy_id(self->fd, ioas));
+	EXPECT_ERRNO(ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id));
+}
+
+TEST_F(iommufd, vfio_ioas_rejects_bad_requests)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_VFIO_IOAS_GET,
+		.__reserved = 1,
+	};
+	uint32_t id = 12345;
+
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_VFIO_IOAS, &cmd));
+	cmd.__reserved = 0;
+	cmd.op = 3;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_VFIO_IOAS, &cmd));
+	EXPECT_ERRNO(ENOENT, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &id));
 }
 
 TEST_HARNESS_MAIN

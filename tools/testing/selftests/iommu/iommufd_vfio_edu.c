@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Real DMA through /dev/iommu: QEMU's edu PCI device, handed to vfio-pci
+ * and used through its VFIO cdev, copies memory through the IOVAs this
+ * test maps, while an Intel VT-d IOMMU (QEMU's model) translates.
+ *
+ * What is shown: binding a VFIO device to an iommufd, attaching it to an
+ * IOAS (the kernel picks a HWPT) or to an explicit HWPT, replacing one by
+ * the other, detaching, unbinding by close and binding again, the IOVA
+ * ranges an attach leaves, the hardware information of the IOMMU, and that
+ * the device reaches exactly what is mapped with the permissions it was
+ * mapped with: a write to an unmapped or read-only IOVA faults in the
+ * IOMMU (the kernel logs a DMAR fault on its console) and leaves memory
+ * alone.
+ *
+ * Every test skips if there is no edu device or no vfio-pci driver. The
+ * device only drives 28 address bits, so every IOVA here is below 2^28.
+ * Each DMA prints its duration as a TAP comment; QEMU runs edu transfers
+ * from a 100 ms timer, so that is what they take.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/iommufd.h>
+
+#include "kselftest_harness.h"
+#include "../../../iommufd/edu.h"
+
+/*
+ * -Wclobbered (from -Wextra) fires inside the harness's fixture wrappers,
+ * on a local of theirs kept across setjmp(), not on anything in this file.
+ */
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#define PAGE		4096UL
+#define DMA_LEN		2048		/* shorter than EDU_BUF_SIZE */
+
+/* Where the fixture maps its buffers; all below EDU_DMA_LIMIT */
+#define SRC_IOVA	0x100000ULL
+#define DST_IOVA	0x200000ULL
+#define RO_IOVA		0x300000ULL
+static_assert(RO_IOVA + PAGE <= EDU_DMA_LIMIT, "IOVAs the device can reach");
+static_assert(DMA_LEN < EDU_BUF_SIZE, "QEMU 7.2 aborts on a full buffer");
+
+/* What VT-d leaves of the IOVA space: a 39-bit aperture minus MSIs */
+#define VTD_MSI_FIRST	0xfee00000ULL
+#define VTD_MSI_LAST	0xfeefffffULL
+#define VTD_IOVA_LAST	((1ULL << 39) - 1)
+
+#define MAP_RW		(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+
+/* The call must fail with exactly @err */
+#define EXPECT_ERRNO(err, call)                                                \
+	do {                                                                   \
+		errno = 0;                                                     \
+		EXPECT_EQ(-1, (call));                                         \
+		EXPECT_EQ(err, errno);                                         \
+	} while (0)
+
+/* The call must succeed; on failure say which call and its errno */
+#define ASSERT_OK(call)                                                        \
+	do {                                                                   \
+		int __rc = (call), __err = errno;                              \
+		ASSERT_EQ(0, __rc)                                             \
+			TH_LOG("%s: %s", #call, strerror(__err));              \
+	} while (0)
+
+static int ioas_alloc(int fd, uint32_t *id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
+
+	*id = cmd.out_ioas_id;
+	return rc;
+}
+
+static int ioas_ranges(int fd, uint32_t ioas_id, struct iommu_iova_range *r,
+		       uint32_t *num, uint64_t *alignment)
+{
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.num_iovas = *num,
+		.allowed_iovas = (uintptr_t)r,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
+
+	*num = cmd.num_iovas;
+	*alignment = cmd.out_iova_alignment;
+	return rc;
+}
+
+static int ioas_map_at(int fd, uint32_t ioas_id, void *buf, size_t len,
+		       uint64_t iova, uint32_t prot)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = prot | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = ioas_id,
+		.user_va = (uintptr_t)buf,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+}
+
+static int ioas_unmap(int fd, uint32_t ioas_id, uint64_t iova, size_t len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.iova = iova,
+		.length = len,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+}
+
+static int hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id,
+		      uint32_t *hwpt_id)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.pt_id = pt_id,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+	int rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+
+	*hwpt_id = cmd.out_hwpt_id;
+	return rc;
+}
+
+static int destroy_id(int fd, uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+/* A byte pattern that differs from one call to the next */
+static void fill_pattern(uint8_t *buf, size_t len)
+{
+	static unsigned int calls;
+	unsigned int seed = getpid() * 31 + ++calls * 7;
+	size_t i;
+
+	for (i = 0; i != len; i++)
+		buf[i] = (uint8_t)(seed + i * 13 + (i >> 8));
+}
+
+static bool all_bytes_are(const uint8_t *buf, size_t len, uint8_t val)
+{
+	size_t i;
+
+	for (i = 0; i != len; i++)
+		if (buf[i] != val)
+			return false;
+	return true;
+}
+
+/* The device found, handed to vfio-pci and bound to an iommufd */
+struct bound_edu {
+	char bdf[32];
+	int iommufd;
+	struct edu edu;
+	uint32_t devid;
+	uint32_t ioas_id;	/* an IOAS, empty and unattached at first */
+};
+
+/* Also returns through SKIP when the platform has no edu or no vfio-pci */
+static void bind_edu(struct __test_metadata *_metadata, struct bound_edu *dev)
+{
+	int err;
+
+	dev->iommufd = -1;
+	dev->edu.fd = -1;
+	if (edu_find(dev->bdf, sizeof(dev->bdf)))
+		SKIP(return, "no edu PCI device (1234:11e8)");
+	if (edu_bind_vfio_pci(dev->bdf)) {
+		err = errno;
+		if (err == ENOENT)
+			SKIP(return, "no vfio-pci driver in this kernel");
+		ASSERT_EQ(0, err)
+			TH_LOG("handing %s to vfio-pci: %s", dev->bdf,
+			       strerror(err));
+	}
+
+	dev->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, dev->iommufd);
+	ASSERT_OK(edu_open(&dev->edu, dev->bdf));
+	/* EPERM here: no MSI isolation and no iommufd.allow_unsafe_interrupts */
+	ASSERT_OK(edu_bind_iommufd(&dev->edu, dev->iommufd, &dev->devid));
+	ASSERT_OK(ioas_alloc(dev->iommufd, &dev->ioas_id));
+}
+
+static void unbind_edu(struct bound_edu *dev)
+{
+	edu_close(&dev->edu);
+	if (dev->iommufd >= 0)
+		close(dev->iommufd);
+}
+
+/* DMA_LEN bytes from @iova into the device's buffer, timed */
+static void dma_in(struct __test_metadata *_metadata, struct edu *edu,
+		   uint64_t iova, const char *what)
+{
+	uint64_t ns;
+
+	ASSERT_OK(edu_dma_from_iova(edu, iova, DMA_LEN, &ns));
+	ksft_print_msg("%s: DMA RAM -> edu, %u bytes from IOVA 0x%llx: %llu us\n",
+		       what, DMA_LEN, (unsigned long long)iova,
+		       (unsigned long long)ns / 1000);
+}
+
+/* DMA_LEN bytes from the device's buffer to @iova, timed */
+static void dma_out(struct __test_metadata *_metadata, struct edu *edu,
+		    uint64_t iova, const char *what)
+{
+	uint64_t ns;
+
+	ASSERT_OK(edu_dma_to_iova(edu, iova, DMA_LEN, &ns));
+	ksft_print_msg("%s: DMA edu -> RAM, %u bytes to IOVA 0x%llx: %llu us\n",
+		       what, DMA_LEN, (unsigned long long)iova,
+		       (unsigned long long)ns / 1000);
+}
+
+/*
+ * A fresh pattern in @src (mapped at SRC_IOVA) goes through the device's
+ * buffer to @dst (mapped at DST_IOVA) intact.
+ */
+static void check_round_trip(struct __test_metadata *_metadata,
+			     struct edu *edu, uint8_t *src, uint8_t *dst,
+			     const char *what)
+{
+	fill_pattern(src, PAGE);
+	memset(dst, 0, PAGE);
+	dma_in(_metadata, edu, SRC_IOVA, what);
+	dma_out(_metadata, edu, DST_IOVA, what);
+	ASSERT_EQ(0, memcmp(src, dst, DMA_LEN));
+	/* The device wrote DMA_LEN bytes and not one more */
+	ASSERT_TRUE(all_bytes_are(dst + DMA_LEN, PAGE - DMA_LEN, 0));
+}
+
+/* Bound, with an empty IOAS, not attached */
+FIXTURE(edu_bound)
+{
+	struct bound_edu dev;
+};
+
+FIXTURE_SETUP(edu_bound)
+{
+	bind_edu(_metadata, &self->dev);
+}
+
+FIXTURE_TEARDOWN(edu_bound)
+{
+	unbind_edu(&self->dev);
+}
+
+TEST_F(edu_bound, bind_returns_a_nonzero_device_id)
+{
+	EXPECT_NE(0, self->dev.devid);
+	EXPECT_NE(self->dev.ioas_id, self->dev.devid);
+}
+
+TEST_F(edu_bound, hw_info_describes_the_intel_vtd_iommu)
+{
+	struct iommu_hw_info_vtd vtd = {};
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = self->dev.devid,
+		.data_len = sizeof(vtd),
+		.data_uptr = (uintptr_t)&vtd,
+	};
+
+	ASSERT_OK(ioctl(self->dev.iommufd, IOMMU_GET_HW_INFO, &cmd));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, cmd.out_data_type);
+	EXPECT_EQ(sizeof(vtd), cmd.data_len);
+	EXPECT_NE(0, vtd.cap_reg);
+	ksft_print_msg("VT-d cap_reg 0x%016llx ecap_reg 0x%016llx\n",
+		       (unsigned long long)vtd.cap_reg,
+		       (unsigned long long)vtd.ecap_reg);
+}
+
+TEST_F(edu_bound, unattached_ioas_offers_the_whole_iova_space)
+{
+	struct iommu_iova_range r[4];
+	uint32_t num = 4;
+	uint64_t alignment;
+
+	ASSERT_OK(ioas_ranges(self->dev.iommufd, self->dev.ioas_id, r, &num,
+			      &alignment));
+	ASSERT_EQ(1, num);
+	EXPECT_EQ(0, r[0].start);
+	EXPECT_EQ(UINT64_MAX, r[0].last);
+}
+
+TEST_F(edu_bound, attach_to_ioas_returns_an_automatic_hwpt)
+{
+	uint32_t pt_id = self->dev.ioas_id;
+
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	EXPECT_NE(0, pt_id);
+	EXPECT_NE(self->dev.ioas_id, pt_id);
+	EXPECT_NE(self->dev.devid, pt_id);
+}
+
+TEST_F(edu_bound, attach_narrows_ioas_to_aperture_minus_msi_window)
+{
+	uint32_t pt_id = self->dev.ioas_id, num = 4;
+	struct iommu_iova_range r[4];
+	uint64_t alignment;
+
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	ASSERT_OK(ioas_ranges(self->dev.iommufd, self->dev.ioas_id, r, &num,
+			      &alignment));
+	ASSERT_EQ(2, num);
+	EXPECT_EQ(0, r[0].start);
+	EXPECT_EQ(VTD_MSI_FIRST - 1, r[0].last);
+	EXPECT_EQ(VTD_MSI_LAST + 1, r[1].start);
+	EXPECT_EQ(VTD_IOVA_LAST, r[1].last);
+	EXPECT_EQ(4096, alignment);
+}
+
+TEST_F(edu_bound, detach_lets_the_ioas_be_destroyed)
+{
+	uint32_t pt_id = self->dev.ioas_id;
+
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	ASSERT_OK(edu_detach(&self->dev.edu));
+	EXPECT_EQ(0, destroy_id(self->dev.iommufd, self->dev.ioas_id));
+	/* The automatic HWPT went with the detach */
+	EXPECT_ERRNO(ENOENT, destroy_id(self->dev.iommufd, pt_id));
+}
+
+/*
+ * Ready for DMA: attached to the IOAS through its automatic HWPT, BAR0
+ * mapped, bus mastering on. Two read-write pages are mapped at SRC_IOVA
+ * and DST_IOVA; a third page is kept for tests that map it themselves.
+ */
+FIXTURE(edu_dma)
+{
+	struct bound_edu dev;
+	uint32_t auto_hwpt_id;
+	uint8_t *mem;
+	uint8_t *src;
+	uint8_t *dst;
+	uint8_t *spare;
+};
+
+FIXTURE_SETUP(edu_dma)
+{
+	bind_edu(_metadata, &self->dev);
+	if (_metadata->exit_code)	/* skipped */
+		return;
+
+	self->mem = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	self->src = self->mem;
+	self->dst = self->mem + PAGE;
+	self->spare = self->mem + 2 * PAGE;
+
+	self->auto_hwpt_id = self->dev.ioas_id;
+	ASSERT_OK(edu_attach(&self->dev.edu, &self->auto_hwpt_id));
+	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id, self->src,
+			      PAGE, SRC_IOVA, MAP_RW));
+	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id, self->dst,
+			      PAGE, DST_IOVA, MAP_RW));
+	ASSERT_OK(edu_enable(&self->dev.edu));
+}
+
+FIXTURE_TEARDOWN(edu_dma)
+{
+	unbind_edu(&self->dev);
+	munmap(self->mem, 3 * PAGE);
+}
+
+TEST_F(edu_dma, round_trip_through_the_device_copies_the_bytes)
+{
+	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
+			 "round trip");
+}
+
+TEST_F(edu_dma, dma_write_to_unmapped_iova_leaves_memory_untouched)
+{
+	/* Give the device's buffer something other than the sentinel */
+	fill_pattern(self->src, PAGE);
+	dma_in(_metadata, &self->dev.edu, SRC_IOVA, "load");
+
+	ASSERT_OK(ioas_unmap(self->dev.iommufd, self->dev.ioas_id, DST_IOVA,
+			     PAGE));
+	memset(self->dst, 0x5a, PAGE);
+	/* Expected to log a DMAR fault on the kernel console */
+	dma_out(_metadata, &self->dev.edu, DST_IOVA, "unmapped");
+	EXPECT_TRUE(all_bytes_are(self->dst, PAGE, 0x5a));
+}
+
+TEST_F(edu_dma, device_keeps_working_after_a_blocked_dma)
+{
+	ASSERT_OK(ioas_unmap(self->dev.iommufd, self->dev.ioas_id, DST_IOVA,
+			     PAGE));
+	dma_out(_metadata, &self->dev.edu, DST_IOVA, "unmapped");
+	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id, self->dst,
+			      PAGE, DST_IOVA, MAP_RW));
+	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
+			 "after fault");
+}
+
+TEST_F(edu_dma, dma_write_to_read_only_mapping_leaves_memory_untouched)
+{
+	fill_pattern(self->src, PAGE);
+	dma_in(_metadata, &self->dev.edu, SRC_IOVA, "load");
+
+	memset(self->spare, 0x5a, PAGE);
+	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id,
+			      self->spare, PAGE, RO_IOVA,
+			      IOMMU_IOAS_MAP_READABLE));
+	dma_out(_metadata, &self->dev.edu, RO_IOVA, "read-only");
+	EXPECT_TRUE(all_bytes_are(self->spare, PAGE, 0x5a));
+}
+
+TEST_F(edu_dma, dma_read_from_read_only_mapping_works)
+{
+	fill_pattern(self->spare, PAGE);
+	memset(self->dst, 0, PAGE);
+	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id,
+			      self->spare, PAGE, RO_IOVA,
+			      IOMMU_IOAS_MAP_READABLE));
+	dma_in(_metadata, &self->dev.edu, RO_IOVA, "read-only");
+	dma_out(_metadata, &self->dev.edu, DST_IOVA, "read-only");
+	EXPECT_EQ(0, memcmp(self->spare, self->dst, DMA_LEN));
+}
+
+TEST_F(edu_dma, dma_after_detach_is_blocked)
+{
+	fill_pattern(self->src, PAGE);
+	dma_in(_metadata, &self->dev.edu, SRC_IOVA, "load");
+
+	ASSERT_OK(edu_detach(&self->dev.edu));
+	memset(self->dst, 0x5a, PAGE);
+	dma_out(_metadata, &self->dev.edu, DST_IOVA, "detached");
+	EXPECT_TRUE(all_bytes_are(self->dst, PAGE, 0x5a));
+}
+
+TEST_F(edu_dma, destroy_of_attached_auto_hwpt_is_ebusy)
+{
+	EXPECT_ERRNO(EBUSY, destroy_id(self->dev.iommufd, self->auto_hwpt_id));
+	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
+			 "after EBUSY");
+}
+
+TEST_F(edu_dma, destroy_of_attached_ioas_is_ebusy)
+{
+	EXPECT_ERRNO(EBUSY, destroy_id(self->dev.iommufd, self->dev.ioas_id));
+	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
+			 "after EBUSY");
+}
+
+TEST_F(edu_dma, replace_with_explicit_hwpt_keeps_dma_working)
+{
+	uint32_t hwpt_id, pt_id;
+
+	ASSERT_OK(hwpt_alloc(self->dev.iommufd, self->dev.devid,
+			     self->dev.ioas_id, &hwpt_id));
+	EXPECT_NE(self->auto_hwpt_id, hwpt_id);
+	pt_id = hwpt_id;
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	EXPECT_EQ(hwpt_id, pt_id);
+	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
+			 "explicit HWPT");
+}
+
+TEST_F(edu_dma, replace_frees_the_automatic_hwpt_left_behind)
+{
+	uint32_t hwpt_id, pt_id;
+
+	ASSERT_OK(hwpt_alloc(self->dev.iommufd, self->dev.devid,
+			     self->dev.ioas_id, &hwpt_id));
+	pt_id = hwpt_id;
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	EXPECT_ERRNO(ENOENT, destroy_id(self->dev.iommufd,
+					self->auto_hwpt_id));
+}
+
+TEST_F(edu_dma, replace_back_to_the_ioas_keeps_dma_working)
+{
+	uint32_t hwpt_id, pt_id;
+
+	ASSERT_OK(hwpt_alloc(self->dev.iommufd, self->dev.devid,
+			     self->dev.ioas_id, &hwpt_id));
+	pt_id = hwpt_id;
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
+			 "explicit HWPT");
+
+	pt_id = self->dev.ioas_id;
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	EXPECT_NE(self->dev.ioas_id, pt_id);
+	EXPECT_NE(0, pt_id);
+	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
+			 "back to IOAS");
+}
+
+TEST_F(edu_dma, rebind_after_close_dmas_through_the_same_ioas)
+{
+	uint32_t devid, pt_id = self->dev.ioas_id;
+
+	ASSERT_OK(edu_detach(&self->dev.edu));
+	edu_close(&self->dev.edu);
+
+	ASSERT_OK(edu_open(&self->dev.edu, self->dev.bdf));
+	ASSERT_OK(edu_bind_iommufd(&self->dev.edu, self->dev.iommufd, &devid));
+	EXPECT_NE(0, devid);
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	EXPECT_NE(self->dev.ioas_id, pt_id);
+	ASSERT_OK(edu_enable(&self->dev.edu));
+	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
+			 "second bind");
+}
+
+TEST_HARNESS_MAIN
