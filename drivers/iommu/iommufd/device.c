@@ -520,6 +520,33 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * Attaches to a HWPT named by its ID. An automatic HWPT may be on its way
+ * out with its last device; its IOAS mutex tells: once unlisted, it is gone.
+ */
+static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
+				      struct iommufd_hw_pagetable *hwpt,
+				      bool replace,
+				      struct iommufd_attach_leftover *left)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc;
+
+	if (hwpt->obj.type != IOMMUFD_OBJ_HWPT_PAGING)
+		return iommufd_device_do_attach(idev, hwpt, replace, left);
+	hwpt_paging = container_of(hwpt, struct iommufd_hwpt_paging, common);
+	if (!hwpt_paging->auto_domain)
+		return iommufd_device_do_attach(idev, hwpt, replace, left);
+
+	mutex_lock(&hwpt_paging->ioas->mutex);
+	if (list_empty(&hwpt_paging->hwpt_item))
+		rc = -ENOENT;
+	else
+		rc = iommufd_device_do_attach(idev, hwpt, replace, left);
+	mutex_unlock(&hwpt_paging->ioas->mutex);
+	return rc;
+}
+
 static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
 				    bool replace)
 {
@@ -537,7 +564,7 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
 		struct iommufd_hw_pagetable *hwpt =
 			container_of(pt_obj, struct iommufd_hw_pagetable, obj);
 
-		rc = iommufd_device_do_attach(idev, hwpt, replace, &left);
+		rc = iommufd_device_attach_hwpt(idev, hwpt, replace, &left);
 		break;
 	}
 	case IOMMUFD_OBJ_IOAS: {
