@@ -402,7 +402,7 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	struct iommufd_hwpt_paging *old_paging = NULL;
 	bool same_ioas;
 	LIST_HEAD(incoming);
-	int rc;
+	int rc = 0;
 
 	mutex_lock(&igroup->lock);
 	old = igroup->hwpt;
@@ -417,12 +417,6 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	}
 	if (old)
 		old_paging = hwpt_paging_of(old);
-
-	if (idev->enforce_cache_coherency) {
-		rc = iommufd_hwpt_enforce_cc(paging);
-		if (rc)
-			goto out_unlock;
-	}
 
 	/*
 	 * Which devices start using the new IOAS: with a replace, the whole
@@ -439,9 +433,12 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 			goto out_unlock;
 	}
 
-	if (!old)
+	/* Last before the attach itself: enforcing cannot be undone */
+	if (idev->enforce_cache_coherency)
+		rc = iommufd_hwpt_enforce_cc(paging);
+	if (!rc && !old)
 		rc = iommu_attach_group(hwpt->domain, igroup->group);
-	else if (old != hwpt)
+	else if (!rc && old != hwpt)
 		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
 	if (rc) {
 		if (replace && !same_ioas)
