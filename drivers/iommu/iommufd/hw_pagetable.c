@@ -345,3 +345,115 @@ out_put_idev:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;
 }
+
+/* A paging HWPT with dirty tracking, with a short-term user */
+static struct iommufd_hwpt_paging *
+iommufd_get_dirty_hwpt(struct iommufd_ucmd *ucmd, u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	if (!container_of(obj, struct iommufd_hw_pagetable, obj)->domain->dirty_ops) {
+		iommufd_put_object(ucmd->ictx, obj);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+	return container_of(obj, struct iommufd_hwpt_paging, common.obj);
+}
+
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) || cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	hwpt_paging = iommufd_get_dirty_hwpt(ucmd, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+	rc = iopt_set_dirty_tracking(&hwpt_paging->ioas->iopt,
+				     hwpt_paging->common.domain,
+				     cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	iommufd_put_object(ucmd->ictx, &hwpt_paging->common.obj);
+	return rc;
+}
+
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	unsigned long last, align, dirty_flags = 0;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct io_pagetable *iopt;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (!cmd->length || !is_power_of_2(cmd->page_size))
+		return -EINVAL;
+	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
+	    check_add_overflow((unsigned long)cmd->iova,
+			       (unsigned long)cmd->length - 1, &last))
+		return -EOVERFLOW;
+
+	hwpt_paging = iommufd_get_dirty_hwpt(ucmd, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+
+	iopt = &hwpt_paging->ioas->iopt;
+	align = max_t(unsigned long, cmd->page_size,
+		      READ_ONCE(iopt->iova_alignment));
+	if (cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
+		dirty_flags |= IOMMU_DIRTY_NO_CLEAR;
+	if ((cmd->iova | cmd->length) & (align - 1))
+		rc = -EINVAL;
+	else
+		rc = iopt_read_and_clear_dirty(iopt, hwpt_paging->common.domain,
+					       dirty_flags, cmd->iova,
+					       cmd->length, cmd->page_size,
+					       u64_to_user_ptr(cmd->data));
+	iommufd_put_object(ucmd->ictx, &hwpt_paging->common.obj);
+	return rc;
+}
+
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array entries = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+	};
+	struct iommufd_object *obj;
+	struct iommu_domain *domain;
+	int rc = 0, rc_respond;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len))
+		return -EINVAL;
+
+	obj = iommufd_get_object(ucmd->ictx, cmd->hwpt_id,
+				 IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	domain = container_of(obj, struct iommufd_hw_pagetable, obj)->domain;
+
+	if (cmd->entry_num) {
+		if (domain->ops->cache_invalidate_user)
+			rc = domain->ops->cache_invalidate_user(domain,
+								&entries);
+		else
+			rc = -EOPNOTSUPP;
+	}
+	iommufd_put_object(ucmd->ictx, obj);
+
+	/* How far the driver got is reported whether or not it failed */
+	cmd->entry_num = rc == -EOPNOTSUPP ? 0 : entries.entry_num;
+	rc_respond = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	return rc ?: rc_respond;
+}

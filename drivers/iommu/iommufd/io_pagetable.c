@@ -25,6 +25,7 @@
  */
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
+#include <linux/iova_bitmap.h>
 #include <linux/lockdep.h>
 #include <linux/highmem.h>
 #include <linux/slab.h>
@@ -1267,4 +1268,114 @@ int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
 		rc = iopt_walk_mapped(iopt, iova, last, access_rw_piece, &rw);
 	up_read(&iopt->iova_rwsem);
 	return rc;
+}
+
+struct dirty_walk {
+	struct io_pagetable *iopt;
+	struct iommu_domain *domain;
+	unsigned long flags;
+	struct iommu_dirty_bitmap dirty;
+	struct iommu_iotlb_gather gather;
+};
+
+/* Reads the dirty state of every mapped piece of [iova, last] */
+static int dirty_walk_range(struct dirty_walk *walk, unsigned long iova,
+			    unsigned long last)
+{
+	const struct iommu_dirty_ops *ops = walk->domain->dirty_ops;
+	struct interval_tree_node *node;
+	int rc = 0;
+
+	down_read(&walk->iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&walk->iopt->area_itree, iova,
+					     last);
+	     node && !rc; node = interval_tree_iter_next(node, iova, last)) {
+		unsigned long start = max(iova, node->start);
+		unsigned long end = min(last, node->last);
+
+		rc = ops->read_and_clear_dirty(walk->domain, start,
+					       end - start + 1, walk->flags,
+					       &walk->dirty);
+	}
+	up_read(&walk->iopt->iova_rwsem);
+	/* Cleared dirty bits must reach the IOTLB before they count */
+	if (!(walk->flags & IOMMU_DIRTY_NO_CLEAR))
+		iommu_iotlb_sync(walk->domain, &walk->gather);
+	return rc;
+}
+
+static int dirty_walk_window(struct iova_bitmap *bitmap, unsigned long iova,
+			     size_t length, void *opaque)
+{
+	struct dirty_walk *walk = opaque;
+
+	iommu_dirty_bitmap_init(&walk->dirty, bitmap, &walk->gather);
+	return dirty_walk_range(walk, iova, iova + length - 1);
+}
+
+/**
+ * iopt_read_and_clear_dirty() - report DMA writes into a user bitmap
+ * @iopt: the table feeding @domain
+ * @domain: a domain of @iopt with dirty_ops
+ * @flags: IOMMU_DIRTY_NO_CLEAR to leave the state set
+ * @iova: first IOVA, a multiple of @page_size
+ * @length: bytes, a multiple of @page_size
+ * @page_size: IOVA bytes per bit, a power of two
+ * @data: the user bitmap
+ *
+ * Unmapped parts of the range report nothing.
+ *
+ * Context: Process context; pins the user bitmap a window at a time.
+ * Return: 0 or a negative errno (EFAULT for the bitmap, driver errors).
+ */
+int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
+			      struct iommu_domain *domain, unsigned long flags,
+			      unsigned long iova, unsigned long length,
+			      unsigned long page_size, u64 __user *data)
+{
+	struct dirty_walk walk = {
+		.iopt = iopt,
+		.domain = domain,
+		.flags = flags,
+	};
+	struct iova_bitmap *bitmap;
+	int rc;
+
+	bitmap = iova_bitmap_alloc(iova, length, page_size, data);
+	if (IS_ERR(bitmap))
+		return PTR_ERR(bitmap);
+	rc = iova_bitmap_for_each(bitmap, &walk, dirty_walk_window);
+	iova_bitmap_free(bitmap);
+	return rc;
+}
+
+/**
+ * iopt_set_dirty_tracking() - start or stop dirty tracking in a domain
+ * @iopt: the table feeding @domain
+ * @domain: a domain of @iopt with dirty_ops
+ * @enable: start rather than stop
+ *
+ * Starting first clears whatever the page table recorded before, so the
+ * next report only shows writes made from now on.
+ *
+ * Context: Process context.
+ * Return: 0 or the driver's error.
+ */
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable)
+{
+	struct dirty_walk walk = {
+		.iopt = iopt,
+		.domain = domain,
+	};
+	int rc;
+
+	if (enable) {
+		/* No bitmap: the reads only clear */
+		iommu_dirty_bitmap_init(&walk.dirty, NULL, &walk.gather);
+		rc = dirty_walk_range(&walk, 0, ULONG_MAX);
+		if (rc)
+			return rc;
+	}
+	return domain->dirty_ops->set_dirty_tracking(domain, enable);
 }

@@ -217,6 +217,12 @@ void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
 			     unsigned long length);
 int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
 		   size_t len, bool write);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable);
+int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
+			      struct iommu_domain *domain, unsigned long flags,
+			      unsigned long iova, unsigned long length,
+			      unsigned long page_size, u64 __user *data);
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain);
 void iopt_table_remove_domain(struct io_pagetable *iopt,
@@ -397,6 +403,9 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags,
 			  bool auto_domain);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
 
 /* An in-kernel user of an IOAS's memory, e.g. a VFIO mdev; see access.c */
 struct iommufd_access {

@@ -335,6 +335,9 @@ union iommufd_cmd_buffer {
 	struct iommu_hwpt_alloc hwpt_alloc;
 	struct iommu_hw_info hw_info;
 	struct iommu_vfio_ioas vfio_ioas;
+	struct iommu_hwpt_set_dirty_tracking set_dirty_tracking;
+	struct iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
+	struct iommu_hwpt_invalidate hwpt_invalidate;
 	struct iommu_option option;
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	struct iommu_test_cmd test;
@@ -382,6 +385,12 @@ static const struct iommufd_cmd iommufd_cmds[] = {
 		    __reserved),
 	IOMMUFD_CMD(GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
 		    __reserved),
+	IOMMUFD_CMD(HWPT_SET_DIRTY_TRACKING, iommufd_hwpt_set_dirty_tracking,
+		    struct iommu_hwpt_set_dirty_tracking, __reserved),
+	IOMMUFD_CMD(HWPT_GET_DIRTY_BITMAP, iommufd_hwpt_get_dirty_bitmap,
+		    struct iommu_hwpt_get_dirty_bitmap, data),
+	IOMMUFD_CMD(HWPT_INVALIDATE, iommufd_hwpt_invalidate,
+		    struct iommu_hwpt_invalidate, __reserved),
 	IOMMUFD_CMD(OPTION, iommufd_option, struct iommu_option, val64),
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	/* The payload after the header is optional, read as zero if short */
