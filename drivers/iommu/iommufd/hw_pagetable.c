@@ -241,8 +241,9 @@ static int iommufd_hwpt_alloc_from_ioas(struct iommufd_ucmd *ucmd,
 
 	if (cmd->data_type != IOMMU_HWPT_DATA_NONE)
 		return -EINVAL;
+	/* FAULT objects do not exist (yet), so no fault_id names one */
 	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
-		return -EOPNOTSUPP;
+		return -ENOENT;
 
 	mutex_lock(&ioas->mutex);
 	hwpt_paging = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev,
@@ -278,7 +279,7 @@ static int iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 	struct iommufd_hwpt_nested *hwpt_nested;
 	int rc;
 
-	/* Page fault delivery needs FAULT objects, which do not exist yet */
+	/* FAULT objects do not exist (yet), so no fault_id names one */
 	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
 		return -ENOENT;
 
