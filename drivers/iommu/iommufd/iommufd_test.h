@@ -71,21 +71,33 @@
  *	pins in one step, for every iommufd user of the system; 0 restores the
  *	default. Small batches make the tests cross batch boundaries with
  *	little memory. @id is ignored.
- * @IOMMU_TEST_OP_MOCK_DEVICE_ADD: create a device behind the mock IOMMU, in
- *	an iommu_group of its own, with the capabilities of enum
- *	iommu_test_mock_device_flags, and bind it to this iommufd as a VFIO
- *	driver would. Returns two IDs: the mock device object, which the other
+ * @IOMMU_TEST_OP_MOCK_DEVICE_ADD: create a device behind the mock IOMMU
+ *	with the capabilities of enum iommu_test_mock_device_flags, in a new
+ *	iommu_group or, if mock_device.group is not 0, in the existing mock
+ *	group of that number, and give it the driver of enum
+ *	iommu_test_mock_driver: by default this iommufd binds it, as a VFIO
+ *	driver would. Returns the number of the device's mock group and, for
+ *	the caller's own use, two IDs: the mock device object, which the other
  *	MOCK_DEVICE operations take as @id and whose IOMMU_DESTROY detaches
- *	(if attached), unbinds and removes the device; and the DEVICE object,
- *	which IOMMU_HWPT_ALLOC and IOMMU_GET_HW_INFO take as dev_id and which
- *	userspace cannot destroy. @id is ignored. Errors: EOPNOTSUPP (unknown
- *	flag or non-zero __reserved), any error of iommufd_device_bind(),
- *	ENOMEM.
+ *	(if attached), unbinds or stops the DMA-API use, and removes the
+ *	device; and, for a bound device only, the DEVICE object, which
+ *	IOMMU_HWPT_ALLOC and IOMMU_GET_HW_INFO take as dev_id and which
+ *	userspace cannot destroy. Any iommufd file may put devices into any
+ *	mock group: the group number reaches no object of another file, only
+ *	the group's DMA ownership, which decides whether the driver can have
+ *	the device. @id is ignored. Errors: EOPNOTSUPP (unknown flag or
+ *	driver, non-zero __reserved or __reserved2), ENOENT (no mock group has
+ *	that number), EINVAL (the device's MOCK_DEVICE_ENFORCE_COHERENCY or
+ *	MOCK_DEVICE_DIRTY_TRACKING differs from the group's), EBUSY (the
+ *	group's DMA is owned by a DMA-API driver or by another iommufd file,
+ *	for MOCK_DRIVER_IOMMUFD; owned by any iommufd file, for
+ *	MOCK_DRIVER_DMA_API), any other error of iommufd_device_bind(), ENOMEM.
  * @IOMMU_TEST_OP_MOCK_DEVICE_ATTACH: iommufd_device_attach() of the mock
  *	device @id to the IOAS or HWPT pt_id; returns the HWPT used, which for
  *	an IOAS is the automatic HWPT chosen or created. If the result cannot
  *	be written back the device is detached again. Errors: ENOENT (no such
- *	mock device), EFAULT, and any error of iommufd_device_attach(); the
+ *	mock device), EINVAL (the device is not bound to iommufd), EFAULT, and
+ *	any error of iommufd_device_attach(); the
  *	mock IOMMU refuses with EINVAL to put a device on a domain that
  *	tracks dirty pages unless it has MOCK_DEVICE_DIRTY_TRACKING, or on a
  *	domain that enforces cache coherency unless it has
@@ -95,8 +107,8 @@
  *	device stays where it was, except that a failure to write the result
  *	back leaves it detached.
  * @IOMMU_TEST_OP_MOCK_DEVICE_DETACH: iommufd_device_detach() of the mock
- *	device @id. Errors: ENOENT (no such mock device), EINVAL (not
- *	attached).
+ *	device @id. Errors: ENOENT (no such mock device), EINVAL (not bound
+ *	to iommufd, or not attached).
  * @IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN: report what the mock IOMMU translates
  *	with. For a mock device @id that is the domain the IOMMU core last
  *	attached to the device; @id may also be a HWPT (its domain) or a mock
@@ -166,6 +178,14 @@
  * @IOMMU_TEST_OP_ACCESS_INFO: report the pins the access object @id holds
  *	and what its unmap callback did so far. Errors: ENOENT (no such access
  *	object).
+ * @IOMMU_TEST_OP_MOCK_DEVICE_TRY_DMA_API: ask the IOMMU core, as the driver
+ *	core does before it probes a driver that uses the DMA API, whether the
+ *	mock device @id may start using its group's default domain
+ *	(iommu_device_use_default_domain()), and stop using it again at once
+ *	if it may. The answer is the result of the call: 0 if a DMA-API driver
+ *	could have the device now. The device must have been added with
+ *	MOCK_DRIVER_NONE. Errors: ENOENT (no such mock device), EINVAL (the
+ *	device has a driver), EBUSY (an iommufd file owns the group's DMA).
  *
  * Any other value fails with EOPNOTSUPP.
  */
@@ -191,6 +211,7 @@ enum iommu_test_op {
 	IOMMU_TEST_OP_ACCESS_UNPIN,
 	IOMMU_TEST_OP_ACCESS_RW,
 	IOMMU_TEST_OP_ACCESS_INFO,
+	IOMMU_TEST_OP_MOCK_DEVICE_TRY_DMA_API,
 };
 
 /**
@@ -240,12 +261,33 @@ enum iommu_test_mock_prot {
  *	window (IOMMU_RESV_MSI), which attaching it reserves in the IOAS.
  *
  * Every mock device keeps DMA cache coherent (IOMMU_CAP_CACHE_COHERENCY) and
- * sits on the mock IOMMU's identity domain while no driver owns it.
+ * sits on the mock IOMMU's identity domain while no driver owns it. The
+ * IOMMU translates a group as a whole, so MOCK_DEVICE_ENFORCE_COHERENCY and
+ * MOCK_DEVICE_DIRTY_TRACKING are the same for all devices of a group;
+ * MOCK_DEVICE_NO_RESV_REGION is chosen per device.
  */
 enum iommu_test_mock_device_flags {
 	MOCK_DEVICE_ENFORCE_COHERENCY = 1 << 0,
 	MOCK_DEVICE_DIRTY_TRACKING = 1 << 1,
 	MOCK_DEVICE_NO_RESV_REGION = 1 << 2,
+};
+
+/**
+ * enum iommu_test_mock_driver - the driver of a device MOCK_DEVICE_ADD makes
+ * @MOCK_DRIVER_IOMMUFD: the calling iommufd file binds it, claiming DMA
+ *	ownership of its group for that file (iommufd_device_bind())
+ * @MOCK_DRIVER_NONE: no driver: the device only belongs to its group, so
+ *	MOCK_DEVICE_DOMAIN shows what the group translates with, and
+ *	MOCK_DEVICE_TRY_DMA_API asks whether a DMA-API driver could have it
+ * @MOCK_DRIVER_DMA_API: a kernel driver that does DMA through the DMA API
+ *	has it: iommu_device_use_default_domain() is called on it, and
+ *	iommu_device_unuse_default_domain() when its mock device object is
+ *	destroyed. No iommufd file can bind a device of its group meanwhile.
+ */
+enum iommu_test_mock_driver {
+	MOCK_DRIVER_IOMMUFD = 0,
+	MOCK_DRIVER_NONE,
+	MOCK_DRIVER_DMA_API,
 };
 
 /* The MSI window every mock device reserves, as on x86 */
@@ -371,8 +413,8 @@ struct iommu_hwpt_mock_invalidate {
  * @op: one of enum iommu_test_op
  * @id: the object the operation works on: an IOAS for MOCK_DOMAIN and
  *	ADD_RESERVED, an IOAS or 0 for ACCESS_CREATE; an access object for the
- *	other ACCESS_ operations; a mock device for MOCK_DEVICE_ATTACH, _REPLACE and
- *	_DETACH; for MD_CHECK_MAP, MD_CHECK_UNMAPPED, MOCK_DEVICE_DOMAIN and
+ *	other ACCESS_ operations; a mock device for MOCK_DEVICE_ATTACH, _REPLACE,
+ *	_DETACH and _TRY_DMA_API; for MD_CHECK_MAP, MD_CHECK_UNMAPPED, MOCK_DEVICE_DOMAIN and
  *	MOCK_DMA_WRITE a mock domain, a mock device (the domain it is attached
  *	to) or a HWPT (its domain). MD_CHECK_* check the paging domain that
  *	holds the IOAS's mappings, which for a nested domain is its parent, and
@@ -416,8 +458,16 @@ struct iommu_hwpt_mock_invalidate {
  * @mock_device: arguments of IOMMU_TEST_OP_MOCK_DEVICE_ADD
  * @mock_device.flags: enum iommu_test_mock_device_flags
  * @mock_device.out_mock_dev_id: ID of the new mock device object
- * @mock_device.out_idev_id: ID of the DEVICE object it is bound as
+ * @mock_device.out_idev_id: ID of the DEVICE object it is bound as; 0 for
+ *	a device that is not bound to iommufd
  * @mock_device.__reserved: must be 0
+ * @mock_device.driver: enum iommu_test_mock_driver
+ * @mock_device.group: 0 for a new group, or the number of the mock group
+ *	to put the device in
+ * @mock_device.out_group: the number of the device's mock group, never 0.
+ *	The number is global: every iommufd file knows a group by it, and it
+ *	stays the same while the group has a mock device.
+ * @mock_device.__reserved2: must be 0
  * @mock_attach: arguments of MOCK_DEVICE_ATTACH and MOCK_DEVICE_REPLACE
  * @mock_attach.pt_id: the IOAS or HWPT to attach to
  * @mock_attach.out_hwpt_id: the HWPT the device is now attached to
@@ -520,6 +570,10 @@ struct iommu_test_cmd {
 			__u32 out_mock_dev_id;
 			__u32 out_idev_id;
 			__u32 __reserved;
+			__u32 driver;
+			__u32 group;
+			__u32 out_group;
+			__u32 __reserved2;
 		} mock_device;
 		struct {
 			__u32 pt_id;

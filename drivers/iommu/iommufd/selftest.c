@@ -17,43 +17,53 @@
  * mapped, splitting a large page, mapping outside the aperture) and warns,
  * because iommufd must never ask for it.
  *
- * Mock devices are what the driver translates for. Each gets its own
- * iommu_group at probe and, like a device without a DMA-API user, sits on
- * the static identity domain until iommufd claims it, which moves it to
- * the static blocking domain. Their capabilities (enforceable coherency,
- * dirty tracking, a reserved MSI window) are chosen per device. The driver
- * records which domain each device was last attached to; that record, and
- * the per-domain device counts it implies, decide what the driver accepts:
- * a domain that enforces coherency or tracks dirty pages refuses devices
- * that cannot follow, as hardware drivers do. A nested domain has no first
- * stage beyond an emulated IOTLB tag and translates through its parent.
+ * Mock devices are what the driver translates for. A device gets a new
+ * iommu_group at probe, or joins the group of earlier mock devices; mock
+ * groups are known by a global number, so that the tests can put devices of
+ * one group under different drivers and files and watch the core's DMA
+ * ownership rules at work. A group sits on its default domain, the static
+ * identity one, unless iommufd owns its DMA; then it is on the static
+ * blocking domain or a HWPT's. The capabilities of a device (enforceable
+ * coherency, dirty tracking) are those of its group, so that the core moves
+ * a group between domains all or nothing; a reserved MSI window is per
+ * device. The driver records which domain each device was last attached to;
+ * that record, and the per-domain device counts it implies, decide what the
+ * driver accepts: a domain that enforces coherency or tracks dirty pages
+ * refuses devices that cannot follow, as hardware drivers do. A nested
+ * domain has no first stage beyond an emulated IOTLB tag and translates
+ * through its parent.
  *
  * IOMMU_TEST_CMD lets the selftests create mock domains on an IOAS, add
- * mock devices bound to the file and move them between IOASes and HWPTs,
- * compare translations with the memory of the process, let a device write
- * through its translation, count pins and read the memory accounting. All
- * test objects share one object type with a kind: a mock domain holds a
+ * mock devices bound to the file, used by a pretend DMA-API driver or left
+ * without a driver, move bound ones between IOASes and HWPTs, compare
+ * translations with the memory of the process, let a device write through
+ * its translation, count pins and read the memory accounting. All test
+ * objects share one object type with a kind: a mock domain holds a
  * long-term ref on its IOAS and is one of the IOAS's domains until it is
- * destroyed; a mock device object owns the device and its binding, and its
- * destruction detaches, unbinds and removes the device. An access object
- * plays a VFIO mdev driver: it owns an in-kernel access (access.c), keeps
- * the ranges it pinned through it and gives them back when the access's
- * unmap callback asks, unless told to ignore the request.
+ * destroyed; a mock device object owns the device and its driver's hold on
+ * it, and its destruction detaches and unbinds, or stops the DMA-API use,
+ * then removes the device. A mock group lives as long as its mock devices
+ * and keeps the iommu_group that long. An access object plays a VFIO mdev
+ * driver: it owns an in-kernel access (access.c), keeps the ranges it
+ * pinned through it and gives them back when the access's unmap callback
+ * asks, unless told to ignore the request.
  *
  * Locking: mock_attach_lock protects each device's record of its domain,
- * the device counts and coherency state of mock domains and the IOTLB
- * state of nested ones; holding it keeps every domain reachable from a
- * device alive, because the core frees no domain a device is attached to.
- * It is taken under the core's group mutex (attach_dev) and under
- * iommufd's locks, and nothing but the xarray locks is taken under it,
- * except that the check operations hold it across GUP (mmap_lock). The
- * PTE xarray of a domain needs no lock beyond its own; the map/unmap
- * callbacks run under whatever locks iommufd holds for its domains, and
- * dirty bits change only by cmpxchg, so a racing unmap is never undone. A
- * mock device object's mutex serializes its attach, replace and detach.
- * An access object's mutex covers its pins and its attachment and is held
- * across calls into the access API; the unmap callback takes it too, which
- * is safe because the API calls it with no iommufd lock held.
+ * the device counts and coherency state of mock domains and the IOTLB state
+ * of nested ones; holding it keeps every domain reachable from a device
+ * alive, because the core frees no domain a device is attached to. It is
+ * taken under the core's group mutex (attach_dev) and under iommufd's
+ * locks, and nothing but the xarray locks is taken under it, except that
+ * the check operations hold it across GUP (mmap_lock). mock_groups_lock
+ * protects the table of mock groups and their device counts; nothing is
+ * taken under it but the xarray lock. The PTE xarray of a domain needs no
+ * lock beyond its own; the map/unmap callbacks run under whatever locks
+ * iommufd holds for its domains, and dirty bits change only by cmpxchg, so
+ * a racing unmap is never undone. A mock device object's mutex serializes
+ * its attach, replace and detach. An access object's mutex covers its pins
+ * and its attachment and is held across calls into the access API; the
+ * unmap callback takes it too, which is safe because the API calls it with
+ * no iommufd lock held.
  */
 #include <linux/bitfield.h>
 #include <linux/cred.h>
@@ -173,11 +183,37 @@ struct mock_nested {
 	unsigned int nr_devs;
 };
 
+/* The capabilities every device of a group has alike */
+#define MOCK_GROUP_CAPS	(MOCK_DEVICE_ENFORCE_COHERENCY | \
+			 MOCK_DEVICE_DIRTY_TRACKING)
+
+/*
+ * An iommu_group of mock devices, entered in mock_groups under its number
+ * from the first device's probe until its last device is removed.
+ */
+struct mock_group {
+	struct iommu_group *group;	/* a reference */
+	u32 number;
+	u32 caps;			/* MOCK_GROUP_CAPS of its devices */
+	/* Devices in it or on their way in; under mock_groups_lock */
+	unsigned int nr_devs;
+};
+
+/* Number -> struct mock_group; numbers start at 1 */
+static DEFINE_XARRAY_ALLOC1(mock_groups);
+/* Protects mock_groups against lookups racing with the removal of entries */
+static DEFINE_MUTEX(mock_groups_lock);
+
 /* A device of the mock bus */
 struct mock_dev {
 	struct device dev;
 	u32 flags;		/* enum iommu_test_mock_device_flags */
 	int index;		/* in mock_dev_ida; names the device */
+	/*
+	 * Its group; set before device_add() for a device joining a group,
+	 * after it for the first device of a new one
+	 */
+	struct mock_group *mgroup;
 	/* The domain last attached by the core; under mock_attach_lock */
 	struct iommu_domain *domain;
 };
@@ -809,6 +845,19 @@ static void mock_get_resv_regions(struct device *dev, struct list_head *head)
 		list_add_tail(&region->list, head);
 }
 
+/*
+ * A device joining a group is put in that group; the first device of a
+ * group gets a new one.
+ */
+static struct iommu_group *mock_device_group(struct device *dev)
+{
+	struct mock_group *mgroup = to_mock_dev(dev)->mgroup;
+
+	if (mgroup)
+		return iommu_group_ref_get(mgroup->group);
+	return generic_device_group(dev);
+}
+
 static const struct iommu_ops mock_iommu_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE | MOCK_HUGE_PGSIZES,
@@ -817,12 +866,17 @@ static const struct iommu_ops mock_iommu_ops = {
 	.domain_alloc_paging = mock_domain_alloc_paging,
 	.domain_alloc_user = mock_domain_alloc_user,
 	.probe_device = mock_probe_device,
-	.device_group = generic_device_group,
+	.device_group = mock_device_group,
 	.get_resv_regions = mock_get_resv_regions,
 	.def_domain_type = mock_def_domain_type,
 	.default_domain_ops = &mock_domain_ops,
 	.blocked_domain = &mock_blocked_domain,
 	.identity_domain = &mock_identity_domain,
+	/*
+	 * A device leaving a group that stays on a paging domain must stop
+	 * counting as one of that domain's devices before the domain is freed
+	 */
+	.release_domain = &mock_blocked_domain,
 };
 
 static void mock_dev_release(struct device *dev)
@@ -847,24 +901,96 @@ static void mock_dev_free_iommu(struct device *dev)
 }
 
 /*
- * Creates a device on the mock bus. Adding it makes the core probe it, via
- * the bus notifier, into a new group on the identity domain.
+ * Takes a device's place in the mock group @number, for a device with the
+ * capabilities @caps that is about to join it.
  */
-static struct mock_dev *mock_dev_create(u32 flags)
+static struct mock_group *mock_group_join(u32 number, u32 caps)
 {
+	struct mock_group *mgroup;
+
+	mutex_lock(&mock_groups_lock);
+	mgroup = xa_load(&mock_groups, number);
+	if (!mgroup)
+		mgroup = ERR_PTR(-ENOENT);
+	else if (mgroup->caps != caps)
+		mgroup = ERR_PTR(-EINVAL);
+	else
+		mgroup->nr_devs++;
+	mutex_unlock(&mock_groups_lock);
+	return mgroup;
+}
+
+/* Gives up a device's place in @mgroup; the last one ends the group */
+static void mock_group_leave(struct mock_group *mgroup)
+{
+	bool last;
+
+	mutex_lock(&mock_groups_lock);
+	last = !--mgroup->nr_devs;
+	if (last)
+		xa_erase(&mock_groups, mgroup->number);
+	mutex_unlock(&mock_groups_lock);
+	if (last) {
+		iommu_group_put(mgroup->group);
+		kfree(mgroup);
+	}
+}
+
+/* Enters the new group @dev was probed into as a mock group */
+static struct mock_group *mock_group_create(struct device *dev, u32 caps)
+{
+	struct mock_group *mgroup;
+	int rc;
+
+	mgroup = kzalloc(sizeof(*mgroup), GFP_KERNEL_ACCOUNT);
+	if (!mgroup)
+		return ERR_PTR(-ENOMEM);
+	mgroup->group = iommu_group_get(dev);
+	mgroup->caps = caps;
+	mgroup->nr_devs = 1;
+
+	mutex_lock(&mock_groups_lock);
+	rc = xa_alloc(&mock_groups, &mgroup->number, mgroup, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
+	mutex_unlock(&mock_groups_lock);
+	if (rc) {
+		iommu_group_put(mgroup->group);
+		kfree(mgroup);
+		return ERR_PTR(rc);
+	}
+	return mgroup;
+}
+
+/*
+ * Creates a device on the mock bus. Adding it makes the core probe it, via
+ * the bus notifier, into the mock group @group_nr or, if that is 0, into a
+ * new group on the identity domain.
+ */
+static struct mock_dev *mock_dev_create(u32 flags, u32 group_nr)
+{
+	struct mock_group *mgroup = NULL;
 	struct mock_dev *mdev;
 	int rc;
 
+	if (group_nr) {
+		mgroup = mock_group_join(group_nr, flags & MOCK_GROUP_CAPS);
+		if (IS_ERR(mgroup))
+			return ERR_CAST(mgroup);
+	}
+
 	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL_ACCOUNT);
-	if (!mdev)
-		return ERR_PTR(-ENOMEM);
+	if (!mdev) {
+		rc = -ENOMEM;
+		goto err_leave;
+	}
 	rc = ida_alloc(&mock_dev_ida, GFP_KERNEL);
 	if (rc < 0) {
 		kfree(mdev);
-		return ERR_PTR(rc);
+		goto err_leave;
 	}
 	mdev->index = rc;
 	mdev->flags = flags;
+	mdev->mgroup = mgroup;
 
 	/* From here on the release callback frees mdev and its index */
 	device_initialize(&mdev->dev);
@@ -886,11 +1012,22 @@ static struct mock_dev *mock_dev_create(u32 flags)
 		goto err_free_iommu;
 	/*
 	 * A failed probe does not fail device_add(); for a mock device only
-	 * an allocation can make it fail.
+	 * an allocation can make it fail: a group's current domain takes a
+	 * new device because it took the others, whose capabilities are the
+	 * same.
 	 */
 	if (!device_iommu_mapped(&mdev->dev)) {
 		rc = -ENOMEM;
 		goto err_del;
+	}
+	if (!mgroup) {
+		mgroup = mock_group_create(&mdev->dev, flags & MOCK_GROUP_CAPS);
+		if (IS_ERR(mgroup)) {
+			rc = PTR_ERR(mgroup);
+			mgroup = NULL;
+			goto err_del;
+		}
+		mdev->mgroup = mgroup;
 	}
 	return mdev;
 
@@ -901,13 +1038,19 @@ err_free_iommu:
 	mock_dev_free_iommu(&mdev->dev);
 err_put:
 	put_device(&mdev->dev);
+err_leave:
+	if (mgroup)
+		mock_group_leave(mgroup);
 	return ERR_PTR(rc);
 }
 
-/* Removes the device; the core releases its group on the way */
+/* Removes the device; the core takes it out of its group on the way */
 static void mock_dev_destroy(struct mock_dev *mdev)
 {
+	struct mock_group *mgroup = mdev->mgroup;
+
 	device_unregister(&mdev->dev);
+	mock_group_leave(mgroup);
 }
 
 /**
@@ -960,9 +1103,13 @@ struct selftest_obj {
 			struct iommufd_ioas *ioas;
 			struct mock_domain *md;
 		} domain;
-		/* A mock device and its binding to this file */
+		/*
+		 * A mock device and its driver: a binding to this file
+		 * (@idev), a DMA-API use of its group or nothing
+		 */
 		struct {
 			struct mock_dev *mdev;
+			enum iommu_test_mock_driver driver;
 			struct iommufd_device *idev;
 			/* Serializes attach changes; protects @attached */
 			struct mutex lock;
@@ -995,9 +1142,10 @@ static void selftest_access_release_pins(struct selftest_obj *sobj);
  * @obj: the object, out of the table
  *
  * A mock domain leaves its IOAS, is freed and lets the IOAS go. A mock
- * device is detached if it is attached, unbound and removed. An access
- * object gives back its pins, then detaches and destroys the access, which
- * waits for unmap callbacks still running; only then is its state freed.
+ * device is detached if it is attached and unbound, or its DMA-API use
+ * ends, and it is removed. An access object gives back its pins, then
+ * detaches and destroys the access, which waits for unmap callbacks still
+ * running; only then is its state freed.
  *
  * Context: Process context, may sleep.
  */
@@ -1013,9 +1161,13 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 		refcount_dec(&sobj->domain.ioas->obj.refs);
 		break;
 	case SELFTEST_OBJ_MOCK_DEVICE:
-		if (sobj->device.attached)
-			iommufd_device_detach(sobj->device.idev);
-		iommufd_device_unbind(sobj->device.idev);
+		if (sobj->device.driver == MOCK_DRIVER_IOMMUFD) {
+			if (sobj->device.attached)
+				iommufd_device_detach(sobj->device.idev);
+			iommufd_device_unbind(sobj->device.idev);
+		} else if (sobj->device.driver == MOCK_DRIVER_DMA_API) {
+			iommu_device_unuse_default_domain(&sobj->device.mdev->dev);
+		}
 		mock_dev_destroy(sobj->device.mdev);
 		mutex_destroy(&sobj->device.lock);
 		break;
@@ -1420,13 +1572,15 @@ static int iommufd_test_mock_device_add(struct iommufd_ucmd *ucmd,
 	const u32 known = MOCK_DEVICE_ENFORCE_COHERENCY |
 			  MOCK_DEVICE_DIRTY_TRACKING |
 			  MOCK_DEVICE_NO_RESV_REGION;
-	struct iommufd_device *idev;
+	u32 driver = cmd->mock_device.driver;
+	struct iommufd_device *idev = NULL;
 	struct selftest_obj *sobj;
 	struct mock_dev *mdev;
-	u32 idev_id;
+	u32 idev_id = 0;
 	int rc;
 
-	if ((cmd->mock_device.flags & ~known) || cmd->mock_device.__reserved)
+	if ((cmd->mock_device.flags & ~known) || cmd->mock_device.__reserved ||
+	    cmd->mock_device.__reserved2 || driver > MOCK_DRIVER_DMA_API)
 		return -EOPNOTSUPP;
 
 	sobj = iommufd_object_alloc(ucmd->ictx, struct selftest_obj,
@@ -1436,24 +1590,36 @@ static int iommufd_test_mock_device_add(struct iommufd_ucmd *ucmd,
 	sobj->kind = SELFTEST_OBJ_MOCK_DEVICE;
 	mutex_init(&sobj->device.lock);
 
-	mdev = mock_dev_create(cmd->mock_device.flags);
+	mdev = mock_dev_create(cmd->mock_device.flags, cmd->mock_device.group);
 	if (IS_ERR(mdev)) {
 		rc = PTR_ERR(mdev);
 		goto err_abort;
 	}
 
-	idev = iommufd_device_bind(ucmd->ictx, &mdev->dev, &idev_id);
-	if (IS_ERR(idev)) {
-		rc = PTR_ERR(idev);
-		goto err_destroy_dev;
+	/* What the driver core and a driver would do when the driver binds */
+	switch (driver) {
+	case MOCK_DRIVER_IOMMUFD:
+		idev = iommufd_device_bind(ucmd->ictx, &mdev->dev, &idev_id);
+		rc = PTR_ERR_OR_ZERO(idev);
+		break;
+	case MOCK_DRIVER_DMA_API:
+		rc = iommu_device_use_default_domain(&mdev->dev);
+		break;
+	default:
+		rc = 0;
+		break;
 	}
+	if (rc)
+		goto err_destroy_dev;
 
 	/* From here on iommufd_selftest_destroy() undoes everything */
 	sobj->device.mdev = mdev;
+	sobj->device.driver = driver;
 	sobj->device.idev = idev;
 
 	cmd->mock_device.out_mock_dev_id = sobj->obj.id;
 	cmd->mock_device.out_idev_id = idev_id;
+	cmd->mock_device.out_group = mdev->mgroup->number;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc) {
 		iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
@@ -1481,6 +1647,10 @@ static int iommufd_test_mock_device_attach(struct iommufd_ucmd *ucmd,
 	sobj = selftest_obj_get(ucmd, cmd->id, SELFTEST_OBJ_MOCK_DEVICE);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
+	if (sobj->device.driver != MOCK_DRIVER_IOMMUFD) {
+		rc = -EINVAL;
+		goto out_put;
+	}
 
 	mutex_lock(&sobj->device.lock);
 	if (replace)
@@ -1500,6 +1670,7 @@ static int iommufd_test_mock_device_attach(struct iommufd_ucmd *ucmd,
 	}
 out_unlock:
 	mutex_unlock(&sobj->device.lock);
+out_put:
 	iommufd_put_object(ucmd->ictx, &sobj->obj);
 	return rc;
 }
@@ -1523,6 +1694,33 @@ static int iommufd_test_mock_device_detach(struct iommufd_ucmd *ucmd,
 		rc = -EINVAL;
 	}
 	mutex_unlock(&sobj->device.lock);
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+/*
+ * Whether a DMA-API driver could start using a device without a driver:
+ * the question the driver core asks the IOMMU core before it probes one.
+ */
+static int iommufd_test_mock_device_try_dma_api(struct iommufd_ucmd *ucmd,
+						struct iommu_test_cmd *cmd)
+{
+	struct selftest_obj *sobj;
+	struct device *dev;
+	int rc;
+
+	sobj = selftest_obj_get(ucmd, cmd->id, SELFTEST_OBJ_MOCK_DEVICE);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	dev = &sobj->device.mdev->dev;
+
+	if (sobj->device.driver != MOCK_DRIVER_NONE) {
+		rc = -EINVAL;
+	} else {
+		rc = iommu_device_use_default_domain(dev);
+		if (!rc)
+			iommu_device_unuse_default_domain(dev);
+	}
 	iommufd_put_object(ucmd->ictx, &sobj->obj);
 	return rc;
 }
@@ -2086,6 +2284,8 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_access_rw(ucmd, cmd);
 	case IOMMU_TEST_OP_ACCESS_INFO:
 		return iommufd_test_access_info(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DEVICE_TRY_DMA_API:
+		return iommufd_test_mock_device_try_dma_api(ucmd, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}
