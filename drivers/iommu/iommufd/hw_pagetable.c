@@ -420,19 +420,17 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
-int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+/* Runs the invalidation; entries->entry_num says how many were carried out */
+static int iommufd_hwpt_do_invalidate(struct iommufd_ucmd *ucmd,
+				      struct iommu_hwpt_invalidate *cmd,
+				      struct iommu_user_data_array *entries)
 {
-	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
-	struct iommu_user_data_array entries = {
-		.type = cmd->data_type,
-		.uptr = u64_to_user_ptr(cmd->data_uptr),
-		.entry_len = cmd->entry_len,
-		.entry_num = cmd->entry_num,
-	};
 	struct iommufd_object *obj;
 	struct iommu_domain *domain;
-	int rc = 0, rc_respond;
+	int rc;
 
+	/* Refused before the driver sees any entry: none was carried out */
+	entries->entry_num = 0;
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len))
@@ -442,19 +440,31 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 				 IOMMUFD_OBJ_HWPT_NESTED);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
+	entries->entry_num = cmd->entry_num;
 	domain = container_of(obj, struct iommufd_hw_pagetable, obj)->domain;
-
-	if (cmd->entry_num) {
-		if (domain->ops->cache_invalidate_user)
-			rc = domain->ops->cache_invalidate_user(domain,
-								&entries);
-		else
-			rc = -EOPNOTSUPP;
-	}
+	/* Even with no entries: the driver answers for the data type */
+	if (domain->ops->cache_invalidate_user)
+		rc = domain->ops->cache_invalidate_user(domain, entries);
+	else
+		rc = -EOPNOTSUPP;
 	iommufd_put_object(ucmd->ictx, obj);
+	return rc;
+}
 
-	/* How far the driver got is reported whether or not it failed */
-	cmd->entry_num = rc == -EOPNOTSUPP ? 0 : entries.entry_num;
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array entries = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+	};
+	int rc, rc_respond;
+
+	rc = iommufd_hwpt_do_invalidate(ucmd, cmd, &entries);
+	/* How far processing got is reported whether or not it failed */
+	cmd->entry_num = entries.entry_num;
 	rc_respond = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	return rc ?: rc_respond;
 }
