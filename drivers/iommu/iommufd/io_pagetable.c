@@ -508,6 +508,15 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 	LIST_HEAD(areas);
 	int rc;
 
+	/* Refuse a bad fixed IOVA before paying for the pinning */
+	if (fixed) {
+		down_read(&iopt->iova_rwsem);
+		rc = iopt_check_fixed_iova(iopt, *iova, length, uptr);
+		up_read(&iopt->iova_rwsem);
+		if (rc)
+			return rc;
+	}
+
 	area = iopt_area_alloc(NULL, offset_in_page(uptr), length, iommu_prot);
 	if (!area)
 		return -ENOMEM;

@@ -136,14 +136,15 @@ static int iommufd_check_map_args(u32 flags, u64 iova, u64 length)
 {
 	const u32 known = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |
 			  IOMMU_IOAS_MAP_READABLE;
+	int prot = iommufd_map_prot(flags);
 
 	if (flags & ~known)
 		return -EOPNOTSUPP;
-	if (!iommufd_map_prot(flags) || !length)
+	if (!prot || !length)
 		return -EINVAL;
 	if (iova >= ULONG_MAX || length >= ULONG_MAX)
 		return -EOVERFLOW;
-	return iommufd_map_prot(flags);
+	return prot;
 }
 
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
