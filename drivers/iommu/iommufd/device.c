@@ -294,17 +294,11 @@ static int iommufd_device_reserve_regions(struct iommufd_device *idev,
 
 /* Reserves the regions of every device in @devices; all or nothing */
 static int iommufd_group_reserve_regions(struct list_head *devices,
-					 struct iommufd_device *extra,
 					 struct iommufd_ioas *ioas)
 {
 	struct iommufd_device *idev, *failed = NULL;
-	int rc;
+	int rc = 0;
 
-	if (extra) {
-		rc = iommufd_device_reserve_regions(extra, ioas);
-		if (rc)
-			return rc;
-	}
 	list_for_each_entry(idev, devices, group_item) {
 		rc = iommufd_device_reserve_regions(idev, ioas);
 		if (rc) {
@@ -319,8 +313,6 @@ static int iommufd_group_reserve_regions(struct list_head *devices,
 			break;
 		iopt_remove_reserved_iova(&ioas->iopt, idev);
 	}
-	if (extra)
-		iopt_remove_reserved_iova(&ioas->iopt, extra);
 	return rc;
 }
 
@@ -401,7 +393,6 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	struct iommufd_hw_pagetable *old;
 	struct iommufd_hwpt_paging *old_paging = NULL;
 	bool same_ioas;
-	LIST_HEAD(incoming);
 	int rc = 0;
 
 	mutex_lock(&igroup->lock);
@@ -423,15 +414,13 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	 * group unless the IOAS stays the same; otherwise the new device.
 	 */
 	same_ioas = old_paging && old_paging->ioas == paging->ioas;
-	if (!replace || !same_ioas) {
-		rc = iommufd_group_reserve_regions(replace ?
-						   &igroup->device_list :
-						   &incoming,
-						   replace ? NULL : idev,
+	if (!replace)
+		rc = iommufd_device_reserve_regions(idev, paging->ioas);
+	else if (!same_ioas)
+		rc = iommufd_group_reserve_regions(&igroup->device_list,
 						   paging->ioas);
-		if (rc)
-			goto out_unlock;
-	}
+	if (rc)
+		goto out_unlock;
 
 	/* Last before the attach itself: enforcing cannot be undone */
 	if (idev->enforce_cache_coherency)
