@@ -28,34 +28,10 @@
  * one with a mock domain (half-page IO pages). The tests assume 4 KiB CPU
  * pages, as on x86_64.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <linux/iommufd.h>
+#include "iommufd_selftest.h"
 
-#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
-#include "kselftest_harness.h"
-
-/*
- * -Wclobbered (from -Wextra) fires inside the harness's own test wrappers,
- * on a local they keep across setjmp(), not on anything in this file.
- */
-#pragma GCC diagnostic ignored "-Wclobbered"
-
-#define CPU_PAGE 4096UL
-#define SUBPAGE (CPU_PAGE / 2)	/* a mock IO page */
 #define BUF_PAGES 16
 #define BUF_SIZE (BUF_PAGES * CPU_PAGE)
-
-#define MAP_R IOMMU_IOAS_MAP_READABLE
-#define MAP_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
 /* Where the tests map; far apart, so that nothing touches by accident */
 #define IOVA 0x100000ULL
@@ -67,163 +43,7 @@
 #define WRITE MOCK_ACCESS_RW_WRITE
 #define KTHREAD MOCK_ACCESS_RW_KTHREAD
 
-/* The call must fail with exactly @err */
-#define EXPECT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		EXPECT_EQ(-1, (call));                                         \
-		EXPECT_EQ(err, errno);                                         \
-	} while (0)
-
-/* ---- The regular uAPI ---- */
-
-static int ioas_new(int fd, uint32_t *ioas)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-	*ioas = cmd.out_ioas_id;
-	return rc;
-}
-
-static int object_destroy(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
-}
-
-/* MAP at the fixed @iova with the permissions in @flags */
-static int map_at(int fd, uint32_t ioas, uint32_t flags, const void *va,
-		  uint64_t length, uint64_t iova)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = flags | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)va,
-		.length = length,
-		.iova = iova,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-}
-
-static int unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t length,
-		 uint64_t *unmapped)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = length,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-	if (unmapped)
-		*unmapped = rc ? 0 : cmd.length;
-	return rc;
-}
-
-static int unmap_all(int fd, uint32_t ioas, uint64_t *unmapped)
-{
-	return unmap(fd, ioas, 0, UINT64_MAX, unmapped);
-}
-
-static int copy_at(int fd, uint32_t dst, uint64_t dst_iova, uint32_t src,
-		   uint64_t src_iova, uint64_t length)
-{
-	struct iommu_ioas_copy cmd = {
-		.size = sizeof(cmd),
-		.flags = MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.dst_ioas_id = dst,
-		.src_ioas_id = src,
-		.length = length,
-		.dst_iova = dst_iova,
-		.src_iova = src_iova,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_COPY, &cmd);
-}
-
-/* The alignment IOMMU_IOAS_IOVA_RANGES reports for @ioas */
-static int iova_alignment(int fd, uint32_t ioas, uint64_t *align)
-{
-	struct iommu_iova_range ranges[8];
-	struct iommu_ioas_iova_ranges cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.num_iovas = ARRAY_SIZE(ranges),
-		.allowed_iovas = (uintptr_t)ranges,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
-	*align = cmd.out_iova_alignment;
-	return rc;
-}
-
-/* ---- IOMMU_TEST_CMD ---- */
-
-static int test_cmd(int fd, uint32_t op, uint32_t id,
-		    struct iommu_test_cmd *cmd)
-{
-	cmd->size = sizeof(*cmd);
-	cmd->op = op;
-	cmd->id = id;
-	return ioctl(fd, IOMMU_TEST_CMD, cmd);
-}
-
-static int mock_domain_new(int fd, uint32_t ioas, uint32_t *mock)
-{
-	struct iommu_test_cmd cmd = {};
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_MOCK_DOMAIN, ioas, &cmd);
-	*mock = cmd.mock_domain.out_mock_id;
-	return rc;
-}
-
-static int mock_check_map(int fd, uint32_t mock, uint64_t iova,
-			  uint64_t length, const void *va)
-{
-	struct iommu_test_cmd cmd = {
-		.check_map = {
-			.iova = iova,
-			.length = length,
-			.uptr = (uintptr_t)va,
-		},
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_MAP, mock, &cmd);
-}
-
-/* Every CPU page of [va, va + length) holds exactly @pins FOLL_PIN pins */
-static int check_pins(int fd, const void *va, uint64_t length, uint32_t pins)
-{
-	struct iommu_test_cmd cmd = {
-		.check_pins = {
-			.uptr = (uintptr_t)va,
-			.length = length,
-			.pins = pins,
-		},
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_CHECK_PINS, 0, &cmd);
-}
-
-/* Pages charged to the user's locked_vm, the file's default RLIMIT_MODE */
-static int locked_vm(int fd, uint64_t *pages)
-{
-	struct iommu_test_cmd cmd = {};
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_ACCOUNTING, 0, &cmd);
-	*pages = cmd.accounting.out_locked_vm;
-	return rc;
-}
+/* ---- IOMMU_TEST_CMD: the access object ---- */
 
 static int access_create(int fd, uint32_t ioas, uint32_t flags, uint32_t *obj,
 			 uint32_t *access_id)
@@ -349,12 +169,9 @@ static uint8_t *mem_get(size_t len, unsigned int seed)
 	uint8_t *va;
 	size_t i;
 
-	va = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (va == MAP_FAILED)
+	va = small_pages_alloc(len);
+	if (!va)
 		return NULL;
-	/* THP may be "always": keep the pages small and distinct */
-	madvise(va, len, MADV_NOHUGEPAGE);
 	for (i = 0; i != len; i++)
 		va[i] = seed + i * 31 + (i >> 12);
 	return va;
@@ -381,7 +198,7 @@ FIXTURE(access)
 	uint64_t base_align;	/* the IOAS's alignment with no access */
 	uint8_t *buf;
 	uint8_t *buf2;
-	uint64_t locked0;	/* locked_vm before anything was mapped */
+	struct charge charge0;	/* before anything was mapped */
 };
 
 FIXTURE_VARIANT(access)
@@ -403,23 +220,23 @@ FIXTURE_SETUP(access)
 {
 	struct iommu_test_cmd probe = {};
 
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	if (self->fd < 0)
 		SKIP(return, "no /dev/iommu");
 	if (test_cmd(self->fd, IOMMU_TEST_OP_ACCOUNTING, 0, &probe) &&
 	    errno == ENOTTY)
 		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	if (variant->mock_domain)
-		ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+		ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0,
 					     &self->mock));
-	ASSERT_EQ(0, iova_alignment(self->fd, self->ioas, &self->base_align));
-	ASSERT_EQ(variant->mock_domain ? SUBPAGE : 1, self->base_align);
+	ASSERT_EQ(0, ioas_alignment(self->fd, self->ioas, &self->base_align));
+	ASSERT_EQ(variant->mock_domain ? IO_PAGE : 1, self->base_align);
 	self->buf = mem_get(BUF_SIZE, 0x11);
 	ASSERT_NE(NULL, self->buf);
 	self->buf2 = mem_get(4 * CPU_PAGE, 0x77);
 	ASSERT_NE(NULL, self->buf2);
-	ASSERT_EQ(0, locked_vm(self->fd, &self->locked0));
+	ASSERT_EQ(0, charge_read(self->fd, &self->charge0));
 }
 
 FIXTURE_TEARDOWN(access)
@@ -434,9 +251,9 @@ FIXTURE_TEARDOWN(access)
 
 #define EXPECT_LOCKED(pages)                                                   \
 	do {                                                                   \
-		uint64_t __now;                                                \
-		ASSERT_EQ(0, locked_vm(self->fd, &__now));                     \
-		EXPECT_EQ(self->locked0 + (pages), __now);                     \
+		struct charge __now;                                           \
+		ASSERT_EQ(0, charge_read(self->fd, &__now));                   \
+		EXPECT_EQ(self->charge0.locked_vm + (pages), __now.locked_vm); \
 	} while (0)
 
 #define INFO(obj, info) ASSERT_EQ(0, access_info(self->fd, obj, info))
@@ -466,7 +283,7 @@ TEST_F(access, attach_holds_the_ioas_until_detach)
 	struct access_info info;
 	uint32_t ioas, obj;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
 	ASSERT_EQ(0, access_create(self->fd, 0, PIN, &obj, NULL));
 	ASSERT_EQ(0, access_attach(self->fd, obj, ioas));
 	INFO(obj, &info);
@@ -490,7 +307,7 @@ TEST_F(access, create_with_an_ioas_attaches_to_it)
 	struct access_info info;
 	uint32_t ioas, obj;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
 	ASSERT_EQ(0, access_create(self->fd, ioas, 0, &obj, NULL));
 	INFO(obj, &info);
 	EXPECT_EQ(1, info.attached);
@@ -538,7 +355,7 @@ TEST_F(access, access_ops_want_an_access_object)
 				      IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN, obj,
 				      &cmd));
 	EXPECT_ERRNO(ENOENT, mock_check_map(self->fd, obj, IOVA, CPU_PAGE,
-					    self->buf));
+					    self->buf, 0, NULL));
 }
 
 TEST_F(access, access_id_cannot_be_destroyed_by_userspace)
@@ -546,8 +363,8 @@ TEST_F(access, access_id_cannot_be_destroyed_by_userspace)
 	uint8_t out[16];
 	uint32_t obj, id;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, CPU_PAGE,
-			    IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &obj, &id));
 	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, id));
 
@@ -567,10 +384,10 @@ TEST_F(access, replace_moves_the_access_to_another_ioas)
 	uint32_t a, b, obj;
 	uint8_t out[64];
 
-	ASSERT_EQ(0, ioas_new(self->fd, &a));
-	ASSERT_EQ(0, ioas_new(self->fd, &b));
-	ASSERT_EQ(0, map_at(self->fd, a, MAP_RW, self->buf, CPU_PAGE, IOVA));
-	ASSERT_EQ(0, map_at(self->fd, b, MAP_RW, self->buf2, CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &a));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &b));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, a, self->buf, CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, b, self->buf2, CPU_PAGE, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, a, PIN, &obj, NULL));
 	ASSERT_EQ(0, access_rw(self->fd, obj, IOVA, out, sizeof(out), 0));
 	EXPECT_EQ(0, memcmp(out, self->buf, sizeof(out)));
@@ -605,21 +422,21 @@ TEST_F(access, replace_keeps_the_alignment_rules_of_the_target)
 	uint64_t align;
 
 	/* A sub-page mapping in the target refuses a pinning access */
-	ASSERT_EQ(0, ioas_new(self->fd, &a));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf + SUBPAGE,
-			    SUBPAGE, IOVA + SUBPAGE));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &a));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf + IO_PAGE,
+				    IO_PAGE, IOVA + IO_PAGE));
 	ASSERT_EQ(0, access_create(self->fd, a, PIN, &obj, NULL));
 	EXPECT_ERRNO(EADDRINUSE, access_replace(self->fd, obj, self->ioas));
-	ASSERT_EQ(0, iova_alignment(self->fd, a, &align));
+	ASSERT_EQ(0, ioas_alignment(self->fd, a, &align));
 	EXPECT_EQ(CPU_PAGE, align);
 	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, a));
 
 	/* After a successful replace the old IOAS drops the requirement */
-	ASSERT_EQ(0, unmap_all(self->fd, self->ioas, NULL));
+	ASSERT_EQ(0, ioas_unmap_all(self->fd, self->ioas, NULL));
 	ASSERT_EQ(0, access_replace(self->fd, obj, self->ioas));
-	ASSERT_EQ(0, iova_alignment(self->fd, a, &align));
+	ASSERT_EQ(0, ioas_alignment(self->fd, a, &align));
 	EXPECT_EQ(1, align);
-	ASSERT_EQ(0, iova_alignment(self->fd, self->ioas, &align));
+	ASSERT_EQ(0, ioas_alignment(self->fd, self->ioas, &align));
 	EXPECT_EQ(CPU_PAGE, align);
 }
 
@@ -630,25 +447,25 @@ TEST_F(access, pinning_access_raises_the_alignment_to_a_cpu_page)
 
 	ASSERT_EQ(0, access_create(self->fd, 0, PIN, &obj, NULL));
 	ASSERT_EQ(0, access_attach(self->fd, obj, self->ioas));
-	ASSERT_EQ(0, iova_alignment(self->fd, self->ioas, &align));
+	ASSERT_EQ(0, ioas_alignment(self->fd, self->ioas, &align));
 	EXPECT_EQ(CPU_PAGE, align);
-	EXPECT_ERRNO(EINVAL, map_at(self->fd, self->ioas, MAP_RW,
-				    self->buf + SUBPAGE, SUBPAGE,
-				    IOVA + SUBPAGE));
-	EXPECT_ERRNO(EINVAL, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-				    CPU_PAGE + SUBPAGE, IOVA));
-	EXPECT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, CPU_PAGE,
-			    IOVA));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas,
+					    self->buf + IO_PAGE, IO_PAGE,
+					    IOVA + IO_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf,
+					    CPU_PAGE + IO_PAGE, IOVA));
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    IOVA));
 
 	ASSERT_EQ(0, access_detach(self->fd, obj));
-	ASSERT_EQ(0, iova_alignment(self->fd, self->ioas, &align));
+	ASSERT_EQ(0, ioas_alignment(self->fd, self->ioas, &align));
 	EXPECT_EQ(self->base_align, align);
-	EXPECT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf + SUBPAGE,
-			    SUBPAGE, IOVA2 + SUBPAGE));
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf + IO_PAGE,
+				    IO_PAGE, IOVA2 + IO_PAGE));
 
 	/* An access that only copies leaves the alignment alone */
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &plain, NULL));
-	ASSERT_EQ(0, iova_alignment(self->fd, self->ioas, &align));
+	ASSERT_EQ(0, ioas_alignment(self->fd, self->ioas, &align));
 	EXPECT_EQ(self->base_align, align);
 }
 
@@ -659,19 +476,19 @@ TEST_F(access, pinning_attach_is_eaddrinuse_while_a_mapping_is_not_page_aligned)
 	uint64_t align;
 
 	/* Page aligned IOVA, length half a page longer than a page */
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    CPU_PAGE + SUBPAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    CPU_PAGE + IO_PAGE, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, 0, PIN, &obj, NULL));
 	EXPECT_ERRNO(EADDRINUSE, access_attach(self->fd, obj, self->ioas));
-	ASSERT_EQ(0, unmap_all(self->fd, self->ioas, NULL));
+	ASSERT_EQ(0, ioas_unmap_all(self->fd, self->ioas, NULL));
 
 	/* Sub-page IOVA */
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf + SUBPAGE,
-			    SUBPAGE, IOVA + SUBPAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf + IO_PAGE,
+				    IO_PAGE, IOVA + IO_PAGE));
 	EXPECT_ERRNO(EADDRINUSE, access_attach(self->fd, obj, self->ioas));
 	INFO(obj, &info);
 	EXPECT_EQ(0, info.attached);
-	ASSERT_EQ(0, iova_alignment(self->fd, self->ioas, &align));
+	ASSERT_EQ(0, ioas_alignment(self->fd, self->ioas, &align));
 	EXPECT_EQ(self->base_align, align);
 	EXPECT_ERRNO(EADDRINUSE, access_create(self->fd, self->ioas, PIN,
 					       &other, NULL));
@@ -679,7 +496,7 @@ TEST_F(access, pinning_attach_is_eaddrinuse_while_a_mapping_is_not_page_aligned)
 	/* Only pinning needs whole pages */
 	EXPECT_EQ(0, access_create(self->fd, self->ioas, 0, &other, NULL));
 
-	ASSERT_EQ(0, unmap_all(self->fd, self->ioas, NULL));
+	ASSERT_EQ(0, ioas_unmap_all(self->fd, self->ioas, NULL));
 	EXPECT_EQ(0, access_attach(self->fd, obj, self->ioas));
 }
 
@@ -688,9 +505,9 @@ TEST_F(access, destroying_the_access_object_gives_back_its_pins)
 	uint32_t ioas, obj, id;
 	uint64_t unmapped;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &ioas));
-	ASSERT_EQ(0, map_at(self->fd, ioas, MAP_RW, self->buf, 4 * CPU_PAGE,
-			    IOVA));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas, self->buf, 4 * CPU_PAGE,
+				    IOVA));
 	ASSERT_EQ(0, access_create(self->fd, ioas, PIN, &obj, &id));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, 2 * CPU_PAGE, self->buf,
 				0, NULL));
@@ -699,7 +516,7 @@ TEST_F(access, destroying_the_access_object_gives_back_its_pins)
 
 	ASSERT_EQ(0, object_destroy(self->fd, obj));
 	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, id));
-	ASSERT_EQ(0, unmap(self->fd, ioas, IOVA, 4 * CPU_PAGE, &unmapped));
+	ASSERT_EQ(0, ioas_unmap(self->fd, ioas, IOVA, 4 * CPU_PAGE, &unmapped));
 	EXPECT_EQ(4 * CPU_PAGE, unmapped);
 	EXPECT_EQ(0, check_pins(self->fd, self->buf, 4 * CPU_PAGE, 0));
 	EXPECT_EQ(0, object_destroy(self->fd, ioas));
@@ -712,8 +529,8 @@ TEST_F(access, pin_borrows_the_pages_behind_the_iova)
 	uint32_t obj, h1, h2, h3;
 	struct access_info info;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    8 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    8 * CPU_PAGE, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA + 2 * CPU_PAGE,
@@ -750,7 +567,7 @@ TEST_F(access, pin_borrows_the_pages_behind_the_iova)
 	EXPECT_EQ(0, info.pins);
 
 	/* Nothing is left pinned: the unmap does not need the callback */
-	ASSERT_EQ(0, unmap_all(self->fd, self->ioas, NULL));
+	ASSERT_EQ(0, ioas_unmap_all(self->fd, self->ioas, NULL));
 	INFO(obj, &info);
 	EXPECT_EQ(0, info.unmap_calls);
 	EXPECT_EQ(0, check_pins(self->fd, self->buf, 8 * CPU_PAGE, 0));
@@ -761,13 +578,13 @@ TEST_F(access, pin_spans_adjacent_mappings)
 {
 	uint32_t obj;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    4 * CPU_PAGE, IOVA));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW,
-			    self->buf + 4 * CPU_PAGE, 4 * CPU_PAGE,
-			    IOVA + 4 * CPU_PAGE));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf2,
-			    2 * CPU_PAGE, IOVA + 8 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    4 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas,
+				    self->buf + 4 * CPU_PAGE, 4 * CPU_PAGE,
+				    IOVA + 4 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf2,
+				    2 * CPU_PAGE, IOVA + 8 * CPU_PAGE));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 
 	/* Two mappings of one buffer, checked as one range */
@@ -794,13 +611,13 @@ TEST_F(access, failed_pins_leave_nothing_pinned)
 	uint32_t obj, h;
 
 	/* RW [0, 4), read-only [4, 8), hole [8, 16), RW [16, 18) in pages */
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    4 * CPU_PAGE, IOVA));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R,
-			    self->buf + 4 * CPU_PAGE, 4 * CPU_PAGE,
-			    IOVA + 4 * CPU_PAGE));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf2,
-			    2 * CPU_PAGE, IOVA + 16 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    4 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas, MAP_R,
+					 self->buf + 4 * CPU_PAGE, 4 * CPU_PAGE,
+					 IOVA + 4 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf2,
+				    2 * CPU_PAGE, IOVA + 16 * CPU_PAGE));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 
 	/* Not (fully) mapped */
@@ -824,11 +641,11 @@ TEST_F(access, failed_pins_leave_nothing_pinned)
 	/* Whole CPU pages only */
 	EXPECT_ERRNO(EINVAL, access_pin(self->fd, obj, IOVA + 1, CPU_PAGE,
 					NULL, 0, NULL));
-	EXPECT_ERRNO(EINVAL, access_pin(self->fd, obj, IOVA + SUBPAGE,
+	EXPECT_ERRNO(EINVAL, access_pin(self->fd, obj, IOVA + IO_PAGE,
 					CPU_PAGE, NULL, 0, NULL));
 	EXPECT_ERRNO(EINVAL, access_pin(self->fd, obj, IOVA, CPU_PAGE + 1,
 					NULL, 0, NULL));
-	EXPECT_ERRNO(EINVAL, access_pin(self->fd, obj, IOVA, SUBPAGE, NULL, 0,
+	EXPECT_ERRNO(EINVAL, access_pin(self->fd, obj, IOVA, IO_PAGE, NULL, 0,
 					NULL));
 	EXPECT_ERRNO(EINVAL, access_pin(self->fd, obj, IOVA, 0, NULL, 0,
 					NULL));
@@ -851,7 +668,7 @@ TEST_F(access, failed_pins_leave_nothing_pinned)
 	ASSERT_EQ(0, access_unpin(self->fd, obj, h));
 
 	/* No area kept a pin count: nothing asks the access to let go */
-	ASSERT_EQ(0, unmap_all(self->fd, self->ioas, &unmapped));
+	ASSERT_EQ(0, ioas_unmap_all(self->fd, self->ioas, &unmapped));
 	EXPECT_EQ(10 * CPU_PAGE, unmapped);
 	INFO(obj, &info);
 	EXPECT_EQ(0, info.unmap_calls);
@@ -861,8 +678,8 @@ TEST_F(access, pin_needs_an_attached_pinning_access)
 {
 	uint32_t plain, pinning;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &plain, NULL));
 	EXPECT_ERRNO(EINVAL, access_pin(self->fd, plain, IOVA, CPU_PAGE, NULL,
 					0, NULL));
@@ -880,9 +697,9 @@ TEST_F(access, detach_and_replace_wait_until_the_pins_are_given_back)
 	struct access_info info;
 	uint32_t obj, h, other;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &other));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, CPU_PAGE, NULL, 0, &h));
 
@@ -906,14 +723,14 @@ TEST_F(access, unmap_of_a_pinned_range_asks_the_access_first)
 	uint32_t obj, h;
 	uint8_t byte;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    4 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    4 * CPU_PAGE, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA + CPU_PAGE, 2 * CPU_PAGE,
 				self->buf + CPU_PAGE, WRITE, &h));
 
-	ASSERT_EQ(0, unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE,
-			   &unmapped));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE,
+				&unmapped));
 	EXPECT_EQ(4 * CPU_PAGE, unmapped);
 	INFO(obj, &info);
 	EXPECT_EQ(1, info.unmap_calls);
@@ -933,11 +750,11 @@ TEST_F(access, unmap_callback_gives_back_only_overlapping_pins)
 	uint32_t obj, first, second, both;
 	struct access_info info;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    4 * CPU_PAGE, IOVA));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW,
-			    self->buf + 4 * CPU_PAGE, 4 * CPU_PAGE,
-			    IOVA + 4 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    4 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas,
+				    self->buf + 4 * CPU_PAGE, 4 * CPU_PAGE,
+				    IOVA + 4 * CPU_PAGE));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, CPU_PAGE, NULL, 0,
 				&first));
@@ -946,7 +763,8 @@ TEST_F(access, unmap_callback_gives_back_only_overlapping_pins)
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA + 3 * CPU_PAGE,
 				2 * CPU_PAGE, NULL, 0, &both));
 
-	ASSERT_EQ(0, unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE,
+				NULL));
 	INFO(obj, &info);
 	EXPECT_EQ(1, info.unmap_calls);
 	EXPECT_EQ(2, info.unmap_unpins);
@@ -956,8 +774,8 @@ TEST_F(access, unmap_callback_gives_back_only_overlapping_pins)
 	EXPECT_EQ(0, access_unpin(self->fd, obj, second));
 
 	/* With the last pin given back, the next unmap asks nobody */
-	ASSERT_EQ(0, unmap(self->fd, self->ioas, IOVA + 4 * CPU_PAGE,
-			   4 * CPU_PAGE, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA + 4 * CPU_PAGE,
+				4 * CPU_PAGE, NULL));
 	INFO(obj, &info);
 	EXPECT_EQ(1, info.unmap_calls);
 }
@@ -967,15 +785,16 @@ TEST_F(access, unmap_of_an_unpinned_mapping_does_not_call_back)
 	struct access_info info;
 	uint32_t obj;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    4 * CPU_PAGE, IOVA));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf2,
-			    4 * CPU_PAGE, IOVA2));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    4 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf2,
+				    4 * CPU_PAGE, IOVA2));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA2, CPU_PAGE, self->buf2, 0,
 				NULL));
 
-	ASSERT_EQ(0, unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE,
+				NULL));
 	INFO(obj, &info);
 	EXPECT_EQ(0, info.unmap_calls);
 	EXPECT_EQ(1, info.pins);
@@ -987,16 +806,16 @@ TEST_F(access, unmap_all_tells_the_access_a_range_covering_its_pins)
 	uint64_t unmapped;
 	uint32_t obj;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    4 * CPU_PAGE, IOVA));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf2,
-			    4 * CPU_PAGE, IOVA2));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    4 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf2,
+				    4 * CPU_PAGE, IOVA2));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, CPU_PAGE, NULL, 0, NULL));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA2 + CPU_PAGE, CPU_PAGE,
 				NULL, 0, NULL));
 
-	ASSERT_EQ(0, unmap_all(self->fd, self->ioas, &unmapped));
+	ASSERT_EQ(0, ioas_unmap_all(self->fd, self->ioas, &unmapped));
 	EXPECT_EQ(8 * CPU_PAGE, unmapped);
 	INFO(obj, &info);
 	EXPECT_EQ(0, info.pins);
@@ -1021,16 +840,16 @@ TEST_F(access, ignored_unmap_fails_ebusy_and_keeps_the_mapping)
 	uint32_t obj, h;
 	uint32_t calls;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    4 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    4 * CPU_PAGE, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN | IGNORE, &obj,
 				   NULL));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA + CPU_PAGE, CPU_PAGE,
 				self->buf + CPU_PAGE, 0, &h));
 
-	EXPECT_ERRNO(EBUSY, unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE,
-				  &unmapped));
-	EXPECT_ERRNO(EBUSY, unmap_all(self->fd, self->ioas, &unmapped));
+	EXPECT_ERRNO(EBUSY, ioas_unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE,
+				       &unmapped));
+	EXPECT_ERRNO(EBUSY, ioas_unmap_all(self->fd, self->ioas, &unmapped));
 	INFO(obj, &info);
 	EXPECT_LE(2, info.unmap_calls);
 	EXPECT_EQ(0, info.unmap_unpins);
@@ -1043,14 +862,14 @@ TEST_F(access, ignored_unmap_fails_ebusy_and_keeps_the_mapping)
 	EXPECT_EQ(0, memcmp(out, self->buf + CPU_PAGE, sizeof(out)));
 	if (self->mock)
 		EXPECT_EQ(0, mock_check_map(self->fd, self->mock, IOVA,
-					    4 * CPU_PAGE, self->buf));
+					    4 * CPU_PAGE, self->buf, 0, NULL));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf, 4 * CPU_PAGE, 1));
 	EXPECT_LOCKED(4);
 
 	/* Once the driver lets go on its own the unmap goes through */
 	ASSERT_EQ(0, access_unpin(self->fd, obj, h));
-	ASSERT_EQ(0, unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE,
-			   &unmapped));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA, 4 * CPU_PAGE,
+				&unmapped));
 	EXPECT_EQ(4 * CPU_PAGE, unmapped);
 	INFO(obj, &info);
 	EXPECT_EQ(calls, info.unmap_calls);
@@ -1062,8 +881,8 @@ TEST_F(access, unmap_asks_every_access_and_fails_if_one_keeps_its_pins)
 	struct access_info info;
 	uint32_t giver, keeper, h;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    2 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    2 * CPU_PAGE, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &giver, NULL));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN | IGNORE, &keeper,
 				   NULL));
@@ -1072,8 +891,8 @@ TEST_F(access, unmap_asks_every_access_and_fails_if_one_keeps_its_pins)
 	ASSERT_EQ(0, access_pin(self->fd, keeper, IOVA + CPU_PAGE, CPU_PAGE,
 				NULL, 0, &h));
 
-	EXPECT_ERRNO(EBUSY, unmap(self->fd, self->ioas, IOVA, 2 * CPU_PAGE,
-				  NULL));
+	EXPECT_ERRNO(EBUSY, ioas_unmap(self->fd, self->ioas, IOVA, 2 * CPU_PAGE,
+				       NULL));
 	INFO(giver, &info);
 	EXPECT_EQ(0, info.pins);
 	EXPECT_EQ(1, info.unmap_unpins);
@@ -1082,7 +901,8 @@ TEST_F(access, unmap_asks_every_access_and_fails_if_one_keeps_its_pins)
 	EXPECT_LE(1, info.unmap_calls);
 
 	ASSERT_EQ(0, access_unpin(self->fd, keeper, h));
-	EXPECT_EQ(0, unmap(self->fd, self->ioas, IOVA, 2 * CPU_PAGE, NULL));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA, 2 * CPU_PAGE,
+				NULL));
 }
 
 /* ---- Copying through an access ---- */
@@ -1110,8 +930,8 @@ TEST_F(access, rw_reads_exactly_the_mapped_bytes)
 	unsigned int i, f;
 	uint32_t obj;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    8 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    8 * CPU_PAGE, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &obj, NULL));
 
 	for (f = 0; f != ARRAY_SIZE(flags); f++) {
@@ -1138,8 +958,8 @@ TEST_F(access, rw_writes_reach_the_user_pages)
 	unsigned int i, f;
 	uint32_t obj;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    8 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    8 * CPU_PAGE, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 
 	for (f = 0; f != ARRAY_SIZE(flags); f++) {
@@ -1166,10 +986,10 @@ TEST_F(access, rw_crosses_from_one_mapping_into_the_next)
 	const uint64_t seam = IOVA + 2 * CPU_PAGE;
 	uint32_t obj;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    2 * CPU_PAGE, IOVA));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf2,
-			    2 * CPU_PAGE, seam));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    2 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf2,
+				    2 * CPU_PAGE, seam));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &obj, NULL));
 
 	ASSERT_EQ(0, access_rw(self->fd, obj, seam - 5, out, 10, 0));
@@ -1194,13 +1014,13 @@ TEST_F(access, rw_through_a_mapping_that_starts_mid_page)
 	uint32_t obj;
 
 	/* A page of IOVA over the second half of a page and the first of the next */
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf + SUBPAGE,
-			    CPU_PAGE, IOVA + SUBPAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf + IO_PAGE,
+				    CPU_PAGE, IOVA + IO_PAGE));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &obj, NULL));
 
-	ASSERT_EQ(0, access_rw(self->fd, obj, IOVA + SUBPAGE, out, CPU_PAGE,
+	ASSERT_EQ(0, access_rw(self->fd, obj, IOVA + IO_PAGE, out, CPU_PAGE,
 			       0));
-	EXPECT_EQ(0, memcmp(out, self->buf + SUBPAGE, CPU_PAGE));
+	EXPECT_EQ(0, memcmp(out, self->buf + IO_PAGE, CPU_PAGE));
 	ASSERT_EQ(0, access_rw(self->fd, obj, IOVA + CPU_PAGE - 20, out, 40,
 			       0));
 	EXPECT_EQ(0, memcmp(out, self->buf + CPU_PAGE - 20, 40));
@@ -1213,8 +1033,8 @@ TEST_F(access, rw_through_a_mapping_that_starts_mid_page)
 	/* Without a domain, a mapping may start and end on any byte */
 	if (self->base_align != 1)
 		return;
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf2 + 3, 5,
-			    IOVA2 + 3));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf2 + 3, 5,
+				    IOVA2 + 3));
 	ASSERT_EQ(0, access_rw(self->fd, obj, IOVA2 + 3, out, 5, 0));
 	EXPECT_EQ(0, memcmp(out, self->buf2 + 3, 5));
 	EXPECT_ERRNO(ENOENT, access_rw(self->fd, obj, IOVA2 + 3, out, 6, 0));
@@ -1226,10 +1046,10 @@ TEST_F(access, rw_may_read_but_not_write_a_read_only_mapping)
 	uint8_t out[64], src[8];
 	uint32_t obj;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf2,
-			    2 * CPU_PAGE, IOVA));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R, self->buf,
-			    2 * CPU_PAGE, IOVA + 2 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf2,
+				    2 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas, MAP_R, self->buf,
+					 2 * CPU_PAGE, IOVA + 2 * CPU_PAGE));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &obj, NULL));
 
 	ASSERT_EQ(0, access_rw(self->fd, obj, IOVA + 2 * CPU_PAGE + 9, out,
@@ -1253,8 +1073,8 @@ TEST_F(access, rw_errors)
 	uint32_t obj;
 	void *ro;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    2 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    2 * CPU_PAGE, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &obj, NULL));
 
 	/* Not fully mapped */
@@ -1298,7 +1118,7 @@ TEST_F(access, rw_of_the_largest_length)
 	ASSERT_NE(NULL, big);
 	out = malloc(len);
 	ASSERT_NE(NULL, out);
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, big, len, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, big, len, IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &obj, NULL));
 	ASSERT_EQ(0, access_rw(self->fd, obj, IOVA, out, len, 0));
 	EXPECT_EQ(0, memcmp(out, big, len));
@@ -1315,10 +1135,11 @@ TEST_F(access, copy_shares_its_pages_with_an_access)
 	uint8_t out[64], src[8];
 	uint32_t dst, obj;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &dst));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, len,
-			    IOVA));
-	ASSERT_EQ(0, copy_at(self->fd, dst, IOVA2, self->ioas, IOVA, len));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, len,
+				    IOVA));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, IOVA2, self->ioas, IOVA,
+				     len));
 	ASSERT_EQ(0, access_create(self->fd, dst, PIN, &obj, NULL));
 
 	/* Through the copy's IOVA, the source's pages */
@@ -1328,7 +1149,7 @@ TEST_F(access, copy_shares_its_pages_with_an_access)
 	EXPECT_EQ(0, memcmp(out, self->buf + 7, sizeof(out)));
 
 	/* The source goes without asking: the pin is on the copy */
-	ASSERT_EQ(0, unmap(self->fd, self->ioas, IOVA, len, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA, len, NULL));
 	INFO(obj, &info);
 	EXPECT_EQ(0, info.unmap_calls);
 	EXPECT_EQ(1, info.pins);
@@ -1341,7 +1162,7 @@ TEST_F(access, copy_shares_its_pages_with_an_access)
 	EXPECT_EQ(0, memcmp(self->buf + CPU_PAGE, src, sizeof(src)));
 
 	/* The copy goes once the access let go */
-	ASSERT_EQ(0, unmap(self->fd, dst, IOVA2, len, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, IOVA2, len, NULL));
 	INFO(obj, &info);
 	EXPECT_EQ(1, info.unmap_calls);
 	EXPECT_EQ(0, info.pins);
@@ -1355,19 +1176,20 @@ TEST_F(access, unmapping_a_copy_leaves_the_pins_of_the_source)
 	struct access_info info;
 	uint32_t dst, obj;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &dst));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, len,
-			    IOVA));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, len,
+				    IOVA));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN | IGNORE, &obj,
 				   NULL));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, len, self->buf, 0,
 				NULL));
 	/* A copy of pinned pages is a new area with no pin of its own */
-	ASSERT_EQ(0, copy_at(self->fd, dst, IOVA2, self->ioas, IOVA, len));
-	ASSERT_EQ(0, unmap(self->fd, dst, IOVA2, len, NULL));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, IOVA2, self->ioas, IOVA,
+				     len));
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, IOVA2, len, NULL));
 	INFO(obj, &info);
 	EXPECT_EQ(0, info.unmap_calls);
-	EXPECT_ERRNO(EBUSY, unmap(self->fd, self->ioas, IOVA, len, NULL));
+	EXPECT_ERRNO(EBUSY, ioas_unmap(self->fd, self->ioas, IOVA, len, NULL));
 }
 
 /* ---- Closing the file ---- */
@@ -1378,12 +1200,12 @@ TEST_F(access, close_with_live_accesses_releases_everything)
 	uint32_t a, b, giver, keeper, copier, idle;
 	int fd;
 
-	fd = open("/dev/iommu", O_RDWR);
+	fd = iommufd_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioas_new(fd, &a));
-	ASSERT_EQ(0, ioas_new(fd, &b));
-	ASSERT_EQ(0, map_at(fd, a, MAP_RW, self->buf, len, IOVA));
-	ASSERT_EQ(0, copy_at(fd, b, IOVA, a, IOVA, len));
+	ASSERT_EQ(0, ioas_alloc(fd, &a));
+	ASSERT_EQ(0, ioas_alloc(fd, &b));
+	ASSERT_EQ(0, ioas_map_fixed(fd, a, self->buf, len, IOVA));
+	ASSERT_EQ(0, ioas_copy_fixed(fd, b, IOVA, a, IOVA, len));
 	ASSERT_EQ(0, access_create(fd, a, PIN, &giver, NULL));
 	ASSERT_EQ(0, access_create(fd, b, PIN | IGNORE, &keeper, NULL));
 	ASSERT_EQ(0, access_create(fd, b, 0, &copier, NULL));
@@ -1402,90 +1224,8 @@ TEST_F(access, close_with_live_accesses_releases_everything)
 
 /* ---- Fault injection ---- */
 
-/*
- * The knobs iommufd_fail_nth.c sets, for the same reasons: fail-nth decides
- * when, but each attribute's filters still decide what is a fault site.
- */
-struct fault_knob {
-	const char *attr;
-	const char *file;
-	const char *value;	/* NULL: saved and restored only */
-};
-
-static const struct fault_knob fault_knobs[] = {
-	{ "failslab", "probability", "0" },
-	{ "failslab", "verbose", "0" },
-	{ "failslab", "task-filter", "N" },
-	{ "failslab", "ignore-gfp-wait", "N" },
-	{ "failslab", "times", NULL },
-	{ "fail_page_alloc", "probability", "0" },
-	{ "fail_page_alloc", "verbose", "0" },
-	{ "fail_page_alloc", "task-filter", "N" },
-	{ "fail_page_alloc", "ignore-gfp-wait", "N" },
-	{ "fail_page_alloc", "ignore-gfp-highmem", "N" },
-	{ "fail_page_alloc", "min-order", "0" },
-	{ "fail_page_alloc", "times", NULL },
-	{ "fail_iommufd", "probability", "0" },
-	{ "fail_iommufd", "verbose", "0" },
-	{ "fail_iommufd", "task-filter", "N" },
-	{ "fail_iommufd", "times", NULL },
-};
-
-#define KNOB_VALUE_MAX 32
 #define SWEEP_BOUND 500
 #define NTH_PAGES 8
-
-static void knob_path(const struct fault_knob *knob, char *path, size_t size)
-{
-	snprintf(path, size, "/sys/kernel/debug/%s/%s", knob->attr, knob->file);
-}
-
-/* Reads a knob's value without the trailing newline */
-static int knob_read(const struct fault_knob *knob, char *val)
-{
-	char path[128];
-	ssize_t len;
-	int fd;
-
-	knob_path(knob, path, sizeof(path));
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	len = read(fd, val, KNOB_VALUE_MAX - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	val[len] = 0;
-	val[strcspn(val, "\n")] = 0;
-	return 0;
-}
-
-static int knob_write(const struct fault_knob *knob, const char *val)
-{
-	size_t len = strlen(val);
-	char path[128];
-	ssize_t done;
-	int fd;
-
-	knob_path(knob, path, sizeof(path));
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	done = write(fd, val, len);
-	close(fd);
-	return done == (ssize_t)len ? 0 : -1;
-}
-
-/* Puts every knob back as @saved has it; returns 0 if all went back */
-static int nth_restore_knobs(char saved[][KNOB_VALUE_MAX])
-{
-	unsigned int i;
-	int rc = 0;
-
-	for (i = 0; i != ARRAY_SIZE(fault_knobs); i++)
-		rc |= knob_write(&fault_knobs[i], saved[i]);
-	return rc;
-}
 
 FIXTURE(nth)
 {
@@ -1493,48 +1233,35 @@ FIXTURE(nth)
 	int nth_fd;
 	uint8_t *buf;
 	bool knobs_set;
-	char saved[ARRAY_SIZE(fault_knobs)][KNOB_VALUE_MAX];
+	struct fault_knobs knobs;
 };
 
 FIXTURE_SETUP(nth)
 {
 	struct iommu_test_cmd probe = {};
 	char path[64];
-	unsigned int i;
 
 	self->nth_fd = -1;
-	self->probe_fd = open("/dev/iommu", O_RDWR);
+	self->probe_fd = iommufd_open();
 	if (self->probe_fd < 0)
 		SKIP(return, "no /dev/iommu");
 	if (test_cmd(self->probe_fd, IOMMU_TEST_OP_ACCOUNTING, 0, &probe) &&
 	    errno == ENOTTY)
 		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
-	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
-	self->nth_fd = open(path, O_RDWR);
+	self->nth_fd = fail_nth_open(path, sizeof(path));
 	if (self->nth_fd < 0)
 		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", path);
-	for (i = 0; i != ARRAY_SIZE(fault_knobs); i++)
-		if (knob_read(&fault_knobs[i], self->saved[i]))
-			SKIP(return, "cannot read /sys/kernel/debug/%s/%s",
-			     fault_knobs[i].attr, fault_knobs[i].file);
+	if (fault_knobs_save(&self->knobs))
+		SKIP(return, "cannot read %s", self->knobs.failed);
 	self->buf = mem_get(NTH_PAGES * CPU_PAGE, 0x42);
 	ASSERT_NE(NULL, self->buf);
 
 	/*
-	 * Last, and undone here on failure: the teardown does not run after
-	 * a setup that did not complete.
+	 * Last, and undone by fault_knobs_set() itself on failure: the
+	 * teardown does not run after a setup that did not complete.
 	 */
-	for (i = 0; i != ARRAY_SIZE(fault_knobs); i++) {
-		if (fault_knobs[i].value &&
-		    knob_write(&fault_knobs[i], fault_knobs[i].value))
-			break;
-	}
-	if (i != ARRAY_SIZE(fault_knobs)) {
-		nth_restore_knobs(self->saved);
-		ASSERT_TRUE(false)
-			TH_LOG("cannot set /sys/kernel/debug/%s/%s",
-			       fault_knobs[i].attr, fault_knobs[i].file);
-	}
+	ASSERT_EQ(0, fault_knobs_set(&self->knobs))
+		TH_LOG("cannot set %s", self->knobs.failed);
 	self->knobs_set = true;
 }
 
@@ -1545,7 +1272,7 @@ FIXTURE_TEARDOWN(nth)
 		close(self->nth_fd);
 	}
 	if (self->knobs_set)
-		EXPECT_EQ(0, nth_restore_knobs(self->saved));
+		EXPECT_EQ(0, fault_knobs_restore(&self->knobs));
 	if (self->probe_fd >= 0)
 		close(self->probe_fd);
 	if (self->buf)
@@ -1607,13 +1334,13 @@ static int nth_world(struct __test_metadata *_metadata, uint8_t *buf,
 {
 	int fd;
 
-	fd = open("/dev/iommu", O_RDWR);
+	fd = iommufd_open();
 	EXPECT_LE(0, fd);
 	if (fd < 0)
 		return fd;
-	EXPECT_EQ(0, ioas_new(fd, ioas));
-	EXPECT_EQ(0, map_at(fd, *ioas, MAP_RW, buf, NTH_PAGES * CPU_PAGE,
-			    IOVA));
+	EXPECT_EQ(0, ioas_alloc(fd, ioas));
+	EXPECT_EQ(0, ioas_map_fixed(fd, *ioas, buf, NTH_PAGES * CPU_PAGE,
+				    IOVA));
 	return fd;
 }
 
@@ -1686,7 +1413,7 @@ TEST_F(nth, access_pin)
 		EXPECT_EQ(res != NTH_FAILED, info.pins)
 			TH_LOG("site %u: %u pins", n, info.pins);
 		/* A failed pin left no count behind that would need asking */
-		EXPECT_EQ(0, unmap_all(fd, ioas, NULL));
+		EXPECT_EQ(0, ioas_unmap_all(fd, ioas, NULL));
 		ASSERT_EQ(0, access_info(fd, obj, &info));
 		EXPECT_EQ(res != NTH_FAILED, info.unmap_calls)
 			TH_LOG("site %u: %u unmap calls", n,

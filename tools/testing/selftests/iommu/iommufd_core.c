@@ -5,57 +5,9 @@
  * allocation, IOVA range reporting of an empty IOAS and the file-wide
  * options. Needs no device: everything here is pure software state.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
-#include <linux/capability.h>
-#include <linux/iommufd.h>
 
-#include "kselftest_harness.h"
-
-static int ioas_alloc(int fd, uint32_t *id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int destroy_id(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
-}
-
-static int rlimit_mode(int fd, uint16_t op, uint64_t *val)
-{
-	struct iommu_option cmd = {
-		.size = sizeof(cmd),
-		.option_id = IOMMU_OPTION_RLIMIT_MODE,
-		.op = op,
-		.val64 = *val,
-	};
-	int rc = ioctl(fd, IOMMU_OPTION, &cmd);
-
-	*val = cmd.val64;
-	return rc;
-}
-
-/* Expect ioctl() to fail with a given errno */
-#define EXPECT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		EXPECT_EQ(-1, (call));                                         \
-		EXPECT_EQ(err, errno);                                         \
-	} while (0)
+#include "iommufd_selftest.h"
 
 FIXTURE(iommufd)
 {
@@ -64,7 +16,7 @@ FIXTURE(iommufd)
 
 FIXTURE_SETUP(iommufd)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 }
 
@@ -75,9 +27,9 @@ FIXTURE_TEARDOWN(iommufd)
 
 TEST_F(iommufd, destroy_of_unknown_id_is_enoent)
 {
-	EXPECT_ERRNO(ENOENT, destroy_id(self->fd, 0));
-	EXPECT_ERRNO(ENOENT, destroy_id(self->fd, 1));
-	EXPECT_ERRNO(ENOENT, destroy_id(self->fd, UINT32_MAX));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, 0));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, 1));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, UINT32_MAX));
 }
 
 TEST_F(iommufd, ioas_ids_are_distinct_and_nonzero)
@@ -98,8 +50,8 @@ TEST_F(iommufd, destroy_twice_is_enoent)
 	uint32_t id;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
-	EXPECT_EQ(0, destroy_id(self->fd, id));
-	EXPECT_ERRNO(ENOENT, destroy_id(self->fd, id));
+	EXPECT_EQ(0, object_destroy(self->fd, id));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, id));
 }
 
 TEST_F(iommufd, destroyed_id_is_not_handed_out_again_at_once)
@@ -107,24 +59,24 @@ TEST_F(iommufd, destroyed_id_is_not_handed_out_again_at_once)
 	uint32_t first, second;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &first));
-	ASSERT_EQ(0, destroy_id(self->fd, first));
+	ASSERT_EQ(0, object_destroy(self->fd, first));
 	ASSERT_EQ(0, ioas_alloc(self->fd, &second));
 	EXPECT_NE(first, second);
 }
 
 TEST_F(iommufd, ids_are_private_to_their_file)
 {
-	int other = open("/dev/iommu", O_RDWR);
+	int other = iommufd_open();
 	uint64_t val = 0;
 	uint32_t id;
 
 	ASSERT_LE(0, other);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
-	EXPECT_ERRNO(ENOENT, destroy_id(other, id));
+	EXPECT_ERRNO(ENOENT, object_destroy(other, id));
 	/* The other file is still empty, so its mode can change */
-	EXPECT_EQ(0, rlimit_mode(other, IOMMU_OPTION_OP_SET, &val));
+	EXPECT_EQ(0, rlimit_mode_set(other, val));
 	close(other);
-	EXPECT_EQ(0, destroy_id(self->fd, id));
+	EXPECT_EQ(0, object_destroy(self->fd, id));
 }
 
 TEST_F(iommufd, ioas_alloc_rejects_flags)
@@ -138,7 +90,7 @@ TEST_F(iommufd, ioas_alloc_rejects_flags)
 
 TEST_F(iommufd, close_with_live_objects_frees_them)
 {
-	int fd = open("/dev/iommu", O_RDWR);
+	int fd = iommufd_open();
 	uint32_t id;
 	int i;
 
@@ -237,7 +189,7 @@ FIXTURE_SETUP(struct_size)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	self->buf = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -339,7 +291,7 @@ FIXTURE(ioas)
 
 FIXTURE_SETUP(ioas)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
 }
@@ -418,9 +370,9 @@ TEST_F(ioas, destroyed_ioas_is_gone_for_every_ioctl)
 		.ioas_id = self->ioas_id,
 	};
 
-	ASSERT_EQ(0, destroy_id(self->fd, self->ioas_id));
+	ASSERT_EQ(0, object_destroy(self->fd, self->ioas_id));
 	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
-	EXPECT_ERRNO(ENOENT, destroy_id(self->fd, self->ioas_id));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, self->ioas_id));
 }
 
 FIXTURE(option)
@@ -430,7 +382,7 @@ FIXTURE(option)
 
 FIXTURE_SETUP(option)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 }
 
@@ -443,7 +395,7 @@ TEST_F(option, rlimit_mode_defaults_to_user)
 {
 	uint64_t val = 7;
 
-	ASSERT_EQ(0, rlimit_mode(self->fd, IOMMU_OPTION_OP_GET, &val));
+	ASSERT_EQ(0, rlimit_mode_get(self->fd, &val));
 	EXPECT_EQ(0, val);
 }
 
@@ -451,14 +403,14 @@ TEST_F(option, rlimit_mode_set_and_get_back)
 {
 	uint64_t val = 1;
 
-	ASSERT_EQ(0, rlimit_mode(self->fd, IOMMU_OPTION_OP_SET, &val));
+	ASSERT_EQ(0, rlimit_mode_set(self->fd, val));
 	val = 0;
-	ASSERT_EQ(0, rlimit_mode(self->fd, IOMMU_OPTION_OP_GET, &val));
+	ASSERT_EQ(0, rlimit_mode_get(self->fd, &val));
 	EXPECT_EQ(1, val);
 	val = 0;
-	ASSERT_EQ(0, rlimit_mode(self->fd, IOMMU_OPTION_OP_SET, &val));
+	ASSERT_EQ(0, rlimit_mode_set(self->fd, val));
 	val = 1;
-	ASSERT_EQ(0, rlimit_mode(self->fd, IOMMU_OPTION_OP_GET, &val));
+	ASSERT_EQ(0, rlimit_mode_get(self->fd, &val));
 	EXPECT_EQ(0, val);
 }
 
@@ -466,9 +418,9 @@ TEST_F(option, rlimit_mode_rejects_values_above_one)
 {
 	uint64_t val = 2;
 
-	EXPECT_ERRNO(EINVAL, rlimit_mode(self->fd, IOMMU_OPTION_OP_SET, &val));
+	EXPECT_ERRNO(EINVAL, rlimit_mode_set(self->fd, val));
 	val = UINT64_MAX;
-	EXPECT_ERRNO(EINVAL, rlimit_mode(self->fd, IOMMU_OPTION_OP_SET, &val));
+	EXPECT_ERRNO(EINVAL, rlimit_mode_set(self->fd, val));
 }
 
 TEST_F(option, rlimit_mode_is_fixed_once_objects_exist)
@@ -477,13 +429,13 @@ TEST_F(option, rlimit_mode_is_fixed_once_objects_exist)
 	uint32_t id;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
-	EXPECT_ERRNO(EBUSY, rlimit_mode(self->fd, IOMMU_OPTION_OP_SET, &val));
-	ASSERT_EQ(0, rlimit_mode(self->fd, IOMMU_OPTION_OP_GET, &val));
+	EXPECT_ERRNO(EBUSY, rlimit_mode_set(self->fd, val));
+	ASSERT_EQ(0, rlimit_mode_get(self->fd, &val));
 	EXPECT_EQ(0, val);
 	/* Empty again: the mode may change again */
-	ASSERT_EQ(0, destroy_id(self->fd, id));
+	ASSERT_EQ(0, object_destroy(self->fd, id));
 	val = 1;
-	EXPECT_EQ(0, rlimit_mode(self->fd, IOMMU_OPTION_OP_SET, &val));
+	EXPECT_EQ(0, rlimit_mode_set(self->fd, val));
 }
 
 TEST_F(option, rlimit_mode_is_a_file_option)
@@ -516,23 +468,6 @@ TEST_F(option, malformed_requests_are_eopnotsupp)
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_OPTION, &cmd));
 }
 
-/* Drops CAP_SYS_RESOURCE from all sets of the calling process */
-static int drop_sys_resource(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_TO_INDEX(CAP_SYS_RESOURCE)].effective &=
-		~CAP_TO_MASK(CAP_SYS_RESOURCE);
-	data[CAP_TO_INDEX(CAP_SYS_RESOURCE)].permitted &=
-		~CAP_TO_MASK(CAP_SYS_RESOURCE);
-	return syscall(SYS_capset, &hdr, data);
-}
-
 TEST_F(option, rlimit_mode_set_needs_cap_sys_resource)
 {
 	int status;
@@ -543,14 +478,13 @@ TEST_F(option, rlimit_mode_set_needs_cap_sys_resource)
 	if (pid == 0) {
 		uint64_t val = 1;
 
-		if (drop_sys_resource())
+		if (cap_drop(CAP_SYS_RESOURCE))
 			_exit(2);
 		/* Reading stays allowed, changing is not */
-		if (rlimit_mode(self->fd, IOMMU_OPTION_OP_GET, &val) || val)
+		if (rlimit_mode_get(self->fd, &val) || val)
 			_exit(3);
 		val = 1;
-		if (rlimit_mode(self->fd, IOMMU_OPTION_OP_SET, &val) != -1 ||
-		    errno != EPERM)
+		if (rlimit_mode_set(self->fd, val) != -1 || errno != EPERM)
 			_exit(4);
 		_exit(0);
 	}
@@ -601,7 +535,7 @@ TEST_F(iommufd, vfio_ioas_goes_with_its_ioas)
 	id = ioas;
 	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &id));
 	/* Being the compat IOAS does not keep an IOAS alive */
-	ASSERT_EQ(0, destroy_id(self->fd, ioas));
+	ASSERT_EQ(0, object_destroy(self->fd, ioas));
 	EXPECT_ERRNO(ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id));
 }
 

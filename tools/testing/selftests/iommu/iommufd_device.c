@@ -22,182 +22,16 @@
  *
  * The tests assume 4 KiB CPU pages; the mock's IO page is half of that.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <linux/iommufd.h>
 
-#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
-#include "kselftest_harness.h"
+#include "iommufd_selftest.h"
 
-/*
- * -Wclobbered (from -Wextra) fires inside the harness's own test wrappers,
- * on a local they keep across setjmp(), not on anything in this file.
- */
-#pragma GCC diagnostic ignored "-Wclobbered"
-
-#define CPU_PAGE	4096UL
-#define IO_PAGE		(CPU_PAGE / 2)
 #define BUF_PAGES	16
 #define BUF_SIZE	(BUF_PAGES * CPU_PAGE)
-
-#define MAP_R		IOMMU_IOAS_MAP_READABLE
-#define MAP_W		IOMMU_IOAS_MAP_WRITEABLE
-#define MAP_RW		(MAP_R | MAP_W)
 
 /* Where the tests map; far from the MSI window and 2 MiB aligned */
 #define IOVA_A		0x1000000ULL
 #define IOVA_B		0x2000000ULL
-
-/* No object has this ID in a file that made only a few objects */
-#define NO_SUCH_ID	0xfffffff0U
-
-/* Where the mock bus lists its devices; they leave it when removed */
-#define MOCK_BUS_DEVICES "/sys/bus/iommufd_mock/devices"
-
-/* The call must fail with exactly @err */
-#define EXPECT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		EXPECT_EQ(-1, (call));                                         \
-		EXPECT_EQ(err, errno);                                         \
-	} while (0)
-
-#define ASSERT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		ASSERT_EQ(-1, (call));                                         \
-		ASSERT_EQ(err, errno);                                         \
-	} while (0)
-
-/* ---- The regular uAPI ---- */
-
-static int ioas_new(int fd, uint32_t *ioas)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-	*ioas = cmd.out_ioas_id;
-	return rc;
-}
-
-static int object_destroy(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
-}
-
-/* MAP of [va, va + length) at the fixed @iova with the permissions @flags */
-static int map_at(int fd, uint32_t ioas, uint32_t flags, const void *va,
-		  uint64_t length, uint64_t iova)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = flags | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)va,
-		.length = length,
-		.iova = iova,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-}
-
-static int unmap_range(int fd, uint32_t ioas, uint64_t iova, uint64_t length)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = length,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-}
-
-static int allow_iovas(int fd, uint32_t ioas,
-		       const struct iommu_iova_range *ranges, uint32_t nr)
-{
-	struct iommu_ioas_allow_iovas cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.num_iovas = nr,
-		.allowed_iovas = (uintptr_t)ranges,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
-}
-
-#define MAX_RANGES 8
-
-/* What IOMMU_IOAS_IOVA_RANGES reports */
-struct ranges {
-	uint32_t num;
-	uint64_t align;
-	struct iommu_iova_range range[MAX_RANGES];
-};
-
-static int ranges_get(int fd, uint32_t ioas, struct ranges *out)
-{
-	struct iommu_ioas_iova_ranges cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.num_iovas = MAX_RANGES,
-	};
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	cmd.allowed_iovas = (uintptr_t)out->range;
-	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
-	out->num = cmd.num_iovas;
-	out->align = cmd.out_iova_alignment;
-	return rc;
-}
-
-/*
- * HWPT_ALLOC. @data and @data_len are passed as they are; the data type is
- * IOMMU_HWPT_DATA_SELFTEST whenever @data is set.
- */
-static int hwpt_alloc(int fd, uint32_t flags, uint32_t dev, uint32_t pt,
-		      const void *data, uint32_t data_len, uint32_t *hwpt)
-{
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.dev_id = dev,
-		.pt_id = pt,
-		.data_type = data ? IOMMU_HWPT_DATA_SELFTEST :
-				    IOMMU_HWPT_DATA_NONE,
-		.data_len = data_len,
-		.data_uptr = (uintptr_t)data,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
-	if (!rc && hwpt)
-		*hwpt = cmd.out_hwpt_id;
-	return rc;
-}
-
-/* A nested HWPT on @parent whose IOTLB tag starts as @iotlb */
-static int nested_alloc(int fd, uint32_t dev, uint32_t parent,
-			uint32_t iotlb, uint32_t *hwpt)
-{
-	struct iommu_hwpt_mock_nested data = { .iotlb = iotlb };
-
-	return hwpt_alloc(fd, 0, dev, parent, &data, sizeof(data), hwpt);
-}
 
 static int hw_info(int fd, uint32_t dev, void *buf, uint32_t len,
 		   struct iommu_hw_info *out)
@@ -211,194 +45,12 @@ static int hw_info(int fd, uint32_t dev, void *buf, uint32_t len,
 	return ioctl(fd, IOMMU_GET_HW_INFO, out);
 }
 
-/* ---- IOMMU_TEST_CMD ---- */
-
-static int test_cmd(int fd, uint32_t op, uint32_t id,
-		    struct iommu_test_cmd *cmd)
-{
-	cmd->size = sizeof(*cmd);
-	cmd->op = op;
-	cmd->id = id;
-	return ioctl(fd, IOMMU_TEST_CMD, cmd);
-}
-
-/* A mock device and the DEVICE object it is bound as */
-struct mdev {
-	uint32_t id;	/* the mock device object, for MOCK_DEVICE_* ops */
-	uint32_t idev;	/* the DEVICE, for HWPT_ALLOC and GET_HW_INFO */
-};
-
-static int mdev_add(int fd, uint32_t flags, struct mdev *dev)
-{
-	struct iommu_test_cmd cmd = { .mock_device.flags = flags };
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_ADD, 0, &cmd);
-	if (!rc) {
-		dev->id = cmd.mock_device.out_mock_dev_id;
-		dev->idev = cmd.mock_device.out_idev_id;
-	}
-	return rc;
-}
-
-static int mdev_change(int fd, uint32_t op, uint32_t dev, uint32_t pt,
-		       uint32_t *hwpt)
-{
-	struct iommu_test_cmd cmd = { .mock_attach.pt_id = pt };
-	int rc;
-
-	rc = test_cmd(fd, op, dev, &cmd);
-	if (!rc && hwpt)
-		*hwpt = cmd.mock_attach.out_hwpt_id;
-	return rc;
-}
-
-static int mdev_attach(int fd, uint32_t dev, uint32_t pt, uint32_t *hwpt)
-{
-	return mdev_change(fd, IOMMU_TEST_OP_MOCK_DEVICE_ATTACH, dev, pt, hwpt);
-}
-
-static int mdev_replace(int fd, uint32_t dev, uint32_t pt, uint32_t *hwpt)
-{
-	return mdev_change(fd, IOMMU_TEST_OP_MOCK_DEVICE_REPLACE, dev, pt,
-			   hwpt);
-}
-
-static int mdev_detach(int fd, uint32_t dev)
-{
-	struct iommu_test_cmd cmd = {};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_DETACH, dev, &cmd);
-}
-
-/* What MOCK_DEVICE_DOMAIN says about a device, HWPT or mock domain */
-struct dom {
-	uint32_t attached;	/* enum iommu_test_mock_attached */
-	uint32_t props;		/* enum iommu_test_mock_domain_props */
-	uint32_t cookie;
-	uint32_t parent_cookie;
-	uint32_t iotlb;
-	uint32_t invalidations;
-};
-
-static int dom_get(int fd, uint32_t id, struct dom *dom)
-{
-	struct iommu_test_cmd cmd = {};
-	int rc;
-
-	memset(dom, 0, sizeof(*dom));
-	rc = test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN, id, &cmd);
-	if (rc)
-		return rc;
-	dom->attached = cmd.mock_device_domain.out_attached;
-	dom->props = cmd.mock_device_domain.out_props;
-	dom->cookie = cmd.mock_device_domain.out_cookie;
-	dom->parent_cookie = cmd.mock_device_domain.out_parent_cookie;
-	dom->iotlb = cmd.mock_device_domain.out_iotlb;
-	dom->invalidations = cmd.mock_device_domain.out_invalidations;
-	return 0;
-}
-
 /* Does an object with @id still exist as something MOCK_DEVICE_DOMAIN knows? */
 static bool dom_exists(int fd, uint32_t id)
 {
 	struct dom dom;
 
 	return !dom_get(fd, id, &dom);
-}
-
-/* The cookie of the domain @id translates with; 0 if there is none */
-static uint32_t cookie_of(int fd, uint32_t id)
-{
-	struct dom dom;
-
-	if (dom_get(fd, id, &dom))
-		return 0;
-	return dom.cookie;
-}
-
-/* enum iommu_test_mock_attached of @id; -1 if there is no such object */
-static int dom_attached(int fd, uint32_t id)
-{
-	struct dom dom;
-
-	if (dom_get(fd, id, &dom))
-		return -1;
-	return dom.attached;
-}
-
-/* [iova, iova + length) of @id leads to the memory at @va with any rights */
-static int check_map(int fd, uint32_t id, uint64_t iova, uint64_t length,
-		     const void *va)
-{
-	struct iommu_test_cmd cmd = {
-		.check_map = {
-			.iova = iova,
-			.length = length,
-			.uptr = (uintptr_t)va,
-		},
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_MAP, id, &cmd);
-}
-
-static int check_unmapped(int fd, uint32_t id, uint64_t iova, uint64_t length)
-{
-	struct iommu_test_cmd cmd = {
-		.check_unmapped = { .iova = iova, .length = length },
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_UNMAPPED, id, &cmd);
-}
-
-static int dma_write(int fd, uint32_t id, uint64_t iova, uint64_t length)
-{
-	struct iommu_test_cmd cmd = {
-		.dma_write = { .iova = iova, .length = length },
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DMA_WRITE, id, &cmd);
-}
-
-static int check_pins(int fd, const void *va, uint64_t length, uint32_t pins)
-{
-	struct iommu_test_cmd cmd = {
-		.check_pins = {
-			.uptr = (uintptr_t)va,
-			.length = length,
-			.pins = pins,
-		},
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_CHECK_PINS, 0, &cmd);
-}
-
-/* Pages charged to the user's locked_vm, the default RLIMIT_MODE */
-static int locked_pages(int fd, uint64_t *pages)
-{
-	struct iommu_test_cmd cmd = {};
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_ACCOUNTING, 0, &cmd);
-	*pages = cmd.accounting.out_locked_vm;
-	return rc;
-}
-
-/* Devices on the mock bus, -1 if sysfs does not show the bus */
-static int mock_bus_devices(void)
-{
-	struct dirent *de;
-	int count = 0;
-	DIR *dir;
-
-	dir = opendir(MOCK_BUS_DEVICES);
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			count++;
-	closedir(dir);
-	return count;
 }
 
 /* ---- Expected IOVA ranges ---- */
@@ -420,7 +72,7 @@ static const char *const shape_names[] = {
 	[SHAPE_APERTURE_MSI] = "the aperture without the MSI window",
 };
 
-static void shape_ranges(enum shape shape, struct ranges *want)
+static void shape_ranges(enum shape shape, struct ioas_ranges *want)
 {
 	memset(want, 0, sizeof(*want));
 	switch (shape) {
@@ -447,11 +99,11 @@ static void shape_ranges(enum shape shape, struct ranges *want)
 static void expect_ranges(struct __test_metadata *_metadata, int fd,
 			  uint32_t ioas, enum shape shape)
 {
-	struct ranges want, got;
+	struct ioas_ranges want, got;
 	unsigned int i;
 
 	shape_ranges(shape, &want);
-	ASSERT_EQ(0, ranges_get(fd, ioas, &got));
+	ASSERT_EQ(0, ioas_ranges_get(fd, ioas, &got));
 	EXPECT_EQ(want.num, got.num)
 		TH_LOG("IOAS %u: expected %s", ioas, shape_names[shape]);
 	EXPECT_EQ(want.align, got.align)
@@ -471,20 +123,6 @@ static void expect_ranges(struct __test_metadata *_metadata, int fd,
 
 /* The IOAS is not held by any HWPT: IOMMU_DESTROY takes it */
 #define EXPECT_IOAS_FREE(ioas) EXPECT_EQ(0, object_destroy(self->fd, ioas))
-
-static uint8_t *buf_get(size_t len)
-{
-	uint8_t *buf;
-
-	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED)
-		return NULL;
-	/* Small pages only: the tests reason in CPU pages */
-	madvise(buf, len, MADV_NOHUGEPAGE);
-	memset(buf, 0xa5, len);
-	return buf;
-}
 
 /*
  * A page holding a copy of @cmd that the kernel can read but not write,
@@ -537,9 +175,9 @@ FIXTURE(bind)
 
 FIXTURE_SETUP(bind)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 }
 
 FIXTURE_TEARDOWN(bind)
@@ -567,12 +205,13 @@ TEST_F(bind, device_add_returns_a_bound_device_object)
 	ASSERT_EQ(0, dom_get(self->fd, dev.id, &dom));
 	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom.attached);
 	EXPECT_EQ(0, dom.cookie);
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, dev.id, IOVA_A, CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, dev.id, IOVA_A,
+					    CPU_PAGE));
 	/* and there is no page table to check */
-	EXPECT_ERRNO(ENXIO, check_map(self->fd, dev.id, IOVA_A, CPU_PAGE,
-				      &dom));
-	EXPECT_ERRNO(ENXIO, check_unmapped(self->fd, dev.id, IOVA_A,
-					   CPU_PAGE));
+	EXPECT_ERRNO(ENXIO, mock_check_map(self->fd, dev.id, IOVA_A, CPU_PAGE,
+					   &dom, 0, NULL));
+	EXPECT_ERRNO(ENXIO, mock_check_unmapped(self->fd, dev.id, IOVA_A,
+						CPU_PAGE));
 
 	/* Binding alone does not touch any IOAS */
 	EXPECT_RANGES(self->ioas, SHAPE_OPEN);
@@ -588,8 +227,7 @@ TEST_F(bind, device_object_cannot_be_destroyed_by_userspace)
 	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, dev.idev));
 	/* Still there and usable */
 	EXPECT_EQ(0, hw_info(self->fd, dev.idev, NULL, 0, &info));
-	EXPECT_EQ(0, hwpt_alloc(self->fd, 0, dev.idev, self->ioas, NULL, 0,
-				NULL));
+	EXPECT_EQ(0, hwpt_alloc(self->fd, 0, dev.idev, self->ioas, NULL));
 }
 
 TEST_F(bind, destroying_the_mock_device_unbinds_it)
@@ -607,7 +245,7 @@ TEST_F(bind, destroying_the_mock_device_unbinds_it)
 
 	EXPECT_ERRNO(ENOENT, hw_info(self->fd, dev.idev, NULL, 0, &info));
 	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, dev.idev, self->ioas,
-					NULL, 0, &hwpt));
+					&hwpt));
 	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, dev.idev));
 	EXPECT_ERRNO(ENOENT, mdev_attach(self->fd, dev.id, self->ioas, &hwpt));
 	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, dev.id));
@@ -689,53 +327,54 @@ TEST_F(bind, ioas_and_hwpt_stay_busy_until_the_device_goes)
  */
 TEST_F(bind, close_with_attached_devices_frees_everything)
 {
-	uint64_t locked0, locked;
 	uint32_t ioas, parent, hwpt, nested, got;
+	struct charge charge0, charge;
 	struct mdev dev[4];
 	unsigned int i;
 	uint8_t *buf;
 	int before, fd;
 
-	buf = buf_get(BUF_SIZE);
+	buf = small_pages_alloc(BUF_SIZE);
 	ASSERT_NE(NULL, buf);
 	before = mock_bus_devices();
-	ASSERT_EQ(0, locked_pages(self->fd, &locked0));
+	ASSERT_EQ(0, charge_read(self->fd, &charge0));
 
-	fd = open("/dev/iommu", O_RDWR);
+	fd = iommufd_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioas_new(fd, &ioas));
-	ASSERT_EQ(0, map_at(fd, ioas, MAP_RW, buf, BUF_SIZE, IOVA_A));
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, buf, BUF_SIZE, IOVA_A));
 	ASSERT_EQ(0, check_pins(fd, buf, BUF_SIZE, 1));
-	ASSERT_EQ(0, locked_pages(fd, &locked));
-	EXPECT_EQ(locked0 + BUF_PAGES, locked);
+	ASSERT_EQ(0, charge_read(fd, &charge));
+	EXPECT_EQ(charge0.locked_vm + BUF_PAGES, charge.locked_vm);
 
 	/* One device each on an auto, an explicit and a nested HWPT */
 	for (i = 0; i != 4; i++)
 		ASSERT_EQ(0, mdev_add(fd, 0, &dev[i]));
 	ASSERT_EQ(0, mdev_attach(fd, dev[0].id, ioas, &got));
-	ASSERT_EQ(0, hwpt_alloc(fd, 0, dev[1].idev, ioas, NULL, 0, &hwpt));
+	ASSERT_EQ(0, hwpt_alloc(fd, 0, dev[1].idev, ioas, &hwpt));
 	ASSERT_EQ(0, mdev_attach(fd, dev[1].id, hwpt, &got));
 	ASSERT_EQ(0, hwpt_alloc(fd, IOMMU_HWPT_ALLOC_NEST_PARENT, dev[2].idev,
-				ioas, NULL, 0, &parent));
-	ASSERT_EQ(0, nested_alloc(fd, dev[2].idev, parent, 1, &nested));
+				ioas, &parent));
+	ASSERT_EQ(0, hwpt_alloc_nested(fd, 0, dev[2].idev, parent, 1, &nested));
 	ASSERT_EQ(0, mdev_attach(fd, dev[2].id, nested, &got));
 	/* and one only bound */
 	ASSERT_EQ(0, close(fd));
 
 	EXPECT_EQ(0, check_pins(self->fd, buf, BUF_SIZE, 0));
-	ASSERT_EQ(0, locked_pages(self->fd, &locked));
-	EXPECT_EQ(locked0, locked);
+	ASSERT_EQ(0, charge_read(self->fd, &charge));
+	EXPECT_EQ(charge0.locked_vm, charge.locked_vm);
 	if (before >= 0)
 		EXPECT_EQ(before, mock_bus_devices());
 
 	/* A new file starts from scratch and can bind and attach again */
-	fd = open("/dev/iommu", O_RDWR);
+	fd = iommufd_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioas_new(fd, &ioas));
-	ASSERT_EQ(0, map_at(fd, ioas, MAP_RW, buf, BUF_SIZE, IOVA_A));
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, buf, BUF_SIZE, IOVA_A));
 	ASSERT_EQ(0, mdev_add(fd, 0, &dev[0]));
 	ASSERT_EQ(0, mdev_attach(fd, dev[0].id, ioas, &got));
-	EXPECT_EQ(0, check_map(fd, dev[0].id, IOVA_A, BUF_SIZE, buf));
+	EXPECT_EQ(0, mock_check_map(fd, dev[0].id, IOVA_A, BUF_SIZE, buf, 0,
+				    NULL));
 	ASSERT_EQ(0, close(fd));
 	EXPECT_EQ(0, check_pins(self->fd, buf, BUF_SIZE, 0));
 	munmap(buf, BUF_SIZE);
@@ -778,11 +417,11 @@ FIXTURE_VARIANT_ADD(attach, no_msi_window)
 
 FIXTURE_SETUP(attach)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, variant->kind.flags, &self->dev));
-	self->buf = buf_get(BUF_SIZE);
+	self->buf = small_pages_alloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->buf);
 }
 
@@ -842,11 +481,11 @@ TEST_F(attach, attach_again_after_detach_gets_a_new_hwpt)
 	uint32_t first, second, cookie;
 
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &first));
-	cookie = cookie_of(self->fd, first);
+	cookie = dom_cookie(self->fd, first);
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &second));
 	EXPECT_NE(first, second);
-	EXPECT_NE(cookie, cookie_of(self->fd, second));
+	EXPECT_NE(cookie, dom_cookie(self->fd, second));
 	EXPECT_RANGES(self->ioas, attached_shape(variant->kind.msi));
 }
 
@@ -854,17 +493,17 @@ TEST_F(attach, attach_when_attached_is_einval_and_changes_nothing)
 {
 	uint32_t hwpt, other, cookie;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &other));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &hwpt));
-	cookie = cookie_of(self->fd, self->dev.id);
+	cookie = dom_cookie(self->fd, self->dev.id);
 
 	EXPECT_ERRNO(EINVAL, mdev_attach(self->fd, self->dev.id, self->ioas,
 					 NULL));
 	EXPECT_ERRNO(EINVAL, mdev_attach(self->fd, self->dev.id, hwpt, NULL));
 	EXPECT_ERRNO(EINVAL, mdev_attach(self->fd, self->dev.id, other, NULL));
 
-	EXPECT_EQ(cookie, cookie_of(self->fd, self->dev.id));
-	EXPECT_EQ(cookie, cookie_of(self->fd, hwpt));
+	EXPECT_EQ(cookie, dom_cookie(self->fd, self->dev.id));
+	EXPECT_EQ(cookie, dom_cookie(self->fd, hwpt));
 	EXPECT_RANGES(self->ioas, attached_shape(variant->kind.msi));
 	/* No HWPT was left behind on the other IOAS */
 	EXPECT_RANGES(other, SHAPE_OPEN);
@@ -922,15 +561,15 @@ TEST_F(attach, second_device_shares_the_automatic_hwpt)
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &first));
 	ASSERT_EQ(0, mdev_attach(self->fd, dev2.id, self->ioas, &second));
 	EXPECT_EQ(first, second);
-	cookie = cookie_of(self->fd, first);
-	EXPECT_EQ(cookie, cookie_of(self->fd, self->dev.id));
-	EXPECT_EQ(cookie, cookie_of(self->fd, dev2.id));
+	cookie = dom_cookie(self->fd, first);
+	EXPECT_EQ(cookie, dom_cookie(self->fd, self->dev.id));
+	EXPECT_EQ(cookie, dom_cookie(self->fd, dev2.id));
 	EXPECT_RANGES(self->ioas, attached_shape(variant->kind.msi));
 
 	/* The HWPT and the narrowing last while one device is left */
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
-	EXPECT_EQ(cookie, cookie_of(self->fd, first));
-	EXPECT_EQ(cookie, cookie_of(self->fd, dev2.id));
+	EXPECT_EQ(cookie, dom_cookie(self->fd, first));
+	EXPECT_EQ(cookie, dom_cookie(self->fd, dev2.id));
 	EXPECT_RANGES(self->ioas, attached_shape(variant->kind.msi));
 	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, first));
 
@@ -948,14 +587,14 @@ TEST_F(attach, destroying_an_attached_device_keeps_the_others)
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &first));
 	ASSERT_EQ(0, mdev_attach(self->fd, dev2.id, self->ioas, &second));
 	ASSERT_EQ(first, second);
-	cookie = cookie_of(self->fd, first);
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, BUF_SIZE,
-			    IOVA_A));
+	cookie = dom_cookie(self->fd, first);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A));
 
 	ASSERT_EQ(0, object_destroy(self->fd, self->dev.id));
-	EXPECT_EQ(cookie, cookie_of(self->fd, dev2.id));
-	EXPECT_EQ(0, check_map(self->fd, dev2.id, IOVA_A, BUF_SIZE,
-			       self->buf));
+	EXPECT_EQ(cookie, dom_cookie(self->fd, dev2.id));
+	EXPECT_EQ(0, mock_check_map(self->fd, dev2.id, IOVA_A, BUF_SIZE,
+				    self->buf, 0, NULL));
 	EXPECT_RANGES(self->ioas, attached_shape(variant->kind.msi));
 	ASSERT_EQ(0, object_destroy(self->fd, dev2.id));
 	EXPECT_FALSE(dom_exists(self->fd, first));
@@ -968,13 +607,13 @@ TEST_F(attach, devices_on_different_ioas_get_different_hwpts)
 	uint32_t other, first, second;
 	struct mdev dev2;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &other));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
 	ASSERT_EQ(0, mdev_add(self->fd, variant->kind.flags, &dev2));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &first));
 	ASSERT_EQ(0, mdev_attach(self->fd, dev2.id, other, &second));
 	EXPECT_NE(first, second);
-	EXPECT_NE(cookie_of(self->fd, self->dev.id),
-		  cookie_of(self->fd, dev2.id));
+	EXPECT_NE(dom_cookie(self->fd, self->dev.id),
+		  dom_cookie(self->fd, dev2.id));
 	EXPECT_RANGES(self->ioas, attached_shape(variant->kind.msi));
 	EXPECT_RANGES(other, attached_shape(variant->kind.msi));
 }
@@ -983,23 +622,26 @@ TEST_F(attach, mappings_reach_the_device_before_and_after_attach)
 {
 	uint32_t hwpt;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    BUF_SIZE / 2, IOVA_A));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    BUF_SIZE / 2, IOVA_A));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &hwpt));
-	EXPECT_EQ(0, check_map(self->fd, self->dev.id, IOVA_A, BUF_SIZE / 2,
-			       self->buf));
-	EXPECT_EQ(0, check_map(self->fd, hwpt, IOVA_A, BUF_SIZE / 2,
-			       self->buf));
+	EXPECT_EQ(0, mock_check_map(self->fd, self->dev.id, IOVA_A,
+				    BUF_SIZE / 2, self->buf, 0, NULL));
+	EXPECT_EQ(0, mock_check_map(self->fd, hwpt, IOVA_A, BUF_SIZE / 2,
+				    self->buf, 0, NULL));
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW,
-			    self->buf + BUF_SIZE / 2, BUF_SIZE / 2, IOVA_B));
-	EXPECT_EQ(0, check_map(self->fd, self->dev.id, IOVA_B, BUF_SIZE / 2,
-			       self->buf + BUF_SIZE / 2));
-	EXPECT_EQ(0, check_unmapped(self->fd, self->dev.id, 0, IOVA_A));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas,
+				    self->buf + BUF_SIZE / 2, BUF_SIZE / 2,
+				    IOVA_B));
+	EXPECT_EQ(0, mock_check_map(self->fd, self->dev.id, IOVA_B,
+				    BUF_SIZE / 2, self->buf + BUF_SIZE / 2, 0,
+				    NULL));
+	EXPECT_EQ(0, mock_check_unmapped(self->fd, self->dev.id, 0, IOVA_A));
 
-	ASSERT_EQ(0, unmap_range(self->fd, self->ioas, IOVA_A, BUF_SIZE / 2));
-	EXPECT_EQ(0, check_unmapped(self->fd, self->dev.id, IOVA_A,
-				    BUF_SIZE / 2));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE / 2,
+				NULL));
+	EXPECT_EQ(0, mock_check_unmapped(self->fd, self->dev.id, IOVA_A,
+					 BUF_SIZE / 2));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf, BUF_SIZE / 2, 0));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf + BUF_SIZE / 2,
 				BUF_SIZE / 2, 1));
@@ -1011,36 +653,39 @@ TEST_F(attach, device_dma_goes_through_its_domain)
 
 	snap = malloc(BUF_SIZE);
 	ASSERT_NE(NULL, snap);
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    BUF_SIZE / 2, IOVA_A));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R,
-			    self->buf + BUF_SIZE / 2, BUF_SIZE / 2, IOVA_B));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    BUF_SIZE / 2, IOVA_A));
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas, MAP_R,
+					 self->buf + BUF_SIZE / 2, BUF_SIZE / 2,
+					 IOVA_B));
 	memcpy(snap, self->buf, BUF_SIZE);
 
 	/* Not attached yet: the blocking domain faults every DMA */
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, self->dev.id, IOVA_A,
-				       CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, self->dev.id, IOVA_A,
+					    CPU_PAGE));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, NULL));
 
-	EXPECT_EQ(0, dma_write(self->fd, self->dev.id, IOVA_A, BUF_SIZE / 2));
-	EXPECT_EQ(0, dma_write(self->fd, self->dev.id, IOVA_A + IO_PAGE, 1));
+	EXPECT_EQ(0, mock_dma_write(self->fd, self->dev.id, IOVA_A,
+				    BUF_SIZE / 2));
+	EXPECT_EQ(0, mock_dma_write(self->fd, self->dev.id, IOVA_A + IO_PAGE,
+				    1));
 	/* Read-only, unmapped, and running from mapped into unmapped */
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, self->dev.id, IOVA_B,
-				       CPU_PAGE));
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, self->dev.id,
-				       IOVA_A + BUF_SIZE, CPU_PAGE));
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, self->dev.id,
-				       IOVA_A + BUF_SIZE / 2 - CPU_PAGE,
-				       2 * CPU_PAGE));
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, self->dev.id, MOCK_RESV_START,
-				       CPU_PAGE));
-	EXPECT_ERRNO(EINVAL, dma_write(self->fd, self->dev.id, IOVA_A, 0));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, self->dev.id, IOVA_B,
+					    CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, self->dev.id,
+					    IOVA_A + BUF_SIZE, CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, self->dev.id,
+					    IOVA_A + BUF_SIZE / 2 - CPU_PAGE,
+					    2 * CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, self->dev.id,
+					    MOCK_RESV_START, CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, mock_dma_write(self->fd, self->dev.id, IOVA_A, 0));
 	EXPECT_EQ(0, memcmp(snap, self->buf + 0, BUF_SIZE));
 
 	/* After detach the device is blocked again */
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, self->dev.id, IOVA_A,
-				       CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, self->dev.id, IOVA_A,
+					    CPU_PAGE));
 	free(snap);
 }
 
@@ -1060,13 +705,14 @@ TEST_F(attach, attach_over_a_mapping_in_the_msi_window)
 	unsigned int i;
 
 	for (i = 0; i != ARRAY_SIZE(at); i++) {
-		ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-				    2 * CPU_PAGE, at[i]));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+					    2 * CPU_PAGE, at[i]));
 		if (!variant->kind.msi) {
 			ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id,
 						 self->ioas, &hwpt));
-			EXPECT_EQ(0, check_map(self->fd, self->dev.id, at[i],
-					       2 * CPU_PAGE, self->buf));
+			EXPECT_EQ(0, mock_check_map(self->fd, self->dev.id,
+						    at[i], 2 * CPU_PAGE,
+						    self->buf, 0, NULL));
 			ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
 		} else {
 			EXPECT_ERRNO(EADDRINUSE,
@@ -1076,8 +722,8 @@ TEST_F(attach, attach_over_a_mapping_in_the_msi_window)
 			EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom.attached);
 		}
 		EXPECT_RANGES(self->ioas, SHAPE_OPEN);
-		ASSERT_EQ(0, unmap_range(self->fd, self->ioas, at[i],
-					 2 * CPU_PAGE));
+		ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, at[i],
+					2 * CPU_PAGE, NULL));
 	}
 	/* Nothing holds the IOAS: no HWPT was left behind */
 	EXPECT_EQ(0, check_pins(self->fd, self->buf, 2 * CPU_PAGE, 0));
@@ -1090,21 +736,21 @@ TEST_F(attach, attach_when_allowed_ranges_cover_the_msi_window)
 	const struct iommu_iova_range below = {
 		.start = 0, .last = MOCK_RESV_START - 1,
 	};
-	struct ranges got;
+	struct ioas_ranges got;
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, &low4g, 1));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, &low4g, 1));
 	if (variant->kind.msi) {
 		EXPECT_ERRNO(EADDRINUSE, mdev_attach(self->fd, self->dev.id,
 						     self->ioas, NULL));
-		ASSERT_EQ(0, ranges_get(self->fd, self->ioas, &got));
+		ASSERT_EQ(0, ioas_ranges_get(self->fd, self->ioas, &got));
 		EXPECT_EQ(1, got.num);
 		EXPECT_EQ(1, got.align);
 		EXPECT_EQ(0, got.range[0].start);
 		EXPECT_EQ(0xffffffff, got.range[0].last);
-		ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, &below, 1));
+		ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, &below, 1));
 	}
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, NULL));
-	ASSERT_EQ(0, ranges_get(self->fd, self->ioas, &got));
+	ASSERT_EQ(0, ioas_ranges_get(self->fd, self->ioas, &got));
 	EXPECT_EQ(1, got.num);
 	EXPECT_EQ(IO_PAGE, got.align);
 	EXPECT_EQ(0, got.range[0].start);
@@ -1112,29 +758,29 @@ TEST_F(attach, attach_when_allowed_ranges_cover_the_msi_window)
 		  got.range[0].last);
 	/* Allowing the window while the device reserves it is refused */
 	if (variant->kind.msi)
-		EXPECT_ERRNO(EADDRINUSE, allow_iovas(self->fd, self->ioas,
-						     &low4g, 1));
+		EXPECT_ERRNO(EADDRINUSE, ioas_allow_iovas(self->fd, self->ioas,
+							  &low4g, 1));
 }
 
 TEST_F(attach, msi_window_cannot_be_mapped_while_attached)
 {
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, NULL));
 	if (variant->kind.msi) {
-		EXPECT_NE(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-				    CPU_PAGE, MOCK_RESV_START));
+		EXPECT_NE(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+					    CPU_PAGE, MOCK_RESV_START));
 	} else {
-		EXPECT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-				    CPU_PAGE, MOCK_RESV_START));
+		EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+					    CPU_PAGE, MOCK_RESV_START));
 	}
 	/* Beyond the aperture of the domain nothing can be mapped */
-	EXPECT_NE(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, CPU_PAGE,
-			    MOCK_APERTURE_LAST + 1));
+	EXPECT_NE(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    MOCK_APERTURE_LAST + 1));
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
 	if (variant->kind.msi)
-		EXPECT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-				    CPU_PAGE, MOCK_RESV_START));
-	EXPECT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, CPU_PAGE,
-			    MOCK_APERTURE_LAST + 1));
+		EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+					    CPU_PAGE, MOCK_RESV_START));
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    MOCK_APERTURE_LAST + 1));
 }
 
 /* Results that cannot be written back undo the operation */
@@ -1171,7 +817,7 @@ TEST_F(attach, replace_whose_result_cannot_be_written_detaches)
 	uint32_t other, hwpt;
 	struct dom dom;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &other));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &hwpt));
 	cmd.mock_attach.pt_id = other;
 	ro = read_only_copy(&cmd, sizeof(cmd));
@@ -1238,11 +884,11 @@ FIXTURE_VARIANT_ADD(hwpt, nest_parent_dirty_tracking)
 
 FIXTURE_SETUP(hwpt)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, variant->dev_flags, &self->dev));
-	self->buf = buf_get(BUF_SIZE);
+	self->buf = small_pages_alloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->buf);
 }
 
@@ -1254,8 +900,7 @@ FIXTURE_TEARDOWN(hwpt)
 }
 
 #define HWPT_ALLOC(out)                                                        \
-	hwpt_alloc(self->fd, variant->alloc_flags, self->dev.idev, self->ioas, \
-		   NULL, 0, out)
+	hwpt_alloc(self->fd, variant->alloc_flags, self->dev.idev, self->ioas, out)
 
 TEST_F(hwpt, alloc_limits_the_ranges_before_any_attach)
 {
@@ -1284,24 +929,26 @@ TEST_F(hwpt, alloc_shows_the_requested_properties)
 	/* Each allocation is a domain of its own */
 	ASSERT_EQ(0, HWPT_ALLOC(&second));
 	EXPECT_NE(self->hwpt, second);
-	EXPECT_NE(dom.cookie, cookie_of(self->fd, second));
+	EXPECT_NE(dom.cookie, dom_cookie(self->fd, second));
 	EXPECT_RANGES(self->ioas, SHAPE_APERTURE);
 }
 
 TEST_F(hwpt, alloc_mirrors_old_and_new_mappings)
 {
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf,
-			    BUF_SIZE / 2, IOVA_A));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    BUF_SIZE / 2, IOVA_A));
 	ASSERT_EQ(0, HWPT_ALLOC(&self->hwpt));
-	EXPECT_EQ(0, check_map(self->fd, self->hwpt, IOVA_A, BUF_SIZE / 2,
-			       self->buf));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW,
-			    self->buf + BUF_SIZE / 2, BUF_SIZE / 2, IOVA_B));
-	EXPECT_EQ(0, check_map(self->fd, self->hwpt, IOVA_B, BUF_SIZE / 2,
-			       self->buf + BUF_SIZE / 2));
-	ASSERT_EQ(0, unmap_range(self->fd, self->ioas, IOVA_A, BUF_SIZE / 2));
-	EXPECT_EQ(0, check_unmapped(self->fd, self->hwpt, IOVA_A,
-				    BUF_SIZE / 2));
+	EXPECT_EQ(0, mock_check_map(self->fd, self->hwpt, IOVA_A, BUF_SIZE / 2,
+				    self->buf, 0, NULL));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas,
+				    self->buf + BUF_SIZE / 2, BUF_SIZE / 2,
+				    IOVA_B));
+	EXPECT_EQ(0, mock_check_map(self->fd, self->hwpt, IOVA_B, BUF_SIZE / 2,
+				    self->buf + BUF_SIZE / 2, 0, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA_A, BUF_SIZE / 2,
+				NULL));
+	EXPECT_EQ(0, mock_check_unmapped(self->fd, self->hwpt, IOVA_A,
+					 BUF_SIZE / 2));
 	/* One pin per page however many domains show it */
 	EXPECT_EQ(0, check_pins(self->fd, self->buf + BUF_SIZE / 2,
 				BUF_SIZE / 2, 1));
@@ -1311,17 +958,17 @@ TEST_F(hwpt, device_attaches_to_it_by_id)
 {
 	uint32_t got;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, BUF_SIZE,
-			    IOVA_A));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A));
 	ASSERT_EQ(0, HWPT_ALLOC(&self->hwpt));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->hwpt, &got));
 	EXPECT_EQ(self->hwpt, got);
-	EXPECT_EQ(cookie_of(self->fd, self->hwpt),
-		  cookie_of(self->fd, self->dev.id));
+	EXPECT_EQ(dom_cookie(self->fd, self->hwpt),
+		  dom_cookie(self->fd, self->dev.id));
 	EXPECT_RANGES(self->ioas, SHAPE_APERTURE_MSI);
-	EXPECT_EQ(0, check_map(self->fd, self->dev.id, IOVA_A, BUF_SIZE,
-			       self->buf));
-	EXPECT_EQ(0, dma_write(self->fd, self->dev.id, IOVA_A, BUF_SIZE));
+	EXPECT_EQ(0, mock_check_map(self->fd, self->dev.id, IOVA_A, BUF_SIZE,
+				    self->buf, 0, NULL));
+	EXPECT_EQ(0, mock_dma_write(self->fd, self->dev.id, IOVA_A, BUF_SIZE));
 
 	/* The HWPT outlives the attachment; only the MSI window goes */
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
@@ -1347,8 +994,8 @@ TEST_F(hwpt, other_devices_attach_if_capable)
 	} else {
 		EXPECT_EQ(0, mdev_attach(self->fd, plain.id, self->hwpt,
 					 NULL));
-		EXPECT_EQ(cookie_of(self->fd, self->hwpt),
-			  cookie_of(self->fd, plain.id));
+		EXPECT_EQ(dom_cookie(self->fd, self->hwpt),
+			  dom_cookie(self->fd, plain.id));
 	}
 	EXPECT_RANGES(self->ioas, SHAPE_APERTURE_MSI);
 }
@@ -1358,8 +1005,8 @@ TEST_F(hwpt, destroy_is_ebusy_while_a_device_is_attached)
 	ASSERT_EQ(0, HWPT_ALLOC(&self->hwpt));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->hwpt, NULL));
 	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, self->hwpt));
-	EXPECT_EQ(cookie_of(self->fd, self->hwpt),
-		  cookie_of(self->fd, self->dev.id));
+	EXPECT_EQ(dom_cookie(self->fd, self->hwpt),
+		  dom_cookie(self->fd, self->dev.id));
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
 	EXPECT_EQ(0, object_destroy(self->fd, self->hwpt));
 	EXPECT_FALSE(dom_exists(self->fd, self->hwpt));
@@ -1382,8 +1029,8 @@ TEST_F(hwpt, attach_to_the_ioas_does_not_pick_the_explicit_hwpt)
 	ASSERT_EQ(0, HWPT_ALLOC(&self->hwpt));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &got));
 	EXPECT_NE(self->hwpt, got);
-	EXPECT_NE(cookie_of(self->fd, self->hwpt),
-		  cookie_of(self->fd, self->dev.id));
+	EXPECT_NE(dom_cookie(self->fd, self->hwpt),
+		  dom_cookie(self->fd, self->dev.id));
 	EXPECT_RANGES(self->ioas, SHAPE_APERTURE_MSI);
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
 	EXPECT_FALSE(dom_exists(self->fd, got));
@@ -1393,12 +1040,12 @@ TEST_F(hwpt, attach_to_the_ioas_does_not_pick_the_explicit_hwpt)
 
 TEST_F(hwpt, alloc_with_a_mapping_beyond_the_aperture_is_eaddrinuse)
 {
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, CPU_PAGE,
-			    MOCK_APERTURE_LAST + 1));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    MOCK_APERTURE_LAST + 1));
 	EXPECT_ERRNO(EADDRINUSE, HWPT_ALLOC(&self->hwpt));
 	EXPECT_RANGES(self->ioas, SHAPE_OPEN);
-	ASSERT_EQ(0, unmap_range(self->fd, self->ioas, MOCK_APERTURE_LAST + 1,
-				 CPU_PAGE));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, MOCK_APERTURE_LAST + 1,
+				CPU_PAGE, NULL));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf, CPU_PAGE, 0));
 	EXPECT_IOAS_FREE(self->ioas);
 }
@@ -1448,18 +1095,18 @@ FIXTURE(hwpt_bad)
 
 FIXTURE_SETUP(hwpt_bad)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, 0, &self->dev));
 }
 
 /* Whatever failed, no HWPT was left on the IOAS */
 FIXTURE_TEARDOWN(hwpt_bad)
 {
-	struct ranges got;
+	struct ioas_ranges got;
 
-	if (!ranges_get(self->fd, self->ioas, &got)) {
+	if (!ioas_ranges_get(self->fd, self->ioas, &got)) {
 		EXPECT_EQ(1, got.num);
 		EXPECT_EQ(1, got.align);
 		EXPECT_EQ(0, object_destroy(self->fd, self->ioas));
@@ -1467,44 +1114,23 @@ FIXTURE_TEARDOWN(hwpt_bad)
 	close(self->fd);
 }
 
-/* HWPT_ALLOC on the fixture's IOAS with every member given */
-static int hwpt_alloc_raw(int fd, uint32_t flags, uint32_t dev, uint32_t pt,
-			  uint32_t data_type, uint32_t data_len,
-			  uint64_t data_uptr)
-{
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.dev_id = dev,
-		.pt_id = pt,
-		.data_type = data_type,
-		.data_len = data_len,
-		.data_uptr = data_uptr,
-	};
-
-	return ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
-}
-
 TEST_F(hwpt_bad, dirty_tracking_needs_a_capable_device)
 {
 	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd,
 					    IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
-					    self->dev.idev, self->ioas, NULL, 0,
-					    NULL));
+					    self->dev.idev, self->ioas, NULL));
 	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd,
 					    IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
 					    IOMMU_HWPT_ALLOC_NEST_PARENT,
-					    self->dev.idev, self->ioas, NULL, 0,
-					    NULL));
+					    self->dev.idev, self->ioas, NULL));
 }
 
 TEST_F(hwpt_bad, unknown_flags_are_eopnotsupp)
 {
 	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, 1U << 3, self->dev.idev,
-					    self->ioas, NULL, 0, NULL));
-	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, 1U << 31,
-					    self->dev.idev, self->ioas, NULL, 0,
-					    NULL));
+					    self->ioas, NULL));
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, 1U << 31, self->dev.idev,
+					    self->ioas, NULL));
 }
 
 TEST_F(hwpt_bad, reserved_members_must_be_zero)
@@ -1525,43 +1151,42 @@ TEST_F(hwpt_bad, reserved_members_must_be_zero)
 TEST_F(hwpt_bad, driver_data_must_agree_with_the_data_type)
 {
 	struct iommu_hwpt_mock_nested data = { .iotlb = 1 };
-	uint64_t uptr = (uintptr_t)&data;
 
 	/* No type: neither a length nor a pointer */
-	EXPECT_ERRNO(EINVAL, hwpt_alloc_raw(self->fd, 0, self->dev.idev,
-					    self->ioas, IOMMU_HWPT_DATA_NONE,
-					    sizeof(data), 0));
-	EXPECT_ERRNO(EINVAL, hwpt_alloc_raw(self->fd, 0, self->dev.idev,
-					    self->ioas, IOMMU_HWPT_DATA_NONE,
-					    0, uptr));
-	EXPECT_ERRNO(EINVAL, hwpt_alloc_raw(self->fd, 0, self->dev.idev,
-					    self->ioas, IOMMU_HWPT_DATA_NONE,
-					    sizeof(data), uptr));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->ioas, IOMMU_HWPT_DATA_NONE,
+					     NULL, sizeof(data), NULL));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->ioas, IOMMU_HWPT_DATA_NONE,
+					     &data, 0, NULL));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->ioas, IOMMU_HWPT_DATA_NONE,
+					     &data, sizeof(data), NULL));
 	/* A type: both */
-	EXPECT_ERRNO(EINVAL, hwpt_alloc_raw(self->fd, 0, self->dev.idev,
-					    self->ioas,
-					    IOMMU_HWPT_DATA_SELFTEST, 0, uptr));
-	EXPECT_ERRNO(EINVAL, hwpt_alloc_raw(self->fd, 0, self->dev.idev,
-					    self->ioas,
-					    IOMMU_HWPT_DATA_SELFTEST,
-					    sizeof(data), 0));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->ioas,
+					     IOMMU_HWPT_DATA_SELFTEST, &data, 0,
+					     NULL));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->ioas,
+					     IOMMU_HWPT_DATA_SELFTEST, NULL,
+					     sizeof(data), NULL));
 	/* And a paging HWPT on an IOAS takes no driver data at all */
-	EXPECT_ERRNO(EINVAL, hwpt_alloc_raw(self->fd, 0, self->dev.idev,
-					    self->ioas,
-					    IOMMU_HWPT_DATA_SELFTEST,
-					    sizeof(data), uptr));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->ioas,
+					     IOMMU_HWPT_DATA_SELFTEST, &data,
+					     sizeof(data), NULL));
 }
 
 TEST_F(hwpt_bad, dev_id_must_name_a_device)
 {
-	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, 0, self->ioas, NULL, 0,
-					NULL));
+	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, 0, self->ioas, NULL));
 	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, NO_SUCH_ID, self->ioas,
-					NULL, 0, NULL));
+					NULL));
 	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, self->ioas, self->ioas,
-					NULL, 0, NULL));
+					NULL));
 	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, self->dev.id, self->ioas,
-					NULL, 0, NULL));
+					NULL));
 }
 
 TEST_F(hwpt_bad, pt_id_must_name_an_ioas_or_a_paging_hwpt)
@@ -1569,16 +1194,15 @@ TEST_F(hwpt_bad, pt_id_must_name_an_ioas_or_a_paging_hwpt)
 	struct mdev other;
 
 	ASSERT_EQ(0, mdev_add(self->fd, 0, &other));
-	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, self->dev.idev, 0, NULL,
-					0, NULL));
-	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, self->dev.idev,
-					NO_SUCH_ID, NULL, 0, NULL));
+	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, self->dev.idev, 0, NULL));
+	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 0, self->dev.idev, NO_SUCH_ID,
+					NULL));
 	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, 0, self->dev.idev,
-					self->dev.idev, NULL, 0, NULL));
+					self->dev.idev, NULL));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, 0, self->dev.idev, other.idev,
+					NULL));
 	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, 0, self->dev.idev,
-					other.idev, NULL, 0, NULL));
-	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, 0, self->dev.idev,
-					self->dev.id, NULL, 0, NULL));
+					self->dev.id, NULL));
 }
 
 /*
@@ -1622,14 +1246,13 @@ FIXTURE(nested)
 
 FIXTURE_SETUP(nested)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, 0, &self->dev));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_NEST_PARENT,
-				self->dev.idev, self->ioas, NULL, 0,
-				&self->parent));
-	self->buf = buf_get(BUF_SIZE);
+				self->dev.idev, self->ioas, &self->parent));
+	self->buf = small_pages_alloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->buf);
 }
 
@@ -1640,42 +1263,19 @@ FIXTURE_TEARDOWN(nested)
 		munmap(self->buf, BUF_SIZE);
 }
 
-/* HWPT_ALLOC of a nested HWPT on the fixture's parent with these data */
-static int nested_alloc_raw(int fd, uint32_t flags, uint32_t dev,
-			    uint32_t parent, uint32_t data_type,
-			    const void *data, uint32_t data_len,
-			    uint32_t *hwpt)
-{
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.dev_id = dev,
-		.pt_id = parent,
-		.data_type = data_type,
-		.data_len = data_len,
-		.data_uptr = (uintptr_t)data,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
-	if (!rc && hwpt)
-		*hwpt = cmd.out_hwpt_id;
-	return rc;
-}
-
 TEST_F(nested, alloc_on_a_nest_parent_makes_a_nested_hwpt)
 {
 	struct dom dom;
 	uint32_t nested;
 
-	ASSERT_EQ(0, nested_alloc(self->fd, self->dev.idev, self->parent,
-				  0x1234, &nested));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+				       self->parent, 0x1234, &nested));
 	EXPECT_NE(self->parent, nested);
 	ASSERT_EQ(0, dom_get(self->fd, nested, &dom));
 	EXPECT_EQ(MOCK_ATTACHED_NESTED, dom.attached);
 	EXPECT_NE(0, dom.cookie);
-	EXPECT_NE(cookie_of(self->fd, self->parent), dom.cookie);
-	EXPECT_EQ(cookie_of(self->fd, self->parent), dom.parent_cookie);
+	EXPECT_NE(dom_cookie(self->fd, self->parent), dom.cookie);
+	EXPECT_EQ(dom_cookie(self->fd, self->parent), dom.parent_cookie);
 	EXPECT_EQ(0x1234, dom.iotlb);
 	EXPECT_EQ(0, dom.invalidations);
 	/* The properties are those of the parent that translates */
@@ -1689,10 +1289,10 @@ TEST_F(nested, nested_hwpts_on_one_parent_are_distinct)
 	uint32_t first, second;
 	struct dom a, b;
 
-	ASSERT_EQ(0, nested_alloc(self->fd, self->dev.idev, self->parent, 1,
-				  &first));
-	ASSERT_EQ(0, nested_alloc(self->fd, self->dev.idev, self->parent, 2,
-				  &second));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+				       self->parent, 1, &first));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+				       self->parent, 2, &second));
 	ASSERT_EQ(0, dom_get(self->fd, first, &a));
 	ASSERT_EQ(0, dom_get(self->fd, second, &b));
 	EXPECT_NE(a.cookie, b.cookie);
@@ -1711,10 +1311,9 @@ TEST_F(nested, driver_data_may_be_short_but_not_longer)
 	struct dom dom;
 
 	/* Only the first member: the rest reads as zero */
-	ASSERT_EQ(0, nested_alloc_raw(self->fd, 0, self->dev.idev,
-				      self->parent, IOMMU_HWPT_DATA_SELFTEST,
-				      &big.data, sizeof(big.data.iotlb),
-				      &nested));
+	ASSERT_EQ(0, hwpt_alloc_data(self->fd, 0, self->dev.idev, self->parent,
+				     IOMMU_HWPT_DATA_SELFTEST, &big.data,
+				     sizeof(big.data.iotlb), &nested));
 	ASSERT_EQ(0, dom_get(self->fd, nested, &dom));
 	EXPECT_EQ(7, dom.iotlb);
 
@@ -1723,15 +1322,15 @@ TEST_F(nested, driver_data_may_be_short_but_not_longer)
 	 * the IOMMU core's iommu_copy_struct_from_user() takes no more than
 	 * the driver knows.
 	 */
-	EXPECT_ERRNO(EINVAL, nested_alloc_raw(self->fd, 0, self->dev.idev,
-					      self->parent,
-					      IOMMU_HWPT_DATA_SELFTEST, &big,
-					      sizeof(big), NULL));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->parent,
+					     IOMMU_HWPT_DATA_SELFTEST, &big,
+					     sizeof(big), NULL));
 	big.tail = 1;
-	EXPECT_ERRNO(EINVAL, nested_alloc_raw(self->fd, 0, self->dev.idev,
-					      self->parent,
-					      IOMMU_HWPT_DATA_SELFTEST, &big,
-					      sizeof(big), NULL));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->parent,
+					     IOMMU_HWPT_DATA_SELFTEST, &big,
+					     sizeof(big), NULL));
 	EXPECT_EQ(0, object_destroy(self->fd, nested));
 	EXPECT_EQ(0, object_destroy(self->fd, self->parent));
 }
@@ -1745,34 +1344,34 @@ TEST_F(nested, malformed_driver_data_is_refused)
 	hole = hole_get();
 	ASSERT_NE(NULL, hole);
 	/* Shorter than the first member */
-	EXPECT_ERRNO(EINVAL, nested_alloc_raw(self->fd, 0, self->dev.idev,
-					      self->parent,
-					      IOMMU_HWPT_DATA_SELFTEST, &data,
-					      sizeof(data.iotlb) - 1, NULL));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->parent,
+					     IOMMU_HWPT_DATA_SELFTEST, &data,
+					     sizeof(data.iotlb) - 1, NULL));
 	/* Unreadable */
-	EXPECT_ERRNO(EFAULT, nested_alloc_raw(self->fd, 0, self->dev.idev,
-					      self->parent,
-					      IOMMU_HWPT_DATA_SELFTEST, hole,
-					      sizeof(data), NULL));
+	EXPECT_ERRNO(EFAULT, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+					     self->parent,
+					     IOMMU_HWPT_DATA_SELFTEST, hole,
+					     sizeof(data), NULL));
 	/* A type the mock driver does not handle */
-	EXPECT_ERRNO(EOPNOTSUPP, nested_alloc_raw(self->fd, 0, self->dev.idev,
-						  self->parent,
-						  IOMMU_HWPT_DATA_VTD_S1, &vtd,
-						  sizeof(vtd), NULL));
-	EXPECT_ERRNO(EOPNOTSUPP, nested_alloc_raw(self->fd, 0, self->dev.idev,
-						  self->parent, 0xbeef, &data,
-						  sizeof(data), NULL));
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+						 self->parent,
+						 IOMMU_HWPT_DATA_VTD_S1, &vtd,
+						 sizeof(vtd), NULL));
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+						 self->parent, 0xbeef, &data,
+						 sizeof(data), NULL));
 	/* No data at all */
-	EXPECT_ERRNO(EOPNOTSUPP, nested_alloc_raw(self->fd, 0, self->dev.idev,
-						  self->parent,
-						  IOMMU_HWPT_DATA_NONE, NULL, 0,
-						  NULL));
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+						 self->parent,
+						 IOMMU_HWPT_DATA_NONE, NULL, 0,
+						 NULL));
 	/* A reserved member set */
 	data.__reserved = 1;
-	EXPECT_ERRNO(EOPNOTSUPP, nested_alloc_raw(self->fd, 0, self->dev.idev,
-						  self->parent,
-						  IOMMU_HWPT_DATA_SELFTEST,
-						  &data, sizeof(data), NULL));
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc_data(self->fd, 0, self->dev.idev,
+						 self->parent,
+						 IOMMU_HWPT_DATA_SELFTEST,
+						 &data, sizeof(data), NULL));
 	munmap(hole, CPU_PAGE);
 
 	/* None of it left a child: the parent goes */
@@ -1792,10 +1391,10 @@ TEST_F(nested, paging_flags_do_not_apply_to_a_nested_hwpt)
 
 	for (i = 0; i != ARRAY_SIZE(flags); i++)
 		EXPECT_ERRNO(EOPNOTSUPP,
-			     nested_alloc_raw(self->fd, flags[i],
-					      self->dev.idev, self->parent,
-					      IOMMU_HWPT_DATA_SELFTEST, &data,
-					      sizeof(data), NULL));
+			     hwpt_alloc_data(self->fd, flags[i], self->dev.idev,
+					     self->parent,
+					     IOMMU_HWPT_DATA_SELFTEST, &data,
+					     sizeof(data), NULL));
 	EXPECT_EQ(0, object_destroy(self->fd, self->parent));
 }
 
@@ -1821,21 +1420,21 @@ TEST_F(nested, parent_must_be_a_nest_parent)
 {
 	uint32_t plain, automatic, nested;
 
-	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->dev.idev, self->ioas, NULL,
-				0, &plain));
-	EXPECT_ERRNO(EINVAL, nested_alloc(self->fd, self->dev.idev, plain, 1,
-					  NULL));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->dev.idev, self->ioas,
+				&plain));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+					       plain, 1, NULL));
 
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas,
 				 &automatic));
-	EXPECT_ERRNO(EINVAL, nested_alloc(self->fd, self->dev.idev, automatic,
-					  1, NULL));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+					       automatic, 1, NULL));
 
 	/* A nested HWPT cannot be the parent of another */
-	ASSERT_EQ(0, nested_alloc(self->fd, self->dev.idev, self->parent, 1,
-				  &nested));
-	EXPECT_ERRNO(EINVAL, nested_alloc(self->fd, self->dev.idev, nested, 1,
-					  NULL));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+				       self->parent, 1, &nested));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+					       nested, 1, NULL));
 
 	/* The refused requests took no reference on the would-be parents */
 	EXPECT_EQ(0, object_destroy(self->fd, plain));
@@ -1848,27 +1447,27 @@ TEST_F(nested, device_attaches_to_a_nested_hwpt)
 	uint32_t nested, got;
 	struct dom dom;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, BUF_SIZE,
-			    IOVA_A));
-	ASSERT_EQ(0, nested_alloc(self->fd, self->dev.idev, self->parent, 9,
-				  &nested));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+				       self->parent, 9, &nested));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, nested, &got));
 	EXPECT_EQ(nested, got);
 
 	ASSERT_EQ(0, dom_get(self->fd, self->dev.id, &dom));
 	EXPECT_EQ(MOCK_ATTACHED_NESTED, dom.attached);
-	EXPECT_EQ(cookie_of(self->fd, nested), dom.cookie);
-	EXPECT_EQ(cookie_of(self->fd, self->parent), dom.parent_cookie);
+	EXPECT_EQ(dom_cookie(self->fd, nested), dom.cookie);
+	EXPECT_EQ(dom_cookie(self->fd, self->parent), dom.parent_cookie);
 	EXPECT_EQ(9, dom.iotlb);
 
 	/* The device's MSI window is cut from the parent's IOAS */
 	EXPECT_RANGES(self->ioas, SHAPE_APERTURE_MSI);
 	/* It translates through the parent */
-	EXPECT_EQ(0, check_map(self->fd, self->dev.id, IOVA_A, BUF_SIZE,
-			       self->buf));
-	EXPECT_EQ(0, dma_write(self->fd, self->dev.id, IOVA_A, BUF_SIZE));
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, self->dev.id, IOVA_B,
-				       CPU_PAGE));
+	EXPECT_EQ(0, mock_check_map(self->fd, self->dev.id, IOVA_A, BUF_SIZE,
+				    self->buf, 0, NULL));
+	EXPECT_EQ(0, mock_dma_write(self->fd, self->dev.id, IOVA_A, BUF_SIZE));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, self->dev.id, IOVA_B,
+					    CPU_PAGE));
 
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
 	EXPECT_RANGES(self->ioas, SHAPE_APERTURE);
@@ -1879,8 +1478,8 @@ TEST_F(nested, nested_and_parent_are_busy_while_used)
 {
 	uint32_t nested;
 
-	ASSERT_EQ(0, nested_alloc(self->fd, self->dev.idev, self->parent, 1,
-				  &nested));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+				       self->parent, 1, &nested));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, nested, NULL));
 	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, self->parent));
 	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, nested));
@@ -1900,17 +1499,17 @@ TEST_F(nested, another_device_can_use_the_nested_hwpt)
 	struct mdev dev2;
 
 	ASSERT_EQ(0, mdev_add(self->fd, 0, &dev2));
-	ASSERT_EQ(0, nested_alloc(self->fd, self->dev.idev, self->parent, 1,
-				  &nested));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+				       self->parent, 1, &nested));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, nested, NULL));
 	ASSERT_EQ(0, mdev_attach(self->fd, dev2.id, nested, NULL));
-	EXPECT_EQ(cookie_of(self->fd, self->dev.id),
-		  cookie_of(self->fd, dev2.id));
+	EXPECT_EQ(dom_cookie(self->fd, self->dev.id),
+		  dom_cookie(self->fd, dev2.id));
 	/* A device can also sit on the parent itself next to the nested one */
 	ASSERT_EQ(0, mdev_detach(self->fd, dev2.id));
 	ASSERT_EQ(0, mdev_attach(self->fd, dev2.id, self->parent, NULL));
-	EXPECT_EQ(cookie_of(self->fd, self->parent),
-		  cookie_of(self->fd, dev2.id));
+	EXPECT_EQ(dom_cookie(self->fd, self->parent),
+		  dom_cookie(self->fd, dev2.id));
 	EXPECT_RANGES(self->ioas, SHAPE_APERTURE_MSI);
 }
 
@@ -1951,16 +1550,17 @@ FIXTURE_VARIANT_ADD(replace, dirty_tracking)
  */
 FIXTURE_SETUP(replace)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	self->buf = buf_get(BUF_SIZE);
+	self->buf = small_pages_alloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->buf);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas_a));
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas_b));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas_a, MAP_RW, self->buf,
-			    BUF_SIZE / 2, IOVA_A));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas_b, MAP_RW,
-			    self->buf + BUF_SIZE / 2, BUF_SIZE / 2, IOVA_B));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_a));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_b));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_a, self->buf,
+				    BUF_SIZE / 2, IOVA_A));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_b,
+				    self->buf + BUF_SIZE / 2, BUF_SIZE / 2,
+				    IOVA_B));
 	ASSERT_EQ(0, mdev_add(self->fd, variant->dev_flags, &self->dev));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas_a,
 				 &self->hwpt_a));
@@ -1980,15 +1580,15 @@ static void expect_device_on(struct __test_metadata *_metadata, int fd,
 	uint64_t here = on_a ? IOVA_A : IOVA_B;
 	uint64_t there = on_a ? IOVA_B : IOVA_A;
 
-	EXPECT_EQ(0, check_map(fd, dev, here, BUF_SIZE / 2,
-			       on_a ? buf : buf + BUF_SIZE / 2))
+	EXPECT_EQ(0, mock_check_map(fd, dev, here, BUF_SIZE / 2,
+				    on_a ? buf : buf + BUF_SIZE / 2, 0, NULL))
 		TH_LOG("the device does not map IOVA 0x%llx",
 		       (unsigned long long)here);
-	EXPECT_EQ(0, check_unmapped(fd, dev, there, BUF_SIZE / 2))
+	EXPECT_EQ(0, mock_check_unmapped(fd, dev, there, BUF_SIZE / 2))
 		TH_LOG("the device maps IOVA 0x%llx",
 		       (unsigned long long)there);
-	EXPECT_EQ(0, dma_write(fd, dev, here, BUF_SIZE / 2));
-	EXPECT_ERRNO(EFAULT, dma_write(fd, dev, there, CPU_PAGE));
+	EXPECT_EQ(0, mock_dma_write(fd, dev, here, BUF_SIZE / 2));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(fd, dev, there, CPU_PAGE));
 }
 
 #define EXPECT_DEVICE_ON_A(on_a)                                               \
@@ -1996,30 +1596,30 @@ static void expect_device_on(struct __test_metadata *_metadata, int fd,
 
 TEST_F(replace, replace_with_what_it_is_on_is_a_noop)
 {
-	uint32_t cookie = cookie_of(self->fd, self->dev.id);
+	uint32_t cookie = dom_cookie(self->fd, self->dev.id);
 	uint32_t got;
 
 	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, self->ioas_a, &got));
 	EXPECT_EQ(self->hwpt_a, got);
 	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, self->hwpt_a, &got));
 	EXPECT_EQ(self->hwpt_a, got);
-	EXPECT_EQ(cookie, cookie_of(self->fd, self->dev.id));
-	EXPECT_EQ(cookie, cookie_of(self->fd, self->hwpt_a));
+	EXPECT_EQ(cookie, dom_cookie(self->fd, self->dev.id));
+	EXPECT_EQ(cookie, dom_cookie(self->fd, self->hwpt_a));
 	EXPECT_RANGES(self->ioas_a, SHAPE_APERTURE_MSI);
 	EXPECT_DEVICE_ON_A(true);
 }
 
 TEST_F(replace, replace_with_another_ioas_moves_the_device)
 {
-	uint32_t cookie = cookie_of(self->fd, self->dev.id);
+	uint32_t cookie = dom_cookie(self->fd, self->dev.id);
 	uint32_t hwpt_b;
 
 	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, self->ioas_b,
 				  &hwpt_b));
 	EXPECT_NE(self->hwpt_a, hwpt_b);
-	EXPECT_NE(cookie, cookie_of(self->fd, self->dev.id));
-	EXPECT_EQ(cookie_of(self->fd, hwpt_b),
-		  cookie_of(self->fd, self->dev.id));
+	EXPECT_NE(cookie, dom_cookie(self->fd, self->dev.id));
+	EXPECT_EQ(dom_cookie(self->fd, hwpt_b),
+		  dom_cookie(self->fd, self->dev.id));
 	/* The automatic HWPT of A had no other user */
 	EXPECT_FALSE(dom_exists(self->fd, self->hwpt_a));
 	EXPECT_RANGES(self->ioas_a, SHAPE_OPEN);
@@ -2028,9 +1628,9 @@ TEST_F(replace, replace_with_another_ioas_moves_the_device)
 	EXPECT_IOAS_FREE(self->ioas_a);
 
 	/* Back again: a new automatic HWPT */
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas_a));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas_a, MAP_RW, self->buf,
-			    BUF_SIZE / 2, IOVA_A));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_a));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_a, self->buf,
+				    BUF_SIZE / 2, IOVA_A));
 	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, self->ioas_a,
 				  &self->hwpt_a));
 	EXPECT_FALSE(dom_exists(self->fd, hwpt_b));
@@ -2045,10 +1645,11 @@ TEST_F(replace, replace_with_an_explicit_hwpt_of_the_same_ioas)
 	uint32_t hwpt, got;
 
 	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->dev.idev, self->ioas_a,
-				NULL, 0, &hwpt));
+				&hwpt));
 	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, hwpt, &got));
 	EXPECT_EQ(hwpt, got);
-	EXPECT_EQ(cookie_of(self->fd, hwpt), cookie_of(self->fd, self->dev.id));
+	EXPECT_EQ(dom_cookie(self->fd, hwpt),
+		  dom_cookie(self->fd, self->dev.id));
 	EXPECT_FALSE(dom_exists(self->fd, self->hwpt_a));
 	EXPECT_RANGES(self->ioas_a, SHAPE_APERTURE_MSI);
 	EXPECT_DEVICE_ON_A(true);
@@ -2071,18 +1672,17 @@ TEST_F(replace, replace_through_nested_parent_and_back)
 	struct dom dom;
 
 	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_NEST_PARENT,
-				self->dev.idev, self->ioas_a, NULL, 0,
-				&parent));
-	ASSERT_EQ(0, nested_alloc(self->fd, self->dev.idev, parent, 5,
-				  &nested));
+				self->dev.idev, self->ioas_a, &parent));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev, parent, 5,
+				       &nested));
 
 	/* Automatic HWPT -> nested */
 	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, nested, &got));
 	EXPECT_EQ(nested, got);
 	ASSERT_EQ(0, dom_get(self->fd, self->dev.id, &dom));
 	EXPECT_EQ(MOCK_ATTACHED_NESTED, dom.attached);
-	EXPECT_EQ(cookie_of(self->fd, nested), dom.cookie);
-	EXPECT_EQ(cookie_of(self->fd, parent), dom.parent_cookie);
+	EXPECT_EQ(dom_cookie(self->fd, nested), dom.cookie);
+	EXPECT_EQ(dom_cookie(self->fd, parent), dom.parent_cookie);
 	EXPECT_FALSE(dom_exists(self->fd, self->hwpt_a));
 	EXPECT_RANGES(self->ioas_a, SHAPE_APERTURE_MSI);
 	EXPECT_DEVICE_ON_A(true);
@@ -2092,17 +1692,17 @@ TEST_F(replace, replace_through_nested_parent_and_back)
 	EXPECT_EQ(parent, got);
 	ASSERT_EQ(0, dom_get(self->fd, self->dev.id, &dom));
 	EXPECT_EQ(MOCK_ATTACHED_PAGING, dom.attached);
-	EXPECT_EQ(cookie_of(self->fd, parent), dom.cookie);
+	EXPECT_EQ(dom_cookie(self->fd, parent), dom.cookie);
 	EXPECT_EQ(0, object_destroy(self->fd, nested));
 
 	/* Parent -> nested again -> IOAS B */
-	ASSERT_EQ(0, nested_alloc(self->fd, self->dev.idev, parent, 6,
-				  &nested));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev, parent, 6,
+				       &nested));
 	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, nested, NULL));
 	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, self->ioas_b, &got));
 	ASSERT_EQ(0, dom_get(self->fd, self->dev.id, &dom));
 	EXPECT_EQ(MOCK_ATTACHED_PAGING, dom.attached);
-	EXPECT_EQ(cookie_of(self->fd, got), dom.cookie);
+	EXPECT_EQ(dom_cookie(self->fd, got), dom.cookie);
 	EXPECT_RANGES(self->ioas_a, SHAPE_APERTURE);
 	EXPECT_RANGES(self->ioas_b, SHAPE_APERTURE_MSI);
 	EXPECT_DEVICE_ON_A(false);
@@ -2127,8 +1727,8 @@ TEST_F(replace, shared_automatic_hwpt_stays_with_the_other_device)
 	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, self->ioas_b, &got));
 	EXPECT_NE(self->hwpt_a, got);
 	EXPECT_TRUE(dom_exists(self->fd, self->hwpt_a));
-	EXPECT_EQ(cookie_of(self->fd, self->hwpt_a),
-		  cookie_of(self->fd, dev2.id));
+	EXPECT_EQ(dom_cookie(self->fd, self->hwpt_a),
+		  dom_cookie(self->fd, dev2.id));
 	EXPECT_RANGES(self->ioas_a, SHAPE_APERTURE_MSI);
 	EXPECT_RANGES(self->ioas_b, SHAPE_APERTURE_MSI);
 	EXPECT_DEVICE_ON_A(false);
@@ -2159,8 +1759,8 @@ TEST_F(replace, replace_when_not_attached_is_einval)
 static void expect_unmoved(struct __test_metadata *_metadata, int fd,
 			   uint32_t dev, uint32_t hwpt_a, uint32_t cookie)
 {
-	EXPECT_EQ(cookie, cookie_of(fd, dev));
-	EXPECT_EQ(cookie, cookie_of(fd, hwpt_a));
+	EXPECT_EQ(cookie, dom_cookie(fd, dev));
+	EXPECT_EQ(cookie, dom_cookie(fd, hwpt_a));
 }
 
 #define EXPECT_UNMOVED(cookie)                                                 \
@@ -2173,10 +1773,10 @@ static void expect_unmoved(struct __test_metadata *_metadata, int fd,
 
 TEST_F(replace, replace_into_a_mapping_in_the_msi_window_is_eaddrinuse)
 {
-	uint32_t cookie = cookie_of(self->fd, self->dev.id);
+	uint32_t cookie = dom_cookie(self->fd, self->dev.id);
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas_b, MAP_RW, self->buf,
-			    CPU_PAGE, MOCK_RESV_START + CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_b, self->buf, CPU_PAGE,
+				    MOCK_RESV_START + CPU_PAGE));
 	EXPECT_ERRNO(EADDRINUSE, mdev_replace(self->fd, self->dev.id,
 					      self->ioas_b, NULL));
 	EXPECT_UNMOVED(cookie);
@@ -2188,20 +1788,20 @@ TEST_F(replace, replace_into_a_mapping_in_the_msi_window_is_eaddrinuse)
 TEST_F(replace, replace_into_allowed_msi_window_is_eaddrinuse)
 {
 	const struct iommu_iova_range low4g = { .start = 0, .last = 0xffffffff };
-	uint32_t cookie = cookie_of(self->fd, self->dev.id);
+	uint32_t cookie = dom_cookie(self->fd, self->dev.id);
 	uint32_t hwpt_b;
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_b, &low4g, 1));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_b, &low4g, 1));
 	EXPECT_ERRNO(EADDRINUSE, mdev_replace(self->fd, self->dev.id,
 					      self->ioas_b, NULL));
 	EXPECT_UNMOVED(cookie);
 
 	/* The same with an explicit HWPT of B as the target */
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_b, NULL, 0));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_b, NULL, 0));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->dev.idev, self->ioas_b,
-				NULL, 0, &hwpt_b));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas_b, MAP_RW, self->buf,
-			    CPU_PAGE, MOCK_RESV_START));
+				&hwpt_b));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_b, self->buf, CPU_PAGE,
+				    MOCK_RESV_START));
 	EXPECT_ERRNO(EADDRINUSE, mdev_replace(self->fd, self->dev.id, hwpt_b,
 					      NULL));
 	EXPECT_UNMOVED(cookie);
@@ -2212,7 +1812,7 @@ TEST_F(replace, replace_into_allowed_msi_window_is_eaddrinuse)
 
 TEST_F(replace, replace_with_no_page_table_keeps_the_device)
 {
-	uint32_t cookie = cookie_of(self->fd, self->dev.id);
+	uint32_t cookie = dom_cookie(self->fd, self->dev.id);
 
 	EXPECT_ERRNO(ENOENT, mdev_replace(self->fd, self->dev.id, NO_SUCH_ID,
 					  NULL));
@@ -2229,19 +1829,19 @@ TEST_F(replace, replace_with_no_page_table_keeps_the_device)
  */
 TEST_F(replace, replace_with_a_hwpt_the_device_cannot_use)
 {
-	uint32_t cookie = cookie_of(self->fd, self->dev.id);
+	uint32_t cookie = dom_cookie(self->fd, self->dev.id);
 	bool dirty = variant->dev_flags & MOCK_DEVICE_DIRTY_TRACKING;
 	struct mdev owner;
 	uint32_t hwpt_b;
 
 	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_DIRTY_TRACKING, &owner));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
-				owner.idev, self->ioas_b, NULL, 0, &hwpt_b));
+				owner.idev, self->ioas_b, &hwpt_b));
 	if (dirty) {
 		ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, hwpt_b,
 					  NULL));
-		EXPECT_EQ(cookie_of(self->fd, hwpt_b),
-			  cookie_of(self->fd, self->dev.id));
+		EXPECT_EQ(dom_cookie(self->fd, hwpt_b),
+			  dom_cookie(self->fd, self->dev.id));
 		EXPECT_FALSE(dom_exists(self->fd, self->hwpt_a));
 		EXPECT_RANGES(self->ioas_b, SHAPE_APERTURE_MSI);
 		EXPECT_DEVICE_ON_A(false);
@@ -2267,15 +1867,15 @@ FIXTURE(coherency)
 
 FIXTURE_SETUP(coherency)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, 0, &self->plain));
 	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_ENFORCE_COHERENCY,
 			      &self->strict));
 	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_ENFORCE_COHERENCY,
 			      &self->strict2));
-	self->buf = buf_get(BUF_SIZE);
+	self->buf = small_pages_alloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->buf);
 }
 
@@ -2316,17 +1916,17 @@ TEST_F(coherency, plain_device_does_not_join_an_enforcing_hwpt)
 	ASSERT_EQ(0, mdev_attach(self->fd, self->plain.id, self->ioas,
 				 &plain_hwpt));
 	EXPECT_NE(strict_hwpt, plain_hwpt);
-	EXPECT_NE(cookie_of(self->fd, self->strict.id),
-		  cookie_of(self->fd, self->plain.id));
+	EXPECT_NE(dom_cookie(self->fd, self->strict.id),
+		  dom_cookie(self->fd, self->plain.id));
 	EXPECT_TRUE(enforcing(self->fd, strict_hwpt));
 	EXPECT_FALSE(enforcing(self->fd, plain_hwpt));
 	/* Both mirror the IOAS */
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, BUF_SIZE,
-			    IOVA_A));
-	EXPECT_EQ(0, check_map(self->fd, self->strict.id, IOVA_A, BUF_SIZE,
-			       self->buf));
-	EXPECT_EQ(0, check_map(self->fd, self->plain.id, IOVA_A, BUF_SIZE,
-			       self->buf));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A));
+	EXPECT_EQ(0, mock_check_map(self->fd, self->strict.id, IOVA_A, BUF_SIZE,
+				    self->buf, 0, NULL));
+	EXPECT_EQ(0, mock_check_map(self->fd, self->plain.id, IOVA_A, BUF_SIZE,
+				    self->buf, 0, NULL));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf, BUF_SIZE, 1));
 }
 
@@ -2344,8 +1944,8 @@ TEST_F(coherency, enforcing_device_does_not_join_a_plain_users_hwpt)
 	/* The third joins the one that fits it */
 	ASSERT_EQ(0, mdev_attach(self->fd, self->strict2.id, self->ioas,
 				 &strict_hwpt));
-	EXPECT_EQ(cookie_of(self->fd, self->strict.id),
-		  cookie_of(self->fd, self->strict2.id));
+	EXPECT_EQ(dom_cookie(self->fd, self->strict.id),
+		  dom_cookie(self->fd, self->strict2.id));
 }
 
 TEST_F(coherency, unused_explicit_hwpt_starts_enforcing_for_a_strict_device)
@@ -2353,7 +1953,7 @@ TEST_F(coherency, unused_explicit_hwpt_starts_enforcing_for_a_strict_device)
 	uint32_t hwpt;
 
 	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->plain.idev, self->ioas,
-				NULL, 0, &hwpt));
+				&hwpt));
 	EXPECT_FALSE(enforcing(self->fd, hwpt));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->strict.id, hwpt, NULL));
 	EXPECT_TRUE(enforcing(self->fd, hwpt));
@@ -2371,7 +1971,7 @@ TEST_F(coherency, explicit_hwpt_in_use_by_a_plain_device_refuses_strict)
 	uint32_t hwpt;
 
 	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->plain.idev, self->ioas,
-				NULL, 0, &hwpt));
+				&hwpt));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->plain.id, hwpt, NULL));
 	EXPECT_ERRNO(EINVAL, mdev_attach(self->fd, self->strict.id, hwpt,
 					 NULL));
@@ -2379,8 +1979,8 @@ TEST_F(coherency, explicit_hwpt_in_use_by_a_plain_device_refuses_strict)
 	EXPECT_RANGES(self->ioas, SHAPE_APERTURE_MSI);
 	/* The strict device can still get a domain of its own */
 	EXPECT_EQ(0, mdev_attach(self->fd, self->strict.id, self->ioas, NULL));
-	EXPECT_NE(cookie_of(self->fd, hwpt),
-		  cookie_of(self->fd, self->strict.id));
+	EXPECT_NE(dom_cookie(self->fd, hwpt),
+		  dom_cookie(self->fd, self->strict.id));
 }
 
 TEST_F(coherency, hwpt_allocated_for_a_strict_device_enforces_at_once)
@@ -2388,7 +1988,7 @@ TEST_F(coherency, hwpt_allocated_for_a_strict_device_enforces_at_once)
 	uint32_t hwpt;
 
 	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->strict.idev, self->ioas,
-				NULL, 0, &hwpt));
+				&hwpt));
 	EXPECT_TRUE(enforcing(self->fd, hwpt));
 	EXPECT_ERRNO(EINVAL, mdev_attach(self->fd, self->plain.id, hwpt,
 					 NULL));
@@ -2405,13 +2005,13 @@ TEST_F(coherency, strict_device_replaces_only_onto_enforcing_domains)
 				 &strict_hwpt));
 	EXPECT_ERRNO(EINVAL, mdev_replace(self->fd, self->strict.id,
 					  plain_hwpt, NULL));
-	EXPECT_EQ(cookie_of(self->fd, strict_hwpt),
-		  cookie_of(self->fd, self->strict.id));
+	EXPECT_EQ(dom_cookie(self->fd, strict_hwpt),
+		  dom_cookie(self->fd, self->strict.id));
 	/* The plain device may not move onto the strict one's either */
 	EXPECT_ERRNO(EINVAL, mdev_replace(self->fd, self->plain.id,
 					  strict_hwpt, NULL));
-	EXPECT_EQ(cookie_of(self->fd, plain_hwpt),
-		  cookie_of(self->fd, self->plain.id));
+	EXPECT_EQ(dom_cookie(self->fd, plain_hwpt),
+		  dom_cookie(self->fd, self->plain.id));
 	/* Replacing with the IOAS keeps each on the HWPT that suits it */
 	ASSERT_EQ(0, mdev_replace(self->fd, self->strict.id, self->ioas,
 				  &got));
@@ -2430,15 +2030,15 @@ TEST_F(coherency, failed_attach_does_not_make_the_hwpt_enforce)
 	uint32_t hwpt;
 
 	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->plain.idev, self->ioas,
-				NULL, 0, &hwpt));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_RW, self->buf, CPU_PAGE,
-			    MOCK_RESV_START));
+				&hwpt));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    MOCK_RESV_START));
 	EXPECT_ERRNO(EADDRINUSE, mdev_attach(self->fd, self->strict.id, hwpt,
 					     NULL));
 	EXPECT_FALSE(enforcing(self->fd, hwpt));
 	EXPECT_RANGES(self->ioas, SHAPE_APERTURE);
-	ASSERT_EQ(0, unmap_range(self->fd, self->ioas, MOCK_RESV_START,
-				 CPU_PAGE));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, MOCK_RESV_START, CPU_PAGE,
+				NULL));
 	EXPECT_EQ(0, mdev_attach(self->fd, self->plain.id, hwpt, NULL));
 }
 
@@ -2478,7 +2078,7 @@ FIXTURE_VARIANT_ADD(hw_info, every_flag)
 
 FIXTURE_SETUP(hw_info)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, mdev_add(self->fd, variant->dev_flags, &self->dev));
 }
@@ -2597,7 +2197,7 @@ TEST_F(hw_info, dev_id_must_name_a_device)
 	struct iommu_hw_info info;
 	uint32_t ioas;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
 	EXPECT_ERRNO(ENOENT, hw_info(self->fd, 0, NULL, 0, &info));
 	EXPECT_ERRNO(ENOENT, hw_info(self->fd, NO_SUCH_ID, NULL, 0, &info));
 	EXPECT_ERRNO(ENOENT, hw_info(self->fd, ioas, NULL, 0, &info));
@@ -2651,7 +2251,7 @@ TEST_F(hw_info, works_whatever_the_device_is_attached_to)
 	struct iommu_hw_info info;
 	uint32_t ioas;
 
-	ASSERT_EQ(0, ioas_new(self->fd, &ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, ioas, NULL));
 	ASSERT_EQ(0, hw_info(self->fd, self->dev.idev, &data, sizeof(data),
 			     &info));

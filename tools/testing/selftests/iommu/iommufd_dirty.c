@@ -23,51 +23,17 @@
  *
  * The tests assume 4 KiB CPU pages; the mock's IO page is half of that.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <linux/iommufd.h>
 
-#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
-#include "kselftest_harness.h"
+#include "iommufd_selftest.h"
 
-/*
- * -Wclobbered (from -Wextra) fires inside the harness's own test wrappers,
- * on a local they keep across setjmp(), not on anything in this file.
- */
-#pragma GCC diagnostic ignored "-Wclobbered"
-
-#define CPU_PAGE	4096UL
-#define IO_PAGE		(CPU_PAGE / 2)
 #define SZ_64K		0x10000ULL
-#define SZ_2M		0x200000ULL
 #define SZ_1G		0x40000000ULL
-
-#define MAP_RW		(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
 /* Where the tests map: 8 GiB, far from the MSI window, 1 GiB aligned */
 #define BASE		0x200000000ULL
 
-/* No object has this ID in a file that made only a few objects */
-#define NO_SUCH_ID	0xfffffff0U
-
 #define ALIGN_DOWN_TO(x, a)	((x) & ~((uint64_t)(a) - 1))
-
-/* The call must fail with exactly @err */
-#define EXPECT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		EXPECT_EQ(-1, (call));                                         \
-		EXPECT_EQ(err, errno);                                         \
-	} while (0)
 
 static uint64_t max_u64(uint64_t a, uint64_t b)
 {
@@ -80,82 +46,7 @@ static int fail_errno(int rc)
 	return rc ? errno : 0;
 }
 
-/* ---- The regular uAPI ---- */
-
-static int ioas_new(int fd, uint32_t *ioas)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-	*ioas = cmd.out_ioas_id;
-	return rc;
-}
-
-/* MAP of [va, va + length) at the fixed @iova, readable and writable */
-static int map_at(int fd, uint32_t ioas, const void *va, uint64_t length,
-		  uint64_t iova)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)va,
-		.length = length,
-		.iova = iova,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-}
-
-static int unmap_range(int fd, uint32_t ioas, uint64_t iova, uint64_t length)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = length,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-}
-
-/* The IOVA alignment IOMMU_IOAS_IOVA_RANGES reports, 0 on failure */
-static uint64_t ioas_alignment(int fd, uint32_t ioas)
-{
-	struct iommu_ioas_iova_ranges cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-	};
-
-	/* No room for ranges: EMSGSIZE, but the alignment is filled in */
-	if (ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd) && errno != EMSGSIZE)
-		return 0;
-	return cmd.out_iova_alignment;
-}
-
-/* A paging HWPT on an IOAS, or with @data a mock nested one on a parent */
-static int hwpt_alloc(int fd, uint32_t flags, uint32_t dev, uint32_t pt,
-		      const struct iommu_hwpt_mock_nested *data,
-		      uint32_t *hwpt)
-{
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.dev_id = dev,
-		.pt_id = pt,
-		.data_type = data ? IOMMU_HWPT_DATA_SELFTEST :
-				    IOMMU_HWPT_DATA_NONE,
-		.data_len = data ? sizeof(*data) : 0,
-		.data_uptr = (uintptr_t)data,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
-	if (!rc)
-		*hwpt = cmd.out_hwpt_id;
-	return rc;
-}
+/* ---- Dirty tracking ---- */
 
 static int set_tracking(int fd, uint32_t hwpt, uint32_t flags)
 {
@@ -194,143 +85,17 @@ static int get_bitmap(int fd, uint32_t hwpt, uint32_t flags, uint64_t iova,
 	return ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
 }
 
-/* ---- IOMMU_TEST_CMD ---- */
-
-static int test_cmd(int fd, uint32_t op, uint32_t id,
-		    struct iommu_test_cmd *cmd)
-{
-	cmd->size = sizeof(*cmd);
-	cmd->op = op;
-	cmd->id = id;
-	return ioctl(fd, IOMMU_TEST_CMD, cmd);
-}
-
-/* A mock device and the DEVICE object it is bound as */
-struct mdev {
-	uint32_t id;	/* the mock device object, for MOCK_DEVICE_* ops */
-	uint32_t idev;	/* the DEVICE, for HWPT_ALLOC */
-};
-
-static int mdev_add(int fd, uint32_t flags, struct mdev *dev)
-{
-	struct iommu_test_cmd cmd = { .mock_device.flags = flags };
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_ADD, 0, &cmd);
-	if (!rc) {
-		dev->id = cmd.mock_device.out_mock_dev_id;
-		dev->idev = cmd.mock_device.out_idev_id;
-	}
-	return rc;
-}
-
-static int mdev_attach(int fd, uint32_t dev, uint32_t pt)
-{
-	struct iommu_test_cmd cmd = { .mock_attach.pt_id = pt };
-
-	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_ATTACH, dev, &cmd);
-}
-
-static int mdev_replace(int fd, uint32_t dev, uint32_t pt)
-{
-	struct iommu_test_cmd cmd = { .mock_attach.pt_id = pt };
-
-	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_REPLACE, dev, &cmd);
-}
-
-/* What MOCK_DEVICE_DOMAIN says about a device or HWPT */
-struct dom {
-	uint32_t props;		/* enum iommu_test_mock_domain_props */
-	uint32_t iotlb;
-	uint32_t invalidations;
-};
-
-static int dom_get(int fd, uint32_t id, struct dom *dom)
-{
-	struct iommu_test_cmd cmd = {};
-	int rc;
-
-	memset(dom, 0, sizeof(*dom));
-	rc = test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN, id, &cmd);
-	if (rc)
-		return rc;
-	dom->props = cmd.mock_device_domain.out_props;
-	dom->iotlb = cmd.mock_device_domain.out_iotlb;
-	dom->invalidations = cmd.mock_device_domain.out_invalidations;
-	return 0;
-}
-
-/* The enum iommu_test_mock_domain_props of @id; -1 on failure */
-static int64_t props_of(int fd, uint32_t id)
-{
-	struct dom dom;
-
-	if (dom_get(fd, id, &dom))
-		return -1;
-	return dom.props;
-}
-
-static int dma_write(int fd, uint32_t id, uint64_t iova, uint64_t length)
-{
-	struct iommu_test_cmd cmd = {
-		.dma_write = { .iova = iova, .length = length },
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DMA_WRITE, id, &cmd);
-}
+/* ---- What the mock domain maps ---- */
 
 /* The largest IO page [iova, iova + length) of @id is mapped with; 0 if none */
 static uint64_t max_io_page(int fd, uint32_t id, uint64_t iova,
 			    uint64_t length, const void *va)
 {
-	struct iommu_test_cmd cmd = {
-		.check_map = {
-			.iova = iova,
-			.length = length,
-			.uptr = (uintptr_t)va,
-		},
-	};
+	struct map_shape shape;
 
-	if (test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_MAP, id, &cmd))
+	if (mock_check_map(fd, id, iova, length, va, 0, &shape))
 		return 0;
-	return cmd.check_map.out_max_pgsize;
-}
-
-/* ---- Memory ---- */
-
-/* Anonymous memory in CPU pages only, touched; NULL on failure */
-static uint8_t *small_pages_get(size_t len)
-{
-	uint8_t *buf;
-
-	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED)
-		return NULL;
-	/* THPs would make the mock map 2 MiB IO pages */
-	madvise(buf, len, MADV_NOHUGEPAGE);
-	memset(buf, 0xa5, len);
-	return buf;
-}
-
-/*
- * 2 MiB of memory that the kernel hopefully backs with one THP: the
- * caller checks that with max_io_page() once it is mapped. The mapping to
- * munmap() is *region, 4 MiB long.
- */
-static uint8_t *thp_get(void **region)
-{
-	uint8_t *p, *aligned;
-
-	p = mmap(NULL, 2 * SZ_2M, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	aligned = (uint8_t *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
-	madvise(aligned, SZ_2M, MADV_HUGEPAGE);
-	memset(aligned, 0x5a, SZ_2M);
-	*region = p;
-	return aligned;
+	return shape.max_pgsize;
 }
 
 /* ---- The environment every dirty tracking test starts from ---- */
@@ -348,13 +113,13 @@ struct env {
 
 static void env_setup(struct __test_metadata *_metadata, struct env *env)
 {
-	env->fd = open("/dev/iommu", O_RDWR);
+	env->fd = iommufd_open();
 	ASSERT_LE(0, env->fd);
-	ASSERT_EQ(0, ioas_new(env->fd, &env->ioas));
+	ASSERT_EQ(0, ioas_alloc(env->fd, &env->ioas));
 	ASSERT_EQ(0, mdev_add(env->fd, MOCK_DEVICE_DIRTY_TRACKING, &env->dev));
 	ASSERT_EQ(0, hwpt_alloc(env->fd, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
-				env->dev.idev, env->ioas, NULL, &env->hwpt));
-	ASSERT_EQ(0, mdev_attach(env->fd, env->dev.id, env->hwpt));
+				env->dev.idev, env->ioas, &env->hwpt));
+	ASSERT_EQ(0, mdev_attach(env->fd, env->dev.id, env->hwpt, NULL));
 }
 
 static void env_teardown(struct env *env)
@@ -512,15 +277,15 @@ TEST_F(set_tracking, enable_and_disable_show_in_the_domain)
 	int fd = self->env.fd;
 	uint32_t hwpt = self->env.hwpt;
 
-	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, props_of(fd, hwpt));
+	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, dom_props(fd, hwpt));
 	ASSERT_EQ(0, tracking_on(fd, hwpt));
 	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING | MOCK_PROP_DIRTY_ENABLED,
-		  props_of(fd, hwpt));
+		  dom_props(fd, hwpt));
 	/* The device translates with the same domain */
 	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING | MOCK_PROP_DIRTY_ENABLED,
-		  props_of(fd, self->env.dev.id));
+		  dom_props(fd, self->env.dev.id));
 	ASSERT_EQ(0, tracking_off(fd, hwpt));
-	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, props_of(fd, hwpt));
+	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, dom_props(fd, hwpt));
 }
 
 TEST_F(set_tracking, enabling_or_disabling_twice_is_harmless)
@@ -529,14 +294,14 @@ TEST_F(set_tracking, enabling_or_disabling_twice_is_harmless)
 	uint32_t hwpt = self->env.hwpt;
 
 	ASSERT_EQ(0, tracking_off(fd, hwpt));
-	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, props_of(fd, hwpt));
+	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, dom_props(fd, hwpt));
 	ASSERT_EQ(0, tracking_on(fd, hwpt));
 	ASSERT_EQ(0, tracking_on(fd, hwpt));
 	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING | MOCK_PROP_DIRTY_ENABLED,
-		  props_of(fd, hwpt));
+		  dom_props(fd, hwpt));
 	ASSERT_EQ(0, tracking_off(fd, hwpt));
 	ASSERT_EQ(0, tracking_off(fd, hwpt));
-	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, props_of(fd, hwpt));
+	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, dom_props(fd, hwpt));
 }
 
 TEST_F(set_tracking, unknown_flags_are_eopnotsupp_and_change_nothing)
@@ -552,12 +317,12 @@ TEST_F(set_tracking, unknown_flags_are_eopnotsupp_and_change_nothing)
 
 	for (i = 0; i != ARRAY_SIZE(bad); i++) {
 		EXPECT_ERRNO(EOPNOTSUPP, set_tracking(fd, hwpt, bad[i]));
-		EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, props_of(fd, hwpt));
+		EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, dom_props(fd, hwpt));
 	}
 	ASSERT_EQ(0, tracking_on(fd, hwpt));
 	EXPECT_ERRNO(EOPNOTSUPP, set_tracking(fd, hwpt, 1U << 1));
 	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING | MOCK_PROP_DIRTY_ENABLED,
-		  props_of(fd, hwpt));
+		  dom_props(fd, hwpt));
 }
 
 TEST_F(set_tracking, nonzero_reserved_is_eopnotsupp)
@@ -571,8 +336,8 @@ TEST_F(set_tracking, nonzero_reserved_is_eopnotsupp)
 
 	EXPECT_ERRNO(EOPNOTSUPP,
 		     ioctl(self->env.fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd));
-	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, props_of(self->env.fd,
-						     self->env.hwpt));
+	EXPECT_EQ(MOCK_PROP_DIRTY_TRACKING, dom_props(self->env.fd,
+						      self->env.hwpt));
 }
 
 TEST_F(set_tracking, hwpt_without_dirty_tracking_is_eopnotsupp)
@@ -581,15 +346,14 @@ TEST_F(set_tracking, hwpt_without_dirty_tracking_is_eopnotsupp)
 	uint32_t plain;
 
 	ASSERT_EQ(0, hwpt_alloc(fd, 0, self->env.dev.idev, self->env.ioas,
-				NULL, &plain));
+				&plain));
 	EXPECT_ERRNO(EOPNOTSUPP, tracking_on(fd, plain));
 	EXPECT_ERRNO(EOPNOTSUPP, tracking_off(fd, plain));
-	EXPECT_EQ(0, props_of(fd, plain));
+	EXPECT_EQ(0, dom_props(fd, plain));
 }
 
 TEST_F(set_tracking, ids_of_other_objects_are_enoent)
 {
-	struct iommu_hwpt_mock_nested data = { .iotlb = 1 };
 	int fd = self->env.fd;
 	uint32_t parent, nested;
 
@@ -603,39 +367,37 @@ TEST_F(set_tracking, ids_of_other_objects_are_enoent)
 	ASSERT_EQ(0, hwpt_alloc(fd,
 				IOMMU_HWPT_ALLOC_NEST_PARENT |
 				IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
-				self->env.dev.idev, self->env.ioas, NULL,
-				&parent));
-	ASSERT_EQ(0, hwpt_alloc(fd, 0, self->env.dev.idev, parent, &data,
-				&nested));
+				self->env.dev.idev, self->env.ioas, &parent));
+	ASSERT_EQ(0, hwpt_alloc_nested(fd, 0, self->env.dev.idev, parent, 1,
+				       &nested));
 	EXPECT_ERRNO(ENOENT, tracking_on(fd, nested));
 	EXPECT_EQ(MOCK_PROP_NEST_PARENT | MOCK_PROP_DIRTY_TRACKING,
-		  props_of(fd, parent));
+		  dom_props(fd, parent));
 }
 
 TEST_F(set_tracking, writes_through_a_nested_hwpt_dirty_its_parent)
 {
-	struct iommu_hwpt_mock_nested data = { .iotlb = 1 };
 	int fd = self->env.fd;
 	struct bits got, want;
 	uint32_t parent, nested;
 	uint8_t *buf;
 
-	buf = small_pages_get(SZ_64K);
+	buf = small_pages_alloc(SZ_64K);
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, map_at(fd, self->env.ioas, buf, SZ_64K, BASE));
+	ASSERT_EQ(0, ioas_map_fixed(fd, self->env.ioas, buf, SZ_64K, BASE));
 	ASSERT_EQ(0, hwpt_alloc(fd,
 				IOMMU_HWPT_ALLOC_NEST_PARENT |
 				IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
-				self->env.dev.idev, self->env.ioas, NULL,
-				&parent));
-	ASSERT_EQ(0, hwpt_alloc(fd, 0, self->env.dev.idev, parent, &data,
-				&nested));
-	ASSERT_EQ(0, mdev_replace(fd, self->env.dev.id, nested));
+				self->env.dev.idev, self->env.ioas, &parent));
+	ASSERT_EQ(0, hwpt_alloc_nested(fd, 0, self->env.dev.idev, parent, 1,
+				       &nested));
+	ASSERT_EQ(0, mdev_replace(fd, self->env.dev.id, nested, NULL));
 	ASSERT_EQ(0, bits_init(&got, BASE, SZ_64K, IO_PAGE, 0));
 	ASSERT_EQ(0, bits_init(&want, BASE, SZ_64K, IO_PAGE, 0));
 
 	ASSERT_EQ(0, tracking_on(fd, parent));
-	ASSERT_EQ(0, dma_write(fd, self->env.dev.id, BASE + 5 * IO_PAGE, 1));
+	ASSERT_EQ(0, mock_dma_write(fd, self->env.dev.id, BASE + 5 * IO_PAGE,
+				    1));
 	bits_mark(&want, BASE + 5 * IO_PAGE, IO_PAGE);
 	ASSERT_EQ(0, bits_read(fd, parent, 0, &got));
 	EXPECT_BITS(&got, &want);
@@ -713,10 +475,10 @@ FIXTURE_SETUP(bitmap)
 
 	self->buf = NULL;
 	env_setup(_metadata, &self->env);
-	self->buf = small_pages_get(BUF_SIZE);
+	self->buf = small_pages_alloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->buf);
-	ASSERT_EQ(0, map_at(self->env.fd, self->env.ioas, self->buf, BUF_SIZE,
-			    BUF_IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->env.fd, self->env.ioas, self->buf,
+				    BUF_SIZE, BUF_IOVA));
 	ASSERT_EQ(0, bits_init(&self->got, BASE, span, variant->page_size,
 			       BITS_OFFSET));
 	ASSERT_EQ(0, bits_init(&self->want, BASE, span, variant->page_size,
@@ -739,7 +501,7 @@ static void write_small(struct __test_metadata *_metadata, struct env *env,
 	uint64_t first = ALIGN_DOWN_TO(iova, IO_PAGE);
 	uint64_t end = ALIGN_DOWN_TO(iova + length + IO_PAGE - 1, IO_PAGE);
 
-	ASSERT_EQ(0, dma_write(env->fd, env->dev.id, iova, length));
+	ASSERT_EQ(0, mock_dma_write(env->fd, env->dev.id, iova, length));
 	if (want)
 		bits_mark(want, first, end - first);
 }
@@ -901,9 +663,10 @@ TEST_F(bitmap, unmapped_iova_reports_nothing)
 	uint64_t far = BASE + 3 * SZ_2M;
 	uint8_t *other;
 
-	other = small_pages_get(SZ_64K);
+	other = small_pages_alloc(SZ_64K);
 	ASSERT_NE(NULL, other);
-	ASSERT_EQ(0, map_at(self->env.fd, self->env.ioas, other, SZ_64K, far));
+	ASSERT_EQ(0, ioas_map_fixed(self->env.fd, self->env.ioas, other, SZ_64K,
+				    far));
 	ASSERT_EQ(0, tracking_on(self->env.fd, self->env.hwpt));
 
 	/* The hole between the two mappings stays clear */
@@ -913,7 +676,8 @@ TEST_F(bitmap, unmapped_iova_reports_nothing)
 	EXPECT_BITS(&self->got, &self->want);
 
 	/* A dirty mapping that is gone reports nothing at all */
-	ASSERT_EQ(0, unmap_range(self->env.fd, self->env.ioas, far, SZ_64K));
+	ASSERT_EQ(0, ioas_unmap(self->env.fd, self->env.ioas, far, SZ_64K,
+				NULL));
 	bits_zero(&self->got);
 	bits_zero(&self->want);
 	bits_mark(&self->want, BUF_IOVA + BUF_SIZE - IO_PAGE, IO_PAGE);
@@ -958,20 +722,22 @@ TEST_F(bitmap, a_write_into_a_huge_io_page_reports_all_of_it)
 {
 	uint64_t iova = BASE + 2 * SZ_2M;
 	void *region = NULL;
+	size_t region_len;
 	uint8_t *thp;
 
-	thp = thp_get(&region);
+	thp = thp_alloc(&region, &region_len);
 	ASSERT_NE(NULL, thp);
-	ASSERT_EQ(0, map_at(self->env.fd, self->env.ioas, thp, SZ_2M, iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->env.fd, self->env.ioas, thp, SZ_2M,
+				    iova));
 	if (max_io_page(self->env.fd, self->env.hwpt, iova, SZ_2M, thp) !=
 	    SZ_2M) {
-		munmap(region, 2 * SZ_2M);
+		munmap(region, region_len);
 		SKIP(return, "no THP backs the buffer, so no 2 MiB IO page");
 	}
 
 	ASSERT_EQ(0, tracking_on(self->env.fd, self->env.hwpt));
-	ASSERT_EQ(0, dma_write(self->env.fd, self->env.dev.id,
-			       iova + 3 * CPU_PAGE + 17, 1));
+	ASSERT_EQ(0, mock_dma_write(self->env.fd, self->env.dev.id,
+				    iova + 3 * CPU_PAGE + 17, 1));
 	bits_mark(&self->want, iova, SZ_2M);
 	WRITE(BUF_IOVA + IO_PAGE, 1);
 	ASSERT_EQ(0, READ_BITS(IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
@@ -993,7 +759,7 @@ TEST_F(bitmap, a_write_into_a_huge_io_page_reports_all_of_it)
 		bits_free(&part);
 		bits_free(&part_want);
 	}
-	munmap(region, 2 * SZ_2M);
+	munmap(region, region_len);
 }
 
 /* ---- IOMMU_HWPT_GET_DIRTY_BITMAP: bitmaps of many pages ---- */
@@ -1066,7 +832,7 @@ FIXTURE_SETUP(window)
 	self->length = WINDOW_NBITS * variant->page_size;
 	self->edge[0] = BASE + first_bits * variant->page_size;
 	self->edge[1] = self->edge[0] + WINDOW_BITS * variant->page_size;
-	self->spot = small_pages_get(SPOT_SIZE);
+	self->spot = small_pages_alloc(SPOT_SIZE);
 	ASSERT_NE(NULL, self->spot);
 	ASSERT_EQ(0, bits_init(&self->got, BASE, self->length,
 			       variant->page_size, variant->offset));
@@ -1087,8 +853,8 @@ FIXTURE_TEARDOWN(window)
 static void map_spot(struct __test_metadata *_metadata, int fd, uint32_t ioas,
 		     const void *spot, uint64_t iova)
 {
-	ASSERT_EQ(0, map_at(fd, ioas, spot, SPOT_SIZE,
-			    ALIGN_DOWN_TO(iova, CPU_PAGE)));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, spot, SPOT_SIZE,
+				    ALIGN_DOWN_TO(iova, CPU_PAGE)));
 }
 
 /*
@@ -1116,7 +882,7 @@ static void window_write_edges(struct __test_metadata *_metadata, int fd,
 		iova[n++] = edge[i] + IO_PAGE;
 	}
 	for (i = 0; i != n; i++) {
-		ASSERT_EQ(0, dma_write(fd, dev, iova[i], 1))
+		ASSERT_EQ(0, mock_dma_write(fd, dev, iova[i], 1))
 			TH_LOG("write at IOVA 0x%llx",
 			       (unsigned long long)iova[i]);
 		bits_mark(want, ALIGN_DOWN_TO(iova[i], IO_PAGE), IO_PAGE);
@@ -1166,19 +932,21 @@ TEST_F(window, a_huge_io_page_across_an_edge_is_reported_whole)
 {
 	uint64_t iova = ALIGN_DOWN_TO(self->edge[0] - 1, SZ_2M);
 	void *region = NULL;
+	size_t region_len;
 	uint8_t *thp;
 
-	thp = thp_get(&region);
+	thp = thp_alloc(&region, &region_len);
 	ASSERT_NE(NULL, thp);
-	ASSERT_EQ(0, map_at(self->env.fd, self->env.ioas, thp, SZ_2M, iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->env.fd, self->env.ioas, thp, SZ_2M,
+				    iova));
 	if (max_io_page(self->env.fd, self->env.hwpt, iova, SZ_2M, thp) !=
 	    SZ_2M) {
-		munmap(region, 2 * SZ_2M);
+		munmap(region, region_len);
 		SKIP(return, "no THP backs the buffer, so no 2 MiB IO page");
 	}
 
 	ASSERT_EQ(0, tracking_on(self->env.fd, self->env.hwpt));
-	ASSERT_EQ(0, dma_write(self->env.fd, self->env.dev.id, iova, 1));
+	ASSERT_EQ(0, mock_dma_write(self->env.fd, self->env.dev.id, iova, 1));
 	bits_mark(&self->want, iova, SZ_2M);
 	ASSERT_EQ(0, READ_BITS(0));
 	EXPECT_BITS(&self->got, &self->want);
@@ -1186,7 +954,7 @@ TEST_F(window, a_huge_io_page_across_an_edge_is_reported_whole)
 	bits_zero(&self->got);
 	ASSERT_EQ(0, READ_BITS(0));
 	EXPECT_TRUE(bits_empty(&self->got));
-	munmap(region, 2 * SZ_2M);
+	munmap(region, region_len);
 }
 
 TEST_F(window, a_bitmap_with_an_unmapped_page_inside_is_efault)
@@ -1217,12 +985,12 @@ FIXTURE_SETUP(bitmap_args)
 {
 	self->buf = NULL;
 	env_setup(_metadata, &self->env);
-	self->buf = small_pages_get(SZ_64K);
+	self->buf = small_pages_alloc(SZ_64K);
 	ASSERT_NE(NULL, self->buf);
-	ASSERT_EQ(0, map_at(self->env.fd, self->env.ioas, self->buf, SZ_64K,
-			    BASE));
+	ASSERT_EQ(0, ioas_map_fixed(self->env.fd, self->env.ioas, self->buf,
+				    SZ_64K, BASE));
 	ASSERT_EQ(0, tracking_on(self->env.fd, self->env.hwpt));
-	ASSERT_EQ(0, dma_write(self->env.fd, self->env.dev.id, BASE, 1));
+	ASSERT_EQ(0, mock_dma_write(self->env.fd, self->env.dev.id, BASE, 1));
 	memset(self->data, 0, sizeof(self->data));
 }
 
@@ -1248,8 +1016,11 @@ FIXTURE_TEARDOWN(bitmap_args)
 
 TEST_F(bitmap_args, the_ioas_alignment_is_the_io_page)
 {
+	uint64_t align;
+
 	/* The other tests rely on it */
-	EXPECT_EQ(IO_PAGE, ioas_alignment(self->env.fd, self->env.ioas));
+	ASSERT_EQ(0, ioas_alignment(self->env.fd, self->env.ioas, &align));
+	EXPECT_EQ(IO_PAGE, align);
 }
 
 TEST_F(bitmap_args, unknown_flags_and_reserved_are_eopnotsupp)
@@ -1367,14 +1138,13 @@ TEST_F(bitmap_args, hwpt_without_dirty_tracking_is_eopnotsupp)
 	uint32_t plain;
 
 	ASSERT_EQ(0, hwpt_alloc(self->env.fd, 0, self->env.dev.idev,
-				self->env.ioas, NULL, &plain));
+				self->env.ioas, &plain));
 	EXPECT_ERRNO(EOPNOTSUPP, get_bitmap(self->env.fd, plain, 0, BASE,
 					    CPU_PAGE, CPU_PAGE, self->data));
 }
 
 TEST_F(bitmap_args, ids_of_other_objects_are_enoent)
 {
-	struct iommu_hwpt_mock_nested nest = { .iotlb = 1 };
 	const uint32_t ids[] = {
 		NO_SUCH_ID, 0, self->env.ioas, self->env.dev.idev,
 		self->env.dev.id,
@@ -1393,10 +1163,9 @@ TEST_F(bitmap_args, ids_of_other_objects_are_enoent)
 	ASSERT_EQ(0, hwpt_alloc(fd,
 				IOMMU_HWPT_ALLOC_NEST_PARENT |
 				IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
-				self->env.dev.idev, self->env.ioas, NULL,
-				&parent));
-	ASSERT_EQ(0, hwpt_alloc(fd, 0, self->env.dev.idev, parent, &nest,
-				&nested));
+				self->env.dev.idev, self->env.ioas, &parent));
+	ASSERT_EQ(0, hwpt_alloc_nested(fd, 0, self->env.dev.idev, parent, 1,
+				       &nested));
 	EXPECT_ERRNO(ENOENT, get_bitmap(fd, nested, 0, BASE, CPU_PAGE,
 					CPU_PAGE, self->data));
 	EXPECT_EQ(0, self->data[0]);
@@ -1418,17 +1187,15 @@ FIXTURE(invalidate)
 
 FIXTURE_SETUP(invalidate)
 {
-	struct iommu_hwpt_mock_nested data = { .iotlb = FIRST_IOTLB };
-
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, 0, &self->dev));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_NEST_PARENT,
-				self->dev.idev, self->ioas, NULL,
-				&self->parent));
-	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->dev.idev, self->parent,
-				&data, &self->nested));
+				self->dev.idev, self->ioas, &self->parent));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev,
+				       self->parent, FIRST_IOTLB,
+				       &self->nested));
 }
 
 FIXTURE_TEARDOWN(invalidate)
@@ -1507,7 +1274,7 @@ TEST_F(invalidate, the_attached_device_sees_the_invalidated_domain)
 	struct iommu_hwpt_mock_invalidate inv = { .iotlb = 0x77 };
 	uint32_t num = 1;
 
-	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->nested));
+	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->nested, NULL));
 	ASSERT_EQ(0, INVALIDATE(&inv, &num));
 	EXPECT_EQ(1, num);
 	expect_iotlb(_metadata, self->fd, self->dev.id, 0x77, 1);

@@ -33,24 +33,8 @@
  * is armed immediately before the ioctl under test and disarmed right
  * after it; the memory the call touches is faulted in beforehand.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <linux/iommufd.h>
+#include "iommufd_selftest.h"
 
-#include "kselftest_harness.h"
-#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
-
-#define SZ_2M		(2UL * 1024 * 1024)
-#define MAP_RW		(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 #define UNMAP_ALL	UINT64_MAX
 
 /* CPU pages in the 4 KiB-backed buffer; a prime pin batch splits it unevenly */
@@ -73,23 +57,7 @@
 #define IOVA_B		0x2000000ULL
 #define IOVA_DST	0x8000000ULL
 
-/* ---- Thin wrappers around the ioctls; each returns ioctl()'s result ---- */
-
-static int ioas_alloc(int fd, uint32_t *id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int destroy_id(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
-}
+/* ---- The commands a sweep builds, for the ioctl under test ---- */
 
 static void map_cmd_init(struct iommu_ioas_map *cmd, uint32_t ioas, void *va,
 			 uint64_t length, bool fixed, uint64_t iova)
@@ -102,19 +70,6 @@ static void map_cmd_init(struct iommu_ioas_map *cmd, uint32_t ioas, void *va,
 		.length = length,
 		.iova = fixed ? iova : 0,
 	};
-}
-
-static int map_user(int fd, uint32_t ioas, void *va, uint64_t length,
-		    bool fixed, uint64_t *iova)
-{
-	struct iommu_ioas_map cmd;
-	int rc;
-
-	map_cmd_init(&cmd, ioas, va, length, fixed, *iova);
-	rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-	if (!rc)
-		*iova = cmd.iova;
-	return rc;
 }
 
 static void copy_cmd_init(struct iommu_ioas_copy *cmd, uint32_t dst,
@@ -143,18 +98,6 @@ static void unmap_cmd_init(struct iommu_ioas_unmap *cmd, uint32_t ioas,
 	};
 }
 
-static int unmap_range(int fd, uint32_t ioas, uint64_t iova, uint64_t length,
-		       uint64_t *unmapped)
-{
-	struct iommu_ioas_unmap cmd;
-	int rc;
-
-	unmap_cmd_init(&cmd, ioas, iova, length);
-	rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-	*unmapped = rc ? 0 : cmd.length;
-	return rc;
-}
-
 static void allow_cmd_init(struct iommu_ioas_allow_iovas *cmd, uint32_t ioas,
 			   const struct iommu_iova_range *ranges, uint32_t num)
 {
@@ -166,65 +109,29 @@ static void allow_cmd_init(struct iommu_ioas_allow_iovas *cmd, uint32_t ioas,
 	};
 }
 
-static int allow_iovas(int fd, uint32_t ioas,
-		       const struct iommu_iova_range *ranges, uint32_t num)
-{
-	struct iommu_ioas_allow_iovas cmd;
-
-	allow_cmd_init(&cmd, ioas, ranges, num);
-	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
-}
-
-/* What IOMMU_IOAS_IOVA_RANGES reports, zero-filled so it compares whole */
-struct ranges {
-	uint32_t num;
-	uint64_t alignment;
-	struct iommu_iova_range range[8];
-};
-
 static void ranges_cmd_init(struct iommu_ioas_iova_ranges *cmd, uint32_t ioas,
-			    struct ranges *out)
+			    struct ioas_ranges *out)
 {
 	memset(out, 0, sizeof(*out));
 	*cmd = (struct iommu_ioas_iova_ranges){
 		.size = sizeof(*cmd),
 		.ioas_id = ioas,
-		.num_iovas = 8,
+		.num_iovas = IOAS_RANGES_MAX,
 		.allowed_iovas = (uintptr_t)out->range,
 	};
 }
 
-static void ranges_from_cmd(struct ranges *out,
+static void ranges_from_cmd(struct ioas_ranges *out,
 			    const struct iommu_ioas_iova_ranges *cmd)
 {
 	out->num = cmd->num_iovas;
-	out->alignment = cmd->out_iova_alignment;
+	out->align = cmd->out_iova_alignment;
 }
 
-static int ranges_get(int fd, uint32_t ioas, struct ranges *out)
-{
-	struct iommu_ioas_iova_ranges cmd;
-	int rc;
-
-	ranges_cmd_init(&cmd, ioas, out);
-	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
-	ranges_from_cmd(out, &cmd);
-	return rc;
-}
-
-static bool ranges_equal(const struct ranges *a, const struct ranges *b)
+static bool ranges_equal(const struct ioas_ranges *a,
+			 const struct ioas_ranges *b)
 {
 	return !memcmp(a, b, sizeof(*a));
-}
-
-/* IOMMU_TEST_CMD: @cmd carries the arguments, the header is filled here */
-static int test_cmd(int fd, uint32_t op, uint32_t id,
-		    struct iommu_test_cmd *cmd)
-{
-	cmd->size = sizeof(*cmd);
-	cmd->op = op;
-	cmd->id = id;
-	return ioctl(fd, IOMMU_TEST_CMD, cmd);
 }
 
 static void mock_domain_cmd_init(struct iommu_test_cmd *cmd, uint32_t ioas)
@@ -234,85 +141,6 @@ static void mock_domain_cmd_init(struct iommu_test_cmd *cmd, uint32_t ioas)
 		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
 		.id = ioas,
 	};
-}
-
-static int mock_domain_add(int fd, uint32_t ioas, uint32_t *mock_id)
-{
-	struct iommu_test_cmd cmd;
-	int rc;
-
-	mock_domain_cmd_init(&cmd, ioas);
-	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
-	*mock_id = cmd.mock_domain.out_mock_id;
-	return rc;
-}
-
-static int mock_check_map(int fd, uint32_t mock_id, uint64_t iova, void *va,
-			  uint64_t length)
-{
-	struct iommu_test_cmd cmd = {
-		.check_map = {
-			.iova = iova,
-			.length = length,
-			.uptr = (uintptr_t)va,
-			.prot = MOCK_PROT_READ | MOCK_PROT_WRITE,
-		},
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_MAP, mock_id, &cmd);
-}
-
-static int mock_check_unmapped(int fd, uint32_t mock_id, uint64_t iova,
-			       uint64_t length)
-{
-	struct iommu_test_cmd cmd = {
-		.check_unmapped = { .iova = iova, .length = length },
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_UNMAPPED, mock_id, &cmd);
-}
-
-static int check_pins(int fd, void *va, uint64_t length, unsigned int pins)
-{
-	struct iommu_test_cmd cmd = {
-		.check_pins = {
-			.uptr = (uintptr_t)va,
-			.length = length,
-			.pins = pins,
-		},
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_CHECK_PINS, 0, &cmd);
-}
-
-static int accounting(int fd, uint64_t *locked_vm, uint64_t *pinned_vm)
-{
-	struct iommu_test_cmd cmd = {};
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_ACCOUNTING, 0, &cmd);
-	*locked_vm = cmd.accounting.out_locked_vm;
-	*pinned_vm = cmd.accounting.out_pinned_vm;
-	return rc;
-}
-
-static int rlimit_mode_set(int fd, uint64_t mode)
-{
-	struct iommu_option cmd = {
-		.size = sizeof(cmd),
-		.option_id = IOMMU_OPTION_RLIMIT_MODE,
-		.op = IOMMU_OPTION_OP_SET,
-		.val64 = mode,
-	};
-
-	return ioctl(fd, IOMMU_OPTION, &cmd);
-}
-
-static int set_pin_batch(int fd, unsigned int pages)
-{
-	struct iommu_test_cmd cmd = { .pin_batch = { .pages = pages } };
-
-	return test_cmd(fd, IOMMU_TEST_OP_SET_PIN_BATCH, 0, &cmd);
 }
 
 /* ---- Mock devices and HWPTs ---- */
@@ -336,26 +164,6 @@ static void mock_attach_cmd_init(struct iommu_test_cmd *cmd, uint32_t op,
 		.id = dev,
 		.mock_attach.pt_id = pt,
 	};
-}
-
-/* The domain cookie @id translates with; 0 for none, or no such object */
-static uint32_t mock_cookie(int fd, uint32_t id)
-{
-	struct iommu_test_cmd cmd = {};
-
-	if (test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN, id, &cmd))
-		return 0;
-	return cmd.mock_device_domain.out_cookie;
-}
-
-/* enum iommu_test_mock_attached of @id, or -1 for no such object */
-static int mock_attached(int fd, uint32_t id)
-{
-	struct iommu_test_cmd cmd = {};
-
-	if (test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN, id, &cmd))
-		return -1;
-	return cmd.mock_device_domain.out_attached;
 }
 
 /* HWPT_ALLOC on @pt; a nested one (on a paging HWPT) if @iotlb is not 0 */
@@ -389,101 +197,6 @@ static void hw_info_cmd_init(struct iommu_hw_info *cmd, uint32_t dev,
 	};
 }
 
-/* Devices on the mock bus, -1 if sysfs does not list the bus */
-static int mock_bus_devices(void)
-{
-	struct dirent *de;
-	int count = 0;
-	DIR *dir;
-
-	dir = opendir("/sys/bus/iommufd_mock/devices");
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			count++;
-	closedir(dir);
-	return count;
-}
-
-/* ---- The fault attributes under /sys/kernel/debug ---- */
-
-/*
- * fail-nth overrides probability, interval, space and times, but each
- * attribute's own filters still decide whether a call is a fault site at
- * all. Sleeping allocations, highmem (user page) allocations and order-0
- * pages are filtered out by default; a sweep needs them all. Messages are
- * turned off so the console stays free of expected failures. "times" is
- * only saved: every injected failure counts it down.
- */
-struct fault_knob {
-	const char *attr;
-	const char *file;
-	const char *value;	/* NULL: saved and restored only */
-};
-
-static const struct fault_knob fault_knobs[] = {
-	{ "failslab", "probability", "0" },
-	{ "failslab", "verbose", "0" },
-	{ "failslab", "task-filter", "N" },
-	{ "failslab", "ignore-gfp-wait", "N" },
-	{ "failslab", "times", NULL },
-	{ "fail_page_alloc", "probability", "0" },
-	{ "fail_page_alloc", "verbose", "0" },
-	{ "fail_page_alloc", "task-filter", "N" },
-	{ "fail_page_alloc", "ignore-gfp-wait", "N" },
-	{ "fail_page_alloc", "ignore-gfp-highmem", "N" },
-	{ "fail_page_alloc", "min-order", "0" },
-	{ "fail_page_alloc", "times", NULL },
-	{ "fail_iommufd", "probability", "0" },
-	{ "fail_iommufd", "verbose", "0" },
-	{ "fail_iommufd", "task-filter", "N" },
-	{ "fail_iommufd", "times", NULL },
-};
-
-#define KNOB_VALUE_MAX	32
-
-static void knob_path(const struct fault_knob *knob, char *path, size_t size)
-{
-	snprintf(path, size, "/sys/kernel/debug/%s/%s", knob->attr, knob->file);
-}
-
-/* Reads a knob's value without the trailing newline */
-static int knob_read(const struct fault_knob *knob, char *val)
-{
-	char path[128];
-	ssize_t len;
-	int fd;
-
-	knob_path(knob, path, sizeof(path));
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	len = read(fd, val, KNOB_VALUE_MAX - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	val[len] = 0;
-	val[strcspn(val, "\n")] = 0;
-	return 0;
-}
-
-static int knob_write(const struct fault_knob *knob, const char *val)
-{
-	size_t len = strlen(val);
-	char path[128];
-	ssize_t done;
-	int fd;
-
-	knob_path(knob, path, sizeof(path));
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	done = write(fd, val, len);
-	close(fd);
-	return done == (ssize_t)len ? 0 : -1;
-}
-
 /* ---- What every sweep starts from ---- */
 
 struct nth_env {
@@ -496,11 +209,10 @@ struct nth_env {
 	void *thp_region;
 	size_t thp_region_len;
 	bool thp_ok;
-	uint64_t locked_base;	/* ACCOUNTING before anything was pinned */
-	uint64_t pinned_base;
+	struct charge charge0;	/* before anything was pinned */
 	int mock_devs_base;	/* devices on the mock bus, -1: not shown */
 	bool knobs_set;
-	char saved[ARRAY_SIZE(fault_knobs)][KNOB_VALUE_MAX];
+	struct fault_knobs knobs;
 };
 
 /* Does a transparent huge page back the 2 MiB at @addr? */
@@ -569,90 +281,55 @@ err_dst:
 
 static int env_alloc_buffers(struct nth_env *env)
 {
-	uint8_t *aligned;
-
 	env->small_len = SMALL_PAGES * env->page;
 	env->small = alloc_scattered_pages(env->page, SMALL_PAGES);
 	if (!env->small)
 		return -1;
 
-	env->thp_region_len = 2 * SZ_2M;
-	env->thp_region = mmap(NULL, env->thp_region_len,
-			       PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (env->thp_region == MAP_FAILED) {
-		env->thp_region = NULL;
+	env->thp = thp_alloc(&env->thp_region, &env->thp_region_len);
+	if (!env->thp)
 		return -1;
-	}
-	aligned = (uint8_t *)(((uintptr_t)env->thp_region + SZ_2M - 1) &
-			      ~(SZ_2M - 1));
-	madvise(aligned, SZ_2M, MADV_HUGEPAGE);
-	memset(aligned, 0x5a, SZ_2M);
-	env->thp = aligned;
-	env->thp_ok = thp_backs(aligned);
+	env->thp_ok = thp_backs(env->thp);
 	return 0;
-}
-
-/* Puts back every knob as env_setup() found it; returns 0 if all went back */
-static int env_restore_knobs(struct nth_env *env)
-{
-	unsigned int i;
-	int rc = 0;
-
-	for (i = 0; i != ARRAY_SIZE(fault_knobs); i++)
-		rc |= knob_write(&fault_knobs[i], env->saved[i]);
-	return rc;
 }
 
 static void env_setup(struct __test_metadata *_metadata, struct nth_env *env,
 		      unsigned int pin_batch)
 {
-	uint64_t locked, pinned;
+	struct charge charge;
 	char path[64];
-	unsigned int i;
 
 	memset(env, 0, sizeof(*env));
 	env->probe_fd = -1;
 	env->nth_fd = -1;
 	env->page = sysconf(_SC_PAGESIZE);
 
-	env->probe_fd = open("/dev/iommu", O_RDWR);
+	env->probe_fd = iommufd_open();
 	if (env->probe_fd < 0)
 		SKIP(return, "no /dev/iommu");
-	if (accounting(env->probe_fd, &locked, &pinned) && errno == ENOTTY)
+	if (charge_read(env->probe_fd, &charge) && errno == ENOTTY)
 		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
-	env->nth_fd = open(path, O_RDWR);
+	env->nth_fd = fail_nth_open(path, sizeof(path));
 	if (env->nth_fd < 0)
 		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", path);
-	for (i = 0; i != ARRAY_SIZE(fault_knobs); i++) {
-		if (knob_read(&fault_knobs[i], env->saved[i]))
-			SKIP(return, "cannot read /sys/kernel/debug/%s/%s",
-			     fault_knobs[i].attr, fault_knobs[i].file);
-	}
+	if (fault_knobs_save(&env->knobs))
+		SKIP(return, "cannot read %s", env->knobs.failed);
 
 	ASSERT_EQ(0, env_alloc_buffers(env));
-	ASSERT_EQ(0, accounting(env->probe_fd, &env->locked_base,
-				&env->pinned_base));
+	ASSERT_EQ(0, charge_read(env->probe_fd, &env->charge0));
 	env->mock_devs_base = mock_bus_devices();
-	ASSERT_EQ(0, set_pin_batch(env->probe_fd, pin_batch));
+	ASSERT_EQ(0, pin_batch_set(env->probe_fd, pin_batch));
 
 	/*
 	 * Last, so that a failure above cannot leave the knobs changed: the
-	 * teardown does not run for a setup that did not complete.
+	 * teardown does not run for a setup that did not complete, and
+	 * fault_knobs_set() puts them back itself when it fails.
 	 */
-	for (i = 0; i != ARRAY_SIZE(fault_knobs); i++) {
-		if (fault_knobs[i].value &&
-		    knob_write(&fault_knobs[i], fault_knobs[i].value))
-			break;
-	}
-	if (i != ARRAY_SIZE(fault_knobs)) {
-		env_restore_knobs(env);
-		set_pin_batch(env->probe_fd, 0);
+	if (fault_knobs_set(&env->knobs)) {
+		pin_batch_set(env->probe_fd, 0);
 		ASSERT_TRUE(false)
-			TH_LOG("cannot set /sys/kernel/debug/%s/%s",
-			       fault_knobs[i].attr, fault_knobs[i].file);
+			TH_LOG("cannot set %s", env->knobs.failed);
 	}
 	env->knobs_set = true;
 }
@@ -665,9 +342,9 @@ static void env_teardown(struct __test_metadata *_metadata,
 		close(env->nth_fd);
 	}
 	if (env->knobs_set)
-		EXPECT_EQ(0, env_restore_knobs(env));
+		EXPECT_EQ(0, fault_knobs_restore(&env->knobs));
 	if (env->probe_fd >= 0) {
-		EXPECT_EQ(0, set_pin_batch(env->probe_fd, 0));
+		EXPECT_EQ(0, pin_batch_set(env->probe_fd, 0));
 		close(env->probe_fd);
 	}
 	if (env->small)
@@ -681,14 +358,14 @@ static void env_expect_charged(struct __test_metadata *_metadata,
 			       struct nth_env *env, uint64_t pages,
 			       const char *when)
 {
-	uint64_t locked, pinned;
+	struct charge now;
 
-	ASSERT_EQ(0, accounting(env->probe_fd, &locked, &pinned));
-	EXPECT_EQ(env->locked_base + pages, locked)
+	ASSERT_EQ(0, charge_read(env->probe_fd, &now));
+	EXPECT_EQ(env->charge0.locked_vm + pages, now.locked_vm)
 		TH_LOG("%s: locked_vm is %llu pages, expected %llu", when,
-		       (unsigned long long)locked,
-		       (unsigned long long)(env->locked_base + pages));
-	EXPECT_EQ(env->pinned_base, pinned)
+		       (unsigned long long)now.locked_vm,
+		       (unsigned long long)(env->charge0.locked_vm + pages));
+	EXPECT_EQ(env->charge0.pinned_vm, now.pinned_vm)
 		TH_LOG("%s: pinned_vm moved", when);
 }
 
@@ -941,7 +618,7 @@ static void world_open_file(struct __test_metadata *_metadata,
 			    struct world *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->fd = open("/dev/iommu", O_RDWR);
+	w->fd = iommufd_open();
 	ASSERT_LE(0, w->fd);
 }
 
@@ -976,7 +653,7 @@ static void world_attach(struct __test_metadata *_metadata, struct world *w,
 {
 	uint32_t id;
 
-	ASSERT_EQ(0, mock_domain_add(w->fd, w->ioas[ioas], &id));
+	ASSERT_EQ(0, mock_domain_add(w->fd, w->ioas[ioas], 0, &id));
 	world_note_mock(_metadata, w, ioas, id);
 }
 
@@ -1007,7 +684,7 @@ static void world_map(struct __test_metadata *_metadata, struct world *w,
 		      unsigned int ioas, void *va, uint64_t length,
 		      uint64_t iova)
 {
-	ASSERT_EQ(0, map_user(w->fd, w->ioas[ioas], va, length, true, &iova));
+	ASSERT_EQ(0, ioas_map_fixed(w->fd, w->ioas[ioas], va, length, iova));
 	world_note_map(_metadata, w, ioas, iova, va, length);
 }
 
@@ -1108,8 +785,10 @@ static void world_expect_translates(struct __test_metadata *_metadata,
 
 		if (m->ioas != ioas)
 			continue;
-		EXPECT_EQ(0, mock_check_map(w->fd, id, m->iova, m->va,
-					    m->length))
+		EXPECT_EQ(0, mock_check_map(w->fd, id, m->iova, m->length,
+					    m->va,
+					    MOCK_PROT_READ | MOCK_PROT_WRITE,
+					    NULL))
 			TH_LOG("%s: object %u lost IOVA 0x%llx: %s", when, id,
 			       (unsigned long long)m->iova, strerror(errno));
 	}
@@ -1177,30 +856,30 @@ static void world_close(struct __test_metadata *_metadata,
 	unsigned int i;
 
 	for (i = 0; i != w->nioas; i++) {
-		ASSERT_EQ(0, unmap_range(w->fd, w->ioas[i], 0, UNMAP_ALL,
-					 &unmapped));
+		ASSERT_EQ(0, ioas_unmap(w->fd, w->ioas[i], 0, UNMAP_ALL,
+					&unmapped));
 		EXPECT_EQ(world_mapped_bytes(w, i), unmapped)
 			TH_LOG("%s: unmapping all of IOAS %u", when,
 			       w->ioas[i]);
 	}
 	for (i = 0; i != w->ndevs; i++)
-		EXPECT_EQ(0, destroy_id(w->fd, w->devs[i].id))
+		EXPECT_EQ(0, object_destroy(w->fd, w->devs[i].id))
 			TH_LOG("%s: destroying mock device %u: %s", when,
 			       w->devs[i].id, strerror(errno));
 	/* Newest first: a nested HWPT holds its parent */
 	for (i = 0; i != w->nhwpts; i++) {
 		uint32_t id = w->hwpts[w->nhwpts - 1 - i].id;
 
-		EXPECT_EQ(0, destroy_id(w->fd, id))
+		EXPECT_EQ(0, object_destroy(w->fd, id))
 			TH_LOG("%s: destroying HWPT %u: %s", when, id,
 			       strerror(errno));
 	}
 	for (i = 0; i != w->nmocks; i++)
-		EXPECT_EQ(0, destroy_id(w->fd, w->mocks[i].id))
+		EXPECT_EQ(0, object_destroy(w->fd, w->mocks[i].id))
 			TH_LOG("%s: destroying mock domain %u: %s", when,
 			       w->mocks[i].id, strerror(errno));
 	for (i = 0; i != w->nioas; i++)
-		EXPECT_EQ(0, destroy_id(w->fd, w->ioas[i]))
+		EXPECT_EQ(0, object_destroy(w->fd, w->ioas[i]))
 			TH_LOG("%s: destroying IOAS %u: %s", when, w->ioas[i],
 			       strerror(errno));
 	EXPECT_EQ(0, close(w->fd));
@@ -1212,23 +891,23 @@ static void world_close(struct __test_metadata *_metadata,
 /* @ioas still reports the IOVA ranges it reported in @before */
 static void world_expect_ranges(struct __test_metadata *_metadata,
 				struct world *w, unsigned int ioas,
-				const struct ranges *before, const char *when)
+				const struct ioas_ranges *before, const char *when)
 {
-	struct ranges now;
+	struct ioas_ranges now;
 
-	ASSERT_EQ(0, ranges_get(w->fd, w->ioas[ioas], &now));
+	ASSERT_EQ(0, ioas_ranges_get(w->fd, w->ioas[ioas], &now));
 	EXPECT_TRUE(ranges_equal(before, &now))
 		TH_LOG("%s: IOVA ranges of IOAS %u changed (%u ranges, alignment %llu)",
 		       when, w->ioas[ioas], now.num,
-		       (unsigned long long)now.alignment);
+		       (unsigned long long)now.align);
 }
 
 /*
  * @r with the gap of the mock MSI window closed, as the IOAS would show
  * without a device's reserved region. Returns false if @r has no such gap.
  */
-static bool ranges_without_msi_window(const struct ranges *r,
-				      struct ranges *out)
+static bool ranges_without_msi_window(const struct ioas_ranges *r,
+				      struct ioas_ranges *out)
 {
 	unsigned int i;
 
@@ -1238,7 +917,7 @@ static bool ranges_without_msi_window(const struct ranges *r,
 			continue;
 		memset(out, 0, sizeof(*out));
 		out->num = r->num - 1;
-		out->alignment = r->alignment;
+		out->align = r->align;
 		memcpy(out->range, r->range, (i + 1) * sizeof(r->range[0]));
 		out->range[i].last = r->range[i + 1].last;
 		memcpy(&out->range[i + 1], &r->range[i + 2],
@@ -1255,13 +934,13 @@ static bool ranges_without_msi_window(const struct ranges *r,
  */
 static void world_expect_attached_ranges(struct __test_metadata *_metadata,
 					 struct world *w, unsigned int ioas,
-					 const struct ranges *want,
+					 const struct ioas_ranges *want,
 					 enum nth_outcome outcome,
 					 const char *when)
 {
-	struct ranges now, lost;
+	struct ioas_ranges now, lost;
 
-	ASSERT_EQ(0, ranges_get(w->fd, w->ioas[ioas], &now));
+	ASSERT_EQ(0, ioas_ranges_get(w->fd, w->ioas[ioas], &now));
 	if (outcome == NTH_ABSORBED && !ranges_equal(want, &now) &&
 	    ranges_without_msi_window(want, &lost) &&
 	    ranges_equal(&lost, &now)) {
@@ -1427,7 +1106,7 @@ TEST_F_TIMEOUT(map_sweep, failed_map_leaves_the_ioas_as_it_was, 600)
 	uint64_t length = variant->thp ? SZ_2M : env->small_len;
 	uint64_t want_iova = IOVA_A;
 	struct iommu_ioas_map cmd;
-	struct ranges before;
+	struct ioas_ranges before;
 	char label[80], batch[24];
 	struct sweep s;
 	struct world w;
@@ -1445,14 +1124,15 @@ TEST_F_TIMEOUT(map_sweep, failed_map_leaves_the_ioas_as_it_was, 600)
 
 	/* A round without injection shows where the mapping belongs */
 	empty_world_open(_metadata, &w, variant->domains);
-	ASSERT_EQ(0, map_user(w.fd, w.ioas[0], va, length, variant->fixed_iova,
-			      &want_iova));
+	ASSERT_EQ(0, variant->fixed_iova ?
+		  ioas_map_fixed(w.fd, w.ioas[0], va, length, want_iova) :
+		  ioas_map_auto(w.fd, w.ioas[0], va, length, &want_iova));
 	world_note_map(_metadata, &w, 0, want_iova, va, length);
 	world_close(_metadata, env, &w, label);
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		empty_world_open(_metadata, &w, variant->domains);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		map_cmd_init(&cmd, w.ioas[0], va, length, variant->fixed_iova,
 			     IOVA_A);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_MAP, &cmd) ==
@@ -1546,7 +1226,7 @@ TEST_F_TIMEOUT(copy_sweep, failed_copy_leaves_both_ioas_as_they_were, 600)
 	uint64_t length = variant->thp ? SZ_2M : env->small_len;
 	uint64_t pages = length / env->page;
 	struct iommu_ioas_copy cmd;
-	struct ranges before;
+	struct ioas_ranges before;
 	uint64_t want_iova;
 	struct sweep s;
 	struct world w;
@@ -1568,7 +1248,7 @@ TEST_F_TIMEOUT(copy_sweep, failed_copy_leaves_both_ioas_as_they_were, 600)
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		copy_world_open(_metadata, &w, va, length);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[1], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[1], &before));
 		copy_cmd_init(&cmd, w.ioas[1], w.ioas[0], IOVA_A, length,
 			      variant->fixed_iova, IOVA_DST);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_COPY, &cmd) ==
@@ -1660,7 +1340,7 @@ static void expect_mapped_world_pins(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(attach_sweep, failed_attach_leaves_the_ioas_as_it_was, 600)
 {
 	struct nth_env *env = &self->env;
-	struct ranges before, after, want;
+	struct ioas_ranges before, after, want;
 	struct iommu_test_cmd cmd;
 	uint64_t pages;
 	struct sweep s;
@@ -1674,12 +1354,12 @@ TEST_F_TIMEOUT(attach_sweep, failed_attach_leaves_the_ioas_as_it_was, 600)
 	pages = mapped_world_open(_metadata, env, &w, variant->domains_before);
 	world_attach(_metadata, &w, 0);
 	world_expect_mapped(_metadata, &w, label);
-	ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &want));
+	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
 	world_close(_metadata, env, &w, label);
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		mapped_world_open(_metadata, env, &w, variant->domains_before);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		mock_domain_cmd_init(&cmd, w.ioas[0]);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_TEST_CMD, &cmd) ==
 		    NTH_FAILED) {
@@ -1693,7 +1373,7 @@ TEST_F_TIMEOUT(attach_sweep, failed_attach_leaves_the_ioas_as_it_was, 600)
 				       strerror(errno));
 		}
 		world_note_mock(_metadata, &w, 0, cmd.mock_domain.out_mock_id);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &after));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &after));
 		EXPECT_TRUE(ranges_equal(&want, &after))
 			TH_LOG("%s: IOVA ranges differ from a clean attach",
 			       s.when);
@@ -1744,7 +1424,7 @@ TEST_F_TIMEOUT(alloc_sweep, failed_alloc_leaves_the_file_as_it_was, 600)
 {
 	struct nth_env *env = &self->env;
 	struct iommu_ioas_alloc cmd;
-	struct ranges before, fresh;
+	struct ioas_ranges before, fresh;
 	uint64_t pages = 0;
 	struct sweep s;
 	struct world w;
@@ -1755,7 +1435,7 @@ TEST_F_TIMEOUT(alloc_sweep, failed_alloc_leaves_the_file_as_it_was, 600)
 	for (; !s.done; sweep_next(_metadata, &s)) {
 		if (variant->beside_mapped_ioas) {
 			pages = mapped_world_open(_metadata, env, &w, 1);
-			ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+			ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		} else {
 			world_open_file(_metadata, &w);
 		}
@@ -1783,11 +1463,11 @@ TEST_F_TIMEOUT(alloc_sweep, failed_alloc_leaves_the_file_as_it_was, 600)
 		ASSERT_GT(WORLD_MAX_IOAS, w.nioas);
 		w.ioas[w.nioas++] = cmd.out_ioas_id;
 		/* A new IOAS allows everything, with no alignment */
-		ASSERT_EQ(0, ranges_get(w.fd, cmd.out_ioas_id, &fresh));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, cmd.out_ioas_id, &fresh));
 		EXPECT_EQ(1, fresh.num);
 		EXPECT_EQ(0, fresh.range[0].start);
 		EXPECT_EQ(UINT64_MAX, fresh.range[0].last);
-		EXPECT_EQ(1, fresh.alignment);
+		EXPECT_EQ(1, fresh.align);
 		if (variant->beside_mapped_ioas)
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 		world_close(_metadata, env, &w, s.when);
@@ -1817,22 +1497,22 @@ TEST_F_TIMEOUT(fail_nth, failed_unmap_keeps_every_mapping, 600)
 	const char *label = "IOAS_UNMAP (one of 2 areas, 2 domains)";
 	struct nth_env *env = &self->env;
 	struct iommu_ioas_unmap cmd;
-	struct ranges before;
+	struct ioas_ranges before;
 	uint64_t unmapped;
 	struct sweep s;
 	struct world w;
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		mapped_world_open(_metadata, env, &w, 2);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		unmap_cmd_init(&cmd, w.ioas[0], IOVA_A, env->small_len);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_UNMAP, &cmd) ==
 		    NTH_FAILED) {
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
 			expect_mapped_world_pins(_metadata, env, s.when);
-			ASSERT_EQ(0, unmap_range(w.fd, w.ioas[0], IOVA_A,
-						 env->small_len, &unmapped))
+			ASSERT_EQ(0, ioas_unmap(w.fd, w.ioas[0], IOVA_A,
+						env->small_len, &unmapped))
 				TH_LOG("%s: retry fails: %s", s.when,
 				       strerror(errno));
 			cmd.length = unmapped;
@@ -1867,8 +1547,8 @@ static uint64_t allowed_world_open(struct __test_metadata *_metadata,
 {
 	uint64_t pages = mapped_world_open(_metadata, env, w, 1);
 
-	ASSERT_EQ(0, allow_iovas(w->fd, w->ioas[0], allowed_old,
-				 ARRAY_SIZE(allowed_old)));
+	ASSERT_EQ(0, ioas_allow_iovas(w->fd, w->ioas[0], allowed_old,
+				      ARRAY_SIZE(allowed_old)));
 	return pages;
 }
 
@@ -1877,21 +1557,21 @@ TEST_F_TIMEOUT(fail_nth, failed_allow_iovas_keeps_the_old_ranges, 600)
 	const char *label = "IOAS_ALLOW_IOVAS (3 ranges replace 2)";
 	struct nth_env *env = &self->env;
 	struct iommu_ioas_allow_iovas cmd;
-	struct ranges before, want;
+	struct ioas_ranges before, want;
 	uint64_t pages;
 	struct sweep s;
 	struct world w;
 
 	allowed_world_open(_metadata, env, &w);
-	ASSERT_EQ(0, allow_iovas(w.fd, w.ioas[0], allowed_new,
-				 ARRAY_SIZE(allowed_new)));
-	ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &want));
+	ASSERT_EQ(0, ioas_allow_iovas(w.fd, w.ioas[0], allowed_new,
+				      ARRAY_SIZE(allowed_new)));
+	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
 	ASSERT_EQ(ARRAY_SIZE(allowed_new), want.num);
 	world_close(_metadata, env, &w, label);
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		pages = allowed_world_open(_metadata, env, &w);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		allow_cmd_init(&cmd, w.ioas[0], allowed_new,
 			       ARRAY_SIZE(allowed_new));
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_ALLOW_IOVAS,
@@ -1899,8 +1579,9 @@ TEST_F_TIMEOUT(fail_nth, failed_allow_iovas_keeps_the_old_ranges, 600)
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
 			env_expect_charged(_metadata, env, pages, s.when);
-			ASSERT_EQ(0, allow_iovas(w.fd, w.ioas[0], allowed_new,
-						 ARRAY_SIZE(allowed_new)))
+			ASSERT_EQ(0, ioas_allow_iovas(w.fd, w.ioas[0],
+						      allowed_new,
+						      ARRAY_SIZE(allowed_new)))
 				TH_LOG("%s: retry fails: %s", s.when,
 				       strerror(errno));
 		}
@@ -1916,13 +1597,13 @@ TEST_F_TIMEOUT(fail_nth, failed_iova_ranges_changes_nothing, 600)
 	const char *label = "IOAS_IOVA_RANGES (1 domain, 2 allowed ranges)";
 	struct nth_env *env = &self->env;
 	struct iommu_ioas_iova_ranges cmd;
-	struct ranges before, got;
+	struct ioas_ranges before, got;
 	struct sweep s;
 	struct world w;
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		allowed_world_open(_metadata, env, &w);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		ranges_cmd_init(&cmd, w.ioas[0], &got);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_IOVA_RANGES,
 				&cmd) == NTH_FAILED) {
@@ -1945,21 +1626,21 @@ TEST_F_TIMEOUT(fail_nth, failed_mock_domain_destroy_keeps_the_domain, 600)
 	const char *label = "DESTROY of a mock domain (1 of 2, 2 areas)";
 	struct nth_env *env = &self->env;
 	struct iommu_destroy cmd;
-	struct ranges before;
+	struct ioas_ranges before;
 	uint32_t victim;
 	struct sweep s;
 	struct world w;
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		mapped_world_open(_metadata, env, &w, 2);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		victim = w.mocks[1].id;
 		cmd = (struct iommu_destroy){ .size = sizeof(cmd), .id = victim };
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_DESTROY, &cmd) ==
 		    NTH_FAILED) {
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
-			ASSERT_EQ(0, destroy_id(w.fd, victim))
+			ASSERT_EQ(0, object_destroy(w.fd, victim))
 				TH_LOG("%s: retry fails: %s", s.when,
 				       strerror(errno));
 		}
@@ -1980,7 +1661,7 @@ TEST_F_TIMEOUT(fail_nth, failed_bind_leaves_no_device, 600)
 	const char *label = "MOCK_DEVICE_ADD (bind, beside a mapped IOAS)";
 	struct nth_env *env = &self->env;
 	struct iommu_test_cmd cmd;
-	struct ranges before;
+	struct ioas_ranges before;
 	unsigned int dev;
 	uint64_t pages;
 	struct sweep s;
@@ -1988,7 +1669,7 @@ TEST_F_TIMEOUT(fail_nth, failed_bind_leaves_no_device, 600)
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		pages = mapped_world_open(_metadata, env, &w, 0);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		mock_dev_cmd_init(&cmd, 0);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_TEST_CMD, &cmd) ==
 		    NTH_FAILED) {
@@ -2007,7 +1688,8 @@ TEST_F_TIMEOUT(fail_nth, failed_bind_leaves_no_device, 600)
 				     cmd.mock_device.out_idev_id);
 		env_expect_no_new_device(_metadata, env, 1, s.when);
 		/* Bound: on the blocking domain, and able to attach */
-		EXPECT_EQ(MOCK_ATTACHED_BLOCKED, mock_attached(w.fd, w.devs[dev].id))
+		EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(w.fd,
+							      w.devs[dev].id))
 			TH_LOG("%s: the new device is not blocked", s.when);
 		world_expect_ranges(_metadata, &w, 0, &before, s.when);
 		world_attach_dev(_metadata, &w, dev, 0);
@@ -2080,7 +1762,7 @@ TEST_F_TIMEOUT(dev_attach_sweep, failed_attach_leaves_the_device_detached, 600)
 {
 	struct nth_env *env = &self->env;
 	enum nth_outcome outcome;
-	struct ranges before, want;
+	struct ioas_ranges before, want;
 	struct iommu_test_cmd cmd;
 	char label[80];
 	uint64_t pages;
@@ -2097,20 +1779,20 @@ TEST_F_TIMEOUT(dev_attach_sweep, failed_attach_leaves_the_device_detached, 600)
 	world_attach_dev(_metadata, &w, 0, 0);
 	if (variant->joins)
 		EXPECT_EQ(w.devs[1].hwpt, w.devs[0].hwpt);
-	ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &want));
+	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
 	world_close(_metadata, env, &w, label);
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		pages = dev_attach_world_open(_metadata, env, &w,
 					      variant->domains, variant->joins);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		mock_attach_cmd_init(&cmd, IOMMU_TEST_OP_MOCK_DEVICE_ATTACH,
 				     w.devs[0].id, w.ioas[0]);
 		outcome = sweep_ioctl(_metadata, &s, w.fd, IOMMU_TEST_CMD,
 				      &cmd);
 		if (outcome == NTH_FAILED) {
 			EXPECT_EQ(MOCK_ATTACHED_BLOCKED,
-				  mock_attached(w.fd, w.devs[0].id))
+				  dom_attached(w.fd, w.devs[0].id))
 				TH_LOG("%s: the device is not blocked", s.when);
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
@@ -2230,7 +1912,7 @@ TEST_F_TIMEOUT(replace_sweep, failed_replace_leaves_the_device_in_place, 600)
 		[TO_EXPLICIT_HWPT] = "to an explicit HWPT",
 	};
 	struct nth_env *env = &self->env;
-	struct ranges before[2], want[2];
+	struct ioas_ranges before[2], want[2];
 	uint32_t pt, cookie, old_hwpt;
 	enum nth_outcome outcome;
 	struct iommu_test_cmd cmd;
@@ -2246,23 +1928,23 @@ TEST_F_TIMEOUT(replace_sweep, failed_replace_leaves_the_device_in_place, 600)
 	mock_attach_cmd_init(&cmd, IOMMU_TEST_OP_MOCK_DEVICE_REPLACE,
 			     w.devs[0].id, pt);
 	ASSERT_EQ(0, ioctl(w.fd, IOMMU_TEST_CMD, &cmd));
-	ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &want[0]));
-	ASSERT_EQ(0, ranges_get(w.fd, w.ioas[1], &want[1]));
+	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want[0]));
+	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[1], &want[1]));
 	world_close(_metadata, env, &w, label);
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		pt = replace_world_open(_metadata, env, &w, variant->target,
 					&pages);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before[0]));
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[1], &before[1]));
-		cookie = mock_cookie(w.fd, w.devs[0].id);
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before[0]));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[1], &before[1]));
+		cookie = dom_cookie(w.fd, w.devs[0].id);
 		old_hwpt = w.devs[0].hwpt;
 		mock_attach_cmd_init(&cmd, IOMMU_TEST_OP_MOCK_DEVICE_REPLACE,
 				     w.devs[0].id, pt);
 		outcome = sweep_ioctl(_metadata, &s, w.fd, IOMMU_TEST_CMD,
 				      &cmd);
 		if (outcome == NTH_FAILED) {
-			EXPECT_EQ(cookie, mock_cookie(w.fd, w.devs[0].id))
+			EXPECT_EQ(cookie, dom_cookie(w.fd, w.devs[0].id))
 				TH_LOG("%s: the device moved", s.when);
 			world_expect_ranges(_metadata, &w, 0, &before[0],
 					    s.when);
@@ -2281,10 +1963,10 @@ TEST_F_TIMEOUT(replace_sweep, failed_replace_leaves_the_device_in_place, 600)
 		w.devs[0].ioas = 1;
 		w.devs[0].hwpt = cmd.mock_attach.out_hwpt_id;
 		/* The old automatic HWPT had no other user */
-		EXPECT_EQ(-1, mock_attached(w.fd, old_hwpt))
+		EXPECT_EQ(-1, dom_attached(w.fd, old_hwpt))
 			TH_LOG("%s: the old HWPT is still there", s.when);
-		EXPECT_EQ(mock_cookie(w.fd, w.devs[0].hwpt),
-			  mock_cookie(w.fd, w.devs[0].id));
+		EXPECT_EQ(dom_cookie(w.fd, w.devs[0].hwpt),
+			  dom_cookie(w.fd, w.devs[0].id));
 		world_expect_ranges(_metadata, &w, 0, &want[0], s.when);
 		world_expect_attached_ranges(_metadata, &w, 1, &want[1],
 					     outcome, s.when);
@@ -2352,7 +2034,7 @@ TEST_F_TIMEOUT(hwpt_sweep, failed_hwpt_alloc_leaves_the_ioas_as_it_was, 600)
 	struct iommu_hwpt_mock_nested data;
 	uint32_t iotlb = variant->nested ? 5 : 0;
 	struct iommu_hwpt_alloc cmd;
-	struct ranges before, want;
+	struct ioas_ranges before, want;
 	uint32_t pt, parent_cookie;
 	char label[80];
 	uint64_t pages;
@@ -2368,13 +2050,13 @@ TEST_F_TIMEOUT(hwpt_sweep, failed_hwpt_alloc_leaves_the_ioas_as_it_was, 600)
 	hwpt_cmd_init(&cmd, &data, variant->flags, w.devs[0].idev, pt, iotlb);
 	ASSERT_EQ(0, ioctl(w.fd, IOMMU_HWPT_ALLOC, &cmd));
 	world_note_hwpt(_metadata, &w, 0, cmd.out_hwpt_id);
-	ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &want));
+	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
 	world_close(_metadata, env, &w, label);
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		pt = hwpt_world_open(_metadata, env, &w, variant->nested,
 				     &pages);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		hwpt_cmd_init(&cmd, &data, variant->flags, w.devs[0].idev, pt,
 			      iotlb);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_HWPT_ALLOC, &cmd) ==
@@ -2393,11 +2075,11 @@ TEST_F_TIMEOUT(hwpt_sweep, failed_hwpt_alloc_leaves_the_ioas_as_it_was, 600)
 		world_expect_ranges(_metadata, &w, 0, &want, s.when);
 		if (variant->nested) {
 			EXPECT_EQ(MOCK_ATTACHED_NESTED,
-				  mock_attached(w.fd, cmd.out_hwpt_id))
+				  dom_attached(w.fd, cmd.out_hwpt_id))
 				TH_LOG("%s: not a nested HWPT", s.when);
-			parent_cookie = mock_cookie(w.fd, pt);
+			parent_cookie = dom_cookie(w.fd, pt);
 			EXPECT_NE(parent_cookie,
-				  mock_cookie(w.fd, cmd.out_hwpt_id));
+				  dom_cookie(w.fd, cmd.out_hwpt_id));
 		}
 		/* Whole enough to take a device */
 		world_attach_dev_to(_metadata, &w, 0, cmd.out_hwpt_id, 0);
@@ -2488,7 +2170,7 @@ static void unbind_world_open(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(unbind_sweep, mock_device_destroy_always_completes, 600)
 {
 	struct nth_env *env = &self->env;
-	struct ranges before, want;
+	struct ioas_ranges before, want;
 	uint32_t victim, hwpt, cookie;
 	struct iommu_destroy cmd;
 	char label[80];
@@ -2499,32 +2181,32 @@ TEST_F_TIMEOUT(unbind_sweep, mock_device_destroy_always_completes, 600)
 		 variant->shared ? "HWPT shared" : "last on its HWPT");
 
 	unbind_world_open(_metadata, env, &w, variant->shared);
-	ASSERT_EQ(0, destroy_id(w.fd, w.devs[0].id));
-	ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &want));
+	ASSERT_EQ(0, object_destroy(w.fd, w.devs[0].id));
+	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
 	world_forget_dev(&w, w.devs[0].id);
 	world_close(_metadata, env, &w, label);
 
 	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
 		unbind_world_open(_metadata, env, &w, variant->shared);
-		ASSERT_EQ(0, ranges_get(w.fd, w.ioas[0], &before));
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		victim = w.devs[0].id;
 		hwpt = w.devs[0].hwpt;
-		cookie = mock_cookie(w.fd, victim);
+		cookie = dom_cookie(w.fd, victim);
 		cmd = (struct iommu_destroy){ .size = sizeof(cmd), .id = victim };
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_DESTROY, &cmd) ==
 		    NTH_FAILED) {
-			EXPECT_EQ(cookie, mock_cookie(w.fd, victim))
+			EXPECT_EQ(cookie, dom_cookie(w.fd, victim))
 				TH_LOG("%s: the device changed", s.when);
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
-			ASSERT_EQ(0, destroy_id(w.fd, victim))
+			ASSERT_EQ(0, object_destroy(w.fd, victim))
 				TH_LOG("%s: retry fails: %s", s.when,
 				       strerror(errno));
 		}
 		world_forget_dev(&w, victim);
-		EXPECT_EQ(-1, mock_attached(w.fd, victim));
+		EXPECT_EQ(-1, dom_attached(w.fd, victim));
 		EXPECT_EQ(variant->shared ? MOCK_ATTACHED_PAGING : -1,
-			  mock_attached(w.fd, hwpt))
+			  dom_attached(w.fd, hwpt))
 			TH_LOG("%s: the automatic HWPT", s.when);
 		env_expect_no_new_device(_metadata, env, variant->shared,
 					 s.when);

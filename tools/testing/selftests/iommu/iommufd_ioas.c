@@ -9,211 +9,10 @@
  * process's pinned_vm, which /proc/self/status shows as VmPin, and the tests
  * compare it exactly after every step.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
-#include <linux/capability.h>
-#include <linux/iommufd.h>
 
-#include "kselftest_harness.h"
-
-#define PAGE_4K 4096UL
-#define SZ_2M (2UL * 1024 * 1024)
-#define MAP_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
-
-/* Expect a call to fail with a given errno */
-#define EXPECT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		EXPECT_EQ(-1, (call));                                         \
-		EXPECT_EQ(err, errno);                                         \
-	} while (0)
-
-static int ioas_alloc(int fd, uint32_t *id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int map_flags(int fd, uint32_t ioas, uint32_t flags, void *va,
-		     uint64_t length, uint64_t *iova)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)va,
-		.length = length,
-		.iova = *iova,
-	};
-	int rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-
-	if (!rc)
-		*iova = cmd.iova;
-	return rc;
-}
-
-/* Read-write mapping at a chosen IOVA */
-static int map_fixed(int fd, uint32_t ioas, void *va, uint64_t length,
-		     uint64_t iova)
-{
-	return map_flags(fd, ioas, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA, va,
-			 length, &iova);
-}
-
-/* Read-write mapping at an IOVA the kernel picks, returned in *iova */
-static int map_auto(int fd, uint32_t ioas, void *va, uint64_t length,
-		    uint64_t *iova)
-{
-	*iova = 0;
-	return map_flags(fd, ioas, MAP_RW, va, length, iova);
-}
-
-/* Unmaps [iova, iova + length); *unmapped gets the bytes removed */
-static int unmap_len(int fd, uint32_t ioas, uint64_t iova, uint64_t length,
-		     uint64_t *unmapped)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = length,
-	};
-	int rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-
-	if (unmapped)
-		*unmapped = rc ? 0 : cmd.length;
-	return rc;
-}
-
-static int unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t length)
-{
-	return unmap_len(fd, ioas, iova, length, NULL);
-}
-
-static int copy_flags(int fd, uint32_t flags, uint32_t dst, uint64_t *dst_iova,
-		      uint32_t src, uint64_t src_iova, uint64_t length)
-{
-	struct iommu_ioas_copy cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.dst_ioas_id = dst,
-		.src_ioas_id = src,
-		.length = length,
-		.dst_iova = *dst_iova,
-		.src_iova = src_iova,
-	};
-	int rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
-
-	if (!rc)
-		*dst_iova = cmd.dst_iova;
-	return rc;
-}
-
-/* Read-write copy to a chosen destination IOVA */
-static int copy_fixed(int fd, uint32_t dst, uint64_t dst_iova, uint32_t src,
-		      uint64_t src_iova, uint64_t length)
-{
-	return copy_flags(fd, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA, dst,
-			  &dst_iova, src, src_iova, length);
-}
-
-static int copy_auto(int fd, uint32_t dst, uint64_t *dst_iova, uint32_t src,
-		     uint64_t src_iova, uint64_t length)
-{
-	*dst_iova = 0;
-	return copy_flags(fd, MAP_RW, dst, dst_iova, src, src_iova, length);
-}
-
-static int allow_iovas(int fd, uint32_t ioas,
-		       const struct iommu_iova_range *ranges, uint32_t num)
-{
-	struct iommu_ioas_allow_iovas cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.num_iovas = num,
-		.allowed_iovas = (uintptr_t)ranges,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
-}
-
-/* Fills up to *num ranges; *num gets the count, *align the alignment */
-static int iova_ranges(int fd, uint32_t ioas, struct iommu_iova_range *ranges,
-		       uint32_t *num, uint64_t *align)
-{
-	struct iommu_ioas_iova_ranges cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.num_iovas = *num,
-		.allowed_iovas = (uintptr_t)ranges,
-	};
-	int rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
-
-	*num = cmd.num_iovas;
-	if (align)
-		*align = cmd.out_iova_alignment;
-	return rc;
-}
-
-static int option_op(int fd, uint32_t option_id, uint32_t object_id,
-		     uint16_t op, uint64_t *val)
-{
-	struct iommu_option cmd = {
-		.size = sizeof(cmd),
-		.option_id = option_id,
-		.op = op,
-		.object_id = object_id,
-		.val64 = *val,
-	};
-	int rc = ioctl(fd, IOMMU_OPTION, &cmd);
-
-	if (!rc)
-		*val = cmd.val64;
-	return rc;
-}
-
-static int huge_pages_set(int fd, uint32_t ioas, uint64_t val)
-{
-	return option_op(fd, IOMMU_OPTION_HUGE_PAGES, ioas,
-			 IOMMU_OPTION_OP_SET, &val);
-}
-
-static int rlimit_mode_set(int fd, uint64_t val)
-{
-	return option_op(fd, IOMMU_OPTION_RLIMIT_MODE, 0, IOMMU_OPTION_OP_SET,
-			 &val);
-}
-
-/* VmPin of this process in kB, or -1 if it cannot be read */
-static long vmpin_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
+#include "iommufd_selftest.h"
 
 /* Anonymous read-write memory, populated */
 static void *anon_alloc(size_t len)
@@ -227,10 +26,10 @@ static void *anon_alloc(size_t len)
 /* 4 KiB pages, as the kernel counts them, covering [va, va + len) */
 static uint64_t pages_spanned(const void *va, uint64_t len)
 {
-	uintptr_t first = (uintptr_t)va & ~(PAGE_4K - 1);
-	uintptr_t end = ((uintptr_t)va + len + PAGE_4K - 1) & ~(PAGE_4K - 1);
+	uintptr_t first = (uintptr_t)va & ~(CPU_PAGE - 1);
+	uintptr_t end = ((uintptr_t)va + len + CPU_PAGE - 1) & ~(CPU_PAGE - 1);
 
-	return (end - first) / PAGE_4K;
+	return (end - first) / CPU_PAGE;
 }
 
 /*
@@ -238,7 +37,7 @@ static uint64_t pages_spanned(const void *va, uint64_t len)
  * 64 KiB anonymous buffer. vmpin0 is VmPin when the test starts; every test
  * checks its charge against it.
  */
-#define BUF_SIZE (16 * PAGE_4K)
+#define BUF_SIZE (16 * CPU_PAGE)
 
 FIXTURE(ioas)
 {
@@ -250,7 +49,7 @@ FIXTURE(ioas)
 
 FIXTURE_SETUP(ioas)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, rlimit_mode_set(self->fd, 1));
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
@@ -276,9 +75,9 @@ FIXTURE_TEARDOWN(ioas)
  */
 static bool iova_in_use(int fd, uint32_t ioas, uint8_t *page, uint64_t iova)
 {
-	if (map_fixed(fd, ioas, page + (iova & (PAGE_4K - 1)), 1, iova))
+	if (ioas_map_fixed(fd, ioas, page + (iova & (CPU_PAGE - 1)), 1, iova))
 		return errno == EEXIST;
-	unmap(fd, ioas, iova, 1);
+	ioas_unmap(fd, ioas, iova, 1, NULL);
 	return false;
 }
 
@@ -286,11 +85,11 @@ TEST_F(ioas, map_fixed_then_unmap_returns_length)
 {
 	uint64_t len;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, BUF_SIZE,
-			       0x100000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    BUF_SIZE, 0x100000));
 	EXPECT_PINNED(16);
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0x100000, BUF_SIZE,
-			       &len));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x100000, BUF_SIZE,
+				&len));
 	EXPECT_EQ(BUF_SIZE, len);
 	EXPECT_PINNED(0);
 }
@@ -302,9 +101,9 @@ TEST_F(ioas, map_rejects_unknown_flags)
 
 	for (bit = 3; bit != 32; bit++)
 		EXPECT_ERRNO(EOPNOTSUPP,
-			     map_flags(self->fd, self->ioas_id,
-				       MAP_RW | (1u << bit), self->buf,
-				       PAGE_4K, &iova));
+			     ioas_map(self->fd, self->ioas_id,
+				      MAP_RW | (1u << bit), self->buf, CPU_PAGE,
+				      &iova));
 	EXPECT_PINNED(0);
 }
 
@@ -316,7 +115,7 @@ TEST_F(ioas, map_rejects_nonzero_reserved)
 		.ioas_id = self->ioas_id,
 		.__reserved = 1,
 		.user_va = (uintptr_t)self->buf,
-		.length = PAGE_4K,
+		.length = CPU_PAGE,
 	};
 
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
@@ -329,11 +128,11 @@ TEST_F(ioas, map_needs_read_or_write)
 {
 	uint64_t iova = 0x10000;
 
-	EXPECT_ERRNO(EINVAL, map_flags(self->fd, self->ioas_id, 0, self->buf,
-				       PAGE_4K, &iova));
-	EXPECT_ERRNO(EINVAL, map_flags(self->fd, self->ioas_id,
-				       IOMMU_IOAS_MAP_FIXED_IOVA, self->buf,
-				       PAGE_4K, &iova));
+	EXPECT_ERRNO(EINVAL, ioas_map(self->fd, self->ioas_id, 0, self->buf,
+				      CPU_PAGE, &iova));
+	EXPECT_ERRNO(EINVAL, ioas_map(self->fd, self->ioas_id,
+				      IOMMU_IOAS_MAP_FIXED_IOVA, self->buf,
+				      CPU_PAGE, &iova));
 	EXPECT_PINNED(0);
 }
 
@@ -341,16 +140,16 @@ TEST_F(ioas, map_with_only_one_permission_works)
 {
 	uint64_t iova = 0x10000;
 
-	ASSERT_EQ(0, map_flags(self->fd, self->ioas_id,
-			       IOMMU_IOAS_MAP_FIXED_IOVA |
-			       IOMMU_IOAS_MAP_READABLE,
-			       self->buf, PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE,
+			      self->buf, CPU_PAGE, &iova));
 	EXPECT_EQ(0x10000, iova);
 	iova = 0x20000;
-	ASSERT_EQ(0, map_flags(self->fd, self->ioas_id,
-			       IOMMU_IOAS_MAP_FIXED_IOVA |
-			       IOMMU_IOAS_MAP_WRITEABLE,
-			       self->buf, PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_WRITEABLE,
+			      self->buf, CPU_PAGE, &iova));
 	EXPECT_EQ(0x20000, iova);
 	EXPECT_PINNED(2);
 }
@@ -359,10 +158,10 @@ TEST_F(ioas, map_zero_length_is_einval)
 {
 	uint64_t iova;
 
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf, 0,
-				       0x10000));
-	EXPECT_ERRNO(EINVAL, map_auto(self->fd, self->ioas_id, self->buf, 0,
-				      &iova));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    0, 0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+					   0, &iova));
 	EXPECT_PINNED(0);
 }
 
@@ -370,10 +169,10 @@ TEST_F(ioas, map_unknown_ioas_is_enoent)
 {
 	uint64_t iova;
 
-	EXPECT_ERRNO(ENOENT, map_fixed(self->fd, 0, self->buf, PAGE_4K,
-				       0x10000));
-	EXPECT_ERRNO(ENOENT, map_auto(self->fd, self->ioas_id + 100,
-				      self->buf, PAGE_4K, &iova));
+	EXPECT_ERRNO(ENOENT, ioas_map_fixed(self->fd, 0, self->buf, CPU_PAGE,
+					    0x10000));
+	EXPECT_ERRNO(ENOENT, ioas_map_auto(self->fd, self->ioas_id + 100,
+					   self->buf, CPU_PAGE, &iova));
 	EXPECT_PINNED(0);
 }
 
@@ -382,24 +181,27 @@ TEST_F(ioas, map_iova_or_length_of_u64_max_is_eoverflow)
 	uint64_t iova;
 
 	/* Same page offset, so that only the overflow is wrong */
-	EXPECT_ERRNO(EOVERFLOW, map_fixed(self->fd, self->ioas_id,
-					  self->buf + 0xfff, 1, UINT64_MAX));
-	EXPECT_ERRNO(EOVERFLOW, map_fixed(self->fd, self->ioas_id, self->buf,
-					  UINT64_MAX, 0));
-	EXPECT_ERRNO(EOVERFLOW, map_auto(self->fd, self->ioas_id, self->buf,
-					 UINT64_MAX, &iova));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf + 0xfff, 1,
+					       UINT64_MAX));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf, UINT64_MAX, 0));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_auto(self->fd, self->ioas_id,
+					      self->buf, UINT64_MAX, &iova));
 	EXPECT_PINNED(0);
 }
 
 TEST_F(ioas, map_fixed_range_wrapping_past_u64_max_is_eoverflow)
 {
-	EXPECT_ERRNO(EOVERFLOW, map_fixed(self->fd, self->ioas_id, self->buf,
-					  2 * PAGE_4K, UINT64_MAX - PAGE_4K + 1));
-	EXPECT_ERRNO(EOVERFLOW, map_fixed(self->fd, self->ioas_id,
-					  self->buf + PAGE_4K - 1, 2,
-					  UINT64_MAX));
-	EXPECT_ERRNO(EOVERFLOW, map_fixed(self->fd, self->ioas_id, self->buf,
-					  UINT64_MAX - 1, 2 * PAGE_4K));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf, 2 * CPU_PAGE,
+					       UINT64_MAX - CPU_PAGE + 1));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf + CPU_PAGE - 1, 2,
+					       UINT64_MAX));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf, UINT64_MAX - 1,
+					       2 * CPU_PAGE));
 	EXPECT_PINNED(0);
 }
 
@@ -408,11 +210,11 @@ TEST_F(ioas, map_user_range_wrapping_is_eoverflow)
 	uint64_t iova;
 
 	/* user_va + length wraps although the IOVA range would fit */
-	EXPECT_ERRNO(EOVERFLOW, map_fixed(self->fd, self->ioas_id, self->buf,
-					  UINT64_MAX - 1, 0));
-	EXPECT_ERRNO(EOVERFLOW, map_auto(self->fd, self->ioas_id,
-					 (void *)(UINT64_MAX - PAGE_4K + 1),
-					 2 * PAGE_4K, &iova));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf, UINT64_MAX - 1, 0));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_auto(self->fd, self->ioas_id,
+					      (void *)(UINT64_MAX - CPU_PAGE + 1),
+					      2 * CPU_PAGE, &iova));
 	EXPECT_PINNED(0);
 }
 
@@ -424,25 +226,25 @@ TEST_F(ioas, map_user_range_at_top_of_address_space_fails_cleanly)
 	 * either EOVERFLOW or EFAULT is right; nothing may be charged.
 	 */
 	errno = 0;
-	EXPECT_EQ(-1, map_fixed(self->fd, self->ioas_id,
-				(void *)(UINT64_MAX - 2 * PAGE_4K + 2),
-				2 * PAGE_4K - 2, 0x10001));
+	EXPECT_EQ(-1, ioas_map_fixed(self->fd, self->ioas_id,
+				     (void *)(UINT64_MAX - 2 * CPU_PAGE + 2),
+				     2 * CPU_PAGE - 2, 0x10001));
 	EXPECT_TRUE(errno == EOVERFLOW || errno == EFAULT);
 	EXPECT_PINNED(0);
 }
 
 TEST_F(ioas, map_fixed_may_end_exactly_at_u64_max)
 {
-	uint64_t top = UINT64_MAX - PAGE_4K + 1;
+	uint64_t top = UINT64_MAX - CPU_PAGE + 1;
 	uint64_t len;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       top));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, top));
 	EXPECT_PINNED(1);
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf,
 				UINT64_MAX - 1));
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, top, PAGE_4K, &len));
-	EXPECT_EQ(PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, top, CPU_PAGE, &len));
+	EXPECT_EQ(CPU_PAGE, len);
 	EXPECT_PINNED(0);
 }
 
@@ -451,39 +253,42 @@ TEST_F(ioas, map_fixed_unaligned_range_ending_at_u64_max)
 	/* Alignment is 1: the last 0xfff bytes of the space, offset 1 */
 	uint64_t len;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 1,
-			       PAGE_4K - 1, UINT64_MAX - PAGE_4K + 2));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 1,
+				    CPU_PAGE - 1, UINT64_MAX - CPU_PAGE + 2));
 	EXPECT_PINNED(1);
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
-	EXPECT_EQ(PAGE_4K - 1, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	EXPECT_EQ(CPU_PAGE - 1, len);
 	EXPECT_PINNED(0);
 }
 
 TEST_F(ioas, map_iova_page_offset_must_match_user_va)
 {
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       PAGE_4K, 0x10001));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id,
-				       self->buf + 0x800, PAGE_4K, 0x10000));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id,
-				       self->buf + 0x800, PAGE_4K, 0x10801));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, 0x10001));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 0x800, CPU_PAGE,
+					    0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 0x800, CPU_PAGE,
+					    0x10801));
 	EXPECT_PINNED(0);
 	/* Same offset, different pages: fine, even off any larger alignment */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
-			       PAGE_4K, 0x13800));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 0x123, 5,
-			       0x7123));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
+				    CPU_PAGE, 0x13800));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x123,
+				    5, 0x7123));
 	EXPECT_PINNED(3);
 }
 
 TEST_F(ioas, map_charges_every_page_the_range_touches)
 {
 	/* 0x1002 bytes from offset 0xfff: three pages */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 0xfff,
-			       0x1002, 0x20fff));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0xfff,
+				    0x1002, 0x20fff));
 	EXPECT_EQ(3, pages_spanned(self->buf + 0xfff, 0x1002));
 	EXPECT_PINNED(3);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x20fff, 0x1002));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20fff, 0x1002,
+				NULL));
 	EXPECT_PINNED(0);
 }
 
@@ -491,23 +296,23 @@ TEST_F(ioas, map_fixed_overlapping_a_mapping_is_eexist)
 {
 	uint64_t base = 0x40000;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, base));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, base));
 	/* Inside, across the start, across the end, covering it all */
-	EXPECT_ERRNO(EEXIST, map_fixed(self->fd, self->ioas_id, self->buf,
-				       PAGE_4K, base + PAGE_4K));
-	EXPECT_ERRNO(EEXIST, map_fixed(self->fd, self->ioas_id, self->buf,
-				       2 * PAGE_4K, base - PAGE_4K));
-	EXPECT_ERRNO(EEXIST, map_fixed(self->fd, self->ioas_id, self->buf,
-				       2 * PAGE_4K, base + 3 * PAGE_4K));
-	EXPECT_ERRNO(EEXIST, map_fixed(self->fd, self->ioas_id, self->buf,
-				       8 * PAGE_4K, base - 2 * PAGE_4K));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, base + CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    2 * CPU_PAGE, base - CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    2 * CPU_PAGE, base + 3 * CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    8 * CPU_PAGE, base - 2 * CPU_PAGE));
 	/* Down to single bytes: the first and the last byte of the mapping */
-	EXPECT_ERRNO(EEXIST, map_fixed(self->fd, self->ioas_id,
-				       self->buf + 0xfff, 2, base - 1));
-	EXPECT_ERRNO(EEXIST, map_fixed(self->fd, self->ioas_id,
-				       self->buf + 0xfff, 1,
-				       base + 4 * PAGE_4K - 1));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 0xfff, 2, base - 1));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 0xfff, 1,
+					    base + 4 * CPU_PAGE - 1));
 	EXPECT_PINNED(4);
 }
 
@@ -515,39 +320,40 @@ TEST_F(ioas, map_fixed_right_next_to_a_mapping_works)
 {
 	uint64_t base = 0x40000;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, base));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, base - 4 * PAGE_4K));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, base + 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, base));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, base - 4 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, base + 4 * CPU_PAGE));
 	/* A byte-granular neighbour: ends one byte before the next page */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 0xf00,
-			       0xff, base + 8 * PAGE_4K + 0xf00));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 0xfff, 1,
-			       base + 8 * PAGE_4K + 0xfff));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0xf00,
+				    0xff, base + 8 * CPU_PAGE + 0xf00));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0xfff,
+				    1, base + 8 * CPU_PAGE + 0xfff));
 	EXPECT_PINNED(14);
 }
 
 TEST_F(ioas, map_of_unmapped_user_memory_is_efault)
 {
-	uint8_t *hole = self->buf + 4 * PAGE_4K;
+	uint8_t *hole = self->buf + 4 * CPU_PAGE;
 	uint64_t iova;
 
-	ASSERT_EQ(0, munmap(hole, 2 * PAGE_4K));
-	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas_id, hole, PAGE_4K,
-				       0x10000));
-	EXPECT_ERRNO(EFAULT, map_auto(self->fd, self->ioas_id, hole + 1, 10,
-				      &iova));
+	ASSERT_EQ(0, munmap(hole, 2 * CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, hole,
+					    CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EFAULT, ioas_map_auto(self->fd, self->ioas_id, hole + 1,
+					   10, &iova));
 	/* Starts in good memory and runs into the hole: nothing stays pinned */
-	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas_id, self->buf,
-				       8 * PAGE_4K, 0x10000));
-	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas_id,
-				       hole + PAGE_4K, 3 * PAGE_4K, 0x10000));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    8 * CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id,
+					    hole + CPU_PAGE, 3 * CPU_PAGE,
+					    0x10000));
 	EXPECT_PINNED(0);
 	/* The failures reserved no IOVA */
-	EXPECT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
 	EXPECT_PINNED(1);
 }
 
@@ -555,16 +361,16 @@ TEST_F(ioas, map_of_prot_none_memory_is_efault)
 {
 	uint64_t iova;
 
-	ASSERT_EQ(0, mprotect(self->buf, 2 * PAGE_4K, PROT_NONE));
-	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas_id, self->buf,
-				       PAGE_4K, 0x10000));
+	ASSERT_EQ(0, mprotect(self->buf, 2 * CPU_PAGE, PROT_NONE));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, 0x10000));
 	iova = 0;
-	EXPECT_ERRNO(EFAULT, map_flags(self->fd, self->ioas_id,
-				       IOMMU_IOAS_MAP_READABLE, self->buf,
-				       PAGE_4K, &iova));
-	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas_id,
-				       self->buf + PAGE_4K, 4 * PAGE_4K,
-				       0x10000));
+	EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id,
+				      IOMMU_IOAS_MAP_READABLE, self->buf,
+				      CPU_PAGE, &iova));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + CPU_PAGE, 4 * CPU_PAGE,
+					    0x10000));
 	EXPECT_PINNED(0);
 }
 
@@ -572,17 +378,17 @@ TEST_F(ioas, map_writeable_of_read_only_memory_is_efault)
 {
 	uint64_t iova = 0x10000;
 
-	ASSERT_EQ(0, mprotect(self->buf, 4 * PAGE_4K, PROT_READ));
-	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas_id, self->buf,
-				       PAGE_4K, 0x10000));
-	EXPECT_ERRNO(EFAULT, map_flags(self->fd, self->ioas_id,
-				       IOMMU_IOAS_MAP_FIXED_IOVA |
-				       IOMMU_IOAS_MAP_WRITEABLE,
-				       self->buf, PAGE_4K, &iova));
+	ASSERT_EQ(0, mprotect(self->buf, 4 * CPU_PAGE, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id,
+				      IOMMU_IOAS_MAP_FIXED_IOVA |
+				      IOMMU_IOAS_MAP_WRITEABLE,
+				      self->buf, CPU_PAGE, &iova));
 	/* Partly read-only is still refused as a whole */
-	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas_id,
-				       self->buf + 2 * PAGE_4K, 4 * PAGE_4K,
-				       0x10000));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 2 * CPU_PAGE,
+					    4 * CPU_PAGE, 0x10000));
 	EXPECT_PINNED(0);
 }
 
@@ -590,11 +396,11 @@ TEST_F(ioas, map_readable_of_read_only_memory_works)
 {
 	uint64_t iova = 0x10000;
 
-	ASSERT_EQ(0, mprotect(self->buf, 4 * PAGE_4K, PROT_READ));
-	ASSERT_EQ(0, map_flags(self->fd, self->ioas_id,
-			       IOMMU_IOAS_MAP_FIXED_IOVA |
-			       IOMMU_IOAS_MAP_READABLE,
-			       self->buf, 4 * PAGE_4K, &iova));
+	ASSERT_EQ(0, mprotect(self->buf, 4 * CPU_PAGE, PROT_READ));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE,
+			      self->buf, 4 * CPU_PAGE, &iova));
 	EXPECT_PINNED(4);
 }
 
@@ -602,8 +408,8 @@ TEST_F(ioas, map_auto_in_empty_ioas_takes_iova_zero)
 {
 	uint64_t iova = 0xdead000;
 
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf,
-			      4 * PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+				   4 * CPU_PAGE, &iova));
 	EXPECT_EQ(0, iova);
 	EXPECT_PINNED(4);
 }
@@ -612,12 +418,12 @@ TEST_F(ioas, map_auto_keeps_the_page_offset_of_user_va)
 {
 	uint64_t iova;
 
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf + 0x123,
-			      0x100, &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0x123,
+				   0x100, &iova));
 	EXPECT_EQ(0x123, iova);
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf + 0xabc,
-			      2 * PAGE_4K, &iova));
-	EXPECT_EQ(0xabc, iova & (PAGE_4K - 1));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0xabc,
+				   2 * CPU_PAGE, &iova));
+	EXPECT_EQ(0xabc, iova & (CPU_PAGE - 1));
 	EXPECT_LE(0x223, iova);
 	EXPECT_PINNED(1 + 3);
 }
@@ -626,19 +432,20 @@ TEST_F(ioas, map_auto_takes_the_lowest_free_hole)
 {
 	uint64_t iova;
 
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			      &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
 	EXPECT_EQ(0, iova);
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			      &iova));
-	EXPECT_EQ(PAGE_4K, iova);
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			      &iova));
-	EXPECT_EQ(2 * PAGE_4K, iova);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, PAGE_4K, PAGE_4K));
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			      &iova));
-	EXPECT_EQ(PAGE_4K, iova);
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
+	EXPECT_EQ(CPU_PAGE, iova);
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
+	EXPECT_EQ(2 * CPU_PAGE, iova);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, CPU_PAGE, CPU_PAGE,
+				NULL));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
+	EXPECT_EQ(CPU_PAGE, iova);
 	EXPECT_PINNED(3);
 }
 
@@ -647,15 +454,16 @@ TEST_F(ioas, map_auto_skips_holes_that_are_too_small)
 	uint64_t iova;
 
 	/* Free: [0x1000, 0x3000), then everything from 0x4000 on */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K, 0));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       3 * PAGE_4K));
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf + 0x10,
-			      2 * PAGE_4K, &iova));
-	EXPECT_EQ(4 * PAGE_4K + 0x10, iova);
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf + 0x10,
-			      PAGE_4K - 0x10, &iova));
-	EXPECT_EQ(PAGE_4K + 0x10, iova);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 3 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0x10,
+				   2 * CPU_PAGE, &iova));
+	EXPECT_EQ(4 * CPU_PAGE + 0x10, iova);
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0x10,
+				   CPU_PAGE - 0x10, &iova));
+	EXPECT_EQ(CPU_PAGE + 0x10, iova);
 	EXPECT_PINNED(1 + 1 + 3 + 1);
 }
 
@@ -664,21 +472,21 @@ TEST_F(ioas, map_auto_results_never_overlap)
 	uint64_t start[12], end[12];
 	int i, j;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 3 * PAGE_4K));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       9 * PAGE_4K));
-	start[0] = 3 * PAGE_4K;
-	end[0] = 5 * PAGE_4K;
-	start[1] = 9 * PAGE_4K;
-	end[1] = 10 * PAGE_4K;
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 3 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 9 * CPU_PAGE));
+	start[0] = 3 * CPU_PAGE;
+	end[0] = 5 * CPU_PAGE;
+	start[1] = 9 * CPU_PAGE;
+	end[1] = 10 * CPU_PAGE;
 	for (i = 2; i != 12; i++) {
-		uint64_t off = (i * 0x155) & (PAGE_4K - 1);
-		uint64_t len = (i % 3 + 1) * PAGE_4K - off / 2;
+		uint64_t off = (i * 0x155) & (CPU_PAGE - 1);
+		uint64_t len = (i % 3 + 1) * CPU_PAGE - off / 2;
 
-		ASSERT_EQ(0, map_auto(self->fd, self->ioas_id,
-				      self->buf + off, len, &start[i]));
-		EXPECT_EQ(off, start[i] & (PAGE_4K - 1));
+		ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id,
+					   self->buf + off, len, &start[i]));
+		EXPECT_EQ(off, start[i] & (CPU_PAGE - 1));
 		end[i] = start[i] + len;
 	}
 	for (i = 0; i != 12; i++)
@@ -698,18 +506,20 @@ TEST_F(ioas, map_auto_of_2m_aligned_buffer_gets_2m_aligned_iova)
 	aligned = (uint8_t *)(((uintptr_t)mem + SZ_2M - 1) & ~(SZ_2M - 1));
 
 	/* Make the lowest free IOVA a 4 KiB aligned one */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K, 0));
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, aligned, SZ_2M, &iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, aligned, SZ_2M,
+				   &iova));
 	EXPECT_EQ(0, iova % SZ_2M);
 	EXPECT_NE(0, iova);
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, aligned,
-			      SZ_2M + 3 * PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, aligned,
+				   SZ_2M + 3 * CPU_PAGE, &iova));
 	EXPECT_EQ(0, iova % SZ_2M);
 	EXPECT_PINNED(1 + 512 + 515);
 	/* A smaller buffer may go into the low hole */
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, aligned, PAGE_4K,
-			      &iova));
-	EXPECT_EQ(PAGE_4K, iova);
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, aligned, CPU_PAGE,
+				   &iova));
+	EXPECT_EQ(CPU_PAGE, iova);
 	close(self->fd);
 	self->fd = -1;
 	EXPECT_PINNED(0);
@@ -720,24 +530,24 @@ TEST_F(ioas, map_auto_with_no_room_left_is_enospc)
 {
 	struct iommu_iova_range window = {
 		.start = 0x100000,
-		.last = 0x100000 + 4 * PAGE_4K - 1,
+		.last = 0x100000 + 4 * CPU_PAGE - 1,
 	};
 	uint64_t iova;
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, &window, 1));
-	EXPECT_ERRNO(ENOSPC, map_auto(self->fd, self->ioas_id, self->buf,
-				      5 * PAGE_4K, &iova));
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf,
-			      3 * PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &window, 1));
+	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+					   5 * CPU_PAGE, &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+				   3 * CPU_PAGE, &iova));
 	EXPECT_EQ(window.start, iova);
 	/* One page is left: too little for a page starting at offset 0x800 */
-	EXPECT_ERRNO(ENOSPC, map_auto(self->fd, self->ioas_id,
-				      self->buf + 0x800, PAGE_4K, &iova));
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			      &iova));
-	EXPECT_EQ(window.start + 3 * PAGE_4K, iova);
-	EXPECT_ERRNO(ENOSPC, map_auto(self->fd, self->ioas_id, self->buf, 1,
-				      &iova));
+	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id,
+					   self->buf + 0x800, CPU_PAGE, &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
+	EXPECT_EQ(window.start + 3 * CPU_PAGE, iova);
+	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+					   1, &iova));
 	EXPECT_PINNED(4);
 }
 
@@ -745,7 +555,7 @@ TEST_F(ioas, unmap_all_of_an_empty_ioas_returns_zero)
 {
 	uint64_t len = 1234;
 
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
 	EXPECT_EQ(0, len);
 }
 
@@ -753,140 +563,147 @@ TEST_F(ioas, unmap_all_removes_every_mapping_and_sums_them)
 {
 	uint64_t len;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K, 0));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 5, 100,
-			       0x7000005));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       3 * PAGE_4K, UINT64_MAX - 3 * PAGE_4K + 1));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 5, 100,
+				    0x7000005));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    3 * CPU_PAGE,
+				    UINT64_MAX - 3 * CPU_PAGE + 1));
 	EXPECT_PINNED(5);
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
-	EXPECT_EQ(PAGE_4K + 100 + 3 * PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	EXPECT_EQ(CPU_PAGE + 100 + 3 * CPU_PAGE, len);
 	EXPECT_PINNED(0);
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
 	EXPECT_EQ(0, len);
 }
 
 TEST_F(ioas, unmap_zero_length_is_einval)
 {
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
-	EXPECT_ERRNO(EINVAL, unmap(self->fd, self->ioas_id, 0x10000, 0));
-	EXPECT_ERRNO(EINVAL, unmap(self->fd, self->ioas_id, 0, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_unmap(self->fd, self->ioas_id, 0x10000, 0,
+					NULL));
+	EXPECT_ERRNO(EINVAL, ioas_unmap(self->fd, self->ioas_id, 0, 0, NULL));
 	EXPECT_PINNED(1);
 }
 
 TEST_F(ioas, unmap_of_u64_max_values_is_eoverflow)
 {
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
 	/* Only iova 0 with length UINT64_MAX means "everything" */
-	EXPECT_ERRNO(EOVERFLOW, unmap(self->fd, self->ioas_id, PAGE_4K,
-				      UINT64_MAX));
-	EXPECT_ERRNO(EOVERFLOW, unmap(self->fd, self->ioas_id, 1,
-				      UINT64_MAX));
-	EXPECT_ERRNO(EOVERFLOW, unmap(self->fd, self->ioas_id, UINT64_MAX, 1));
-	EXPECT_ERRNO(EOVERFLOW, unmap(self->fd, self->ioas_id, UINT64_MAX,
-				      UINT64_MAX));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id, CPU_PAGE,
+					   UINT64_MAX, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id, 1,
+					   UINT64_MAX, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id, UINT64_MAX,
+					   1, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id, UINT64_MAX,
+					   UINT64_MAX, NULL));
 	EXPECT_PINNED(1);
 }
 
 TEST_F(ioas, unmap_range_wrapping_past_u64_max_is_eoverflow)
 {
-	EXPECT_ERRNO(EOVERFLOW, unmap(self->fd, self->ioas_id,
-				      UINT64_MAX - PAGE_4K + 1, 2 * PAGE_4K));
-	EXPECT_ERRNO(EOVERFLOW, unmap(self->fd, self->ioas_id, 3,
-				      UINT64_MAX - 1));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id,
+					   UINT64_MAX - CPU_PAGE + 1,
+					   2 * CPU_PAGE, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id, 3,
+					   UINT64_MAX - 1, NULL));
 }
 
 TEST_F(ioas, unmap_where_nothing_is_mapped_is_enoent)
 {
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, 0x10000,
-				   PAGE_4K));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, 0x20000,
-				   0x10000));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, 0, 0x10000));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, 0x12000,
-				   UINT64_MAX - 0x12000));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x10000,
+					CPU_PAGE, NULL));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x20000,
+					0x10000, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0, 0x10000,
+					NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x12000,
+					UINT64_MAX - 0x12000, NULL));
 	EXPECT_PINNED(2);
 }
 
 TEST_F(ioas, unmap_unknown_ioas_is_enoent)
 {
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, 0, 0, UINT64_MAX));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id + 100, 0x1000,
-				   0x1000));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, 0, 0, UINT64_MAX, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id + 100, 0x1000,
+					0x1000, NULL));
 }
 
 TEST_F(ioas, unmap_of_part_of_a_mapping_is_enoent)
 {
 	uint64_t base = 0x10000;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, base));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, base));
 	/* Head, tail, middle, one byte short at either end */
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, base, PAGE_4K));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id,
-				   base + 3 * PAGE_4K, PAGE_4K));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, base + PAGE_4K,
-				   2 * PAGE_4K));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, base,
-				   4 * PAGE_4K - 1));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, base + 1,
-				   4 * PAGE_4K - 1));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, base, CPU_PAGE,
+					NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					base + 3 * CPU_PAGE, CPU_PAGE, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					base + CPU_PAGE, 2 * CPU_PAGE, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, base,
+					4 * CPU_PAGE - 1, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, base + 1,
+					4 * CPU_PAGE - 1, NULL));
 	/* Sticking out of one end only */
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, base - PAGE_4K,
-				   2 * PAGE_4K));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id,
-				   base + 2 * PAGE_4K, 0x100000));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					base - CPU_PAGE, 2 * CPU_PAGE, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					base + 2 * CPU_PAGE, 0x100000, NULL));
 	EXPECT_PINNED(4);
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, base));
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf,
-				base + 4 * PAGE_4K - 1));
+				base + 4 * CPU_PAGE - 1));
 }
 
 TEST_F(ioas, unmap_that_cuts_one_mapping_leaves_the_others_too)
 {
 	uint64_t len;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x20000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x30000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x20000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x30000));
 	/* Covers the first two whole, cuts the third */
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, 0x10000,
-				   0x21000));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x10000,
+					0x21000, NULL));
 	/* Cuts the first, covers the other two whole */
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, 0x11000,
-				   0x30000));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x11000,
+					0x30000, NULL));
 	EXPECT_PINNED(6);
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x10000));
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x20000));
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x30000));
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
-	EXPECT_EQ(6 * PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	EXPECT_EQ(6 * CPU_PAGE, len);
 }
 
 TEST_F(ioas, unmap_of_several_whole_mappings_returns_their_sum)
 {
 	uint64_t len;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       PAGE_4K, 0x12000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 0x10,
-			       0x20, 0x18010));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       PAGE_4K, 0x40000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x12000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x10,
+				    0x20, 0x18010));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x40000));
 	EXPECT_PINNED(5);
 	/* The range starts in a hole and ends in a hole */
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0x8000, 0x20000,
-			       &len));
-	EXPECT_EQ(3 * PAGE_4K + 0x20, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x8000, 0x20000,
+				&len));
+	EXPECT_EQ(3 * CPU_PAGE + 0x20, len);
 	EXPECT_PINNED(1);
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x40000));
 	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x10000));
@@ -898,11 +715,11 @@ TEST_F(ioas, unmap_of_exact_range_frees_the_iova_for_reuse)
 	int i;
 
 	for (i = 0; i != 4; i++) {
-		ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-				       BUF_SIZE, 0x10000));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    BUF_SIZE, 0x10000));
 		EXPECT_PINNED(16);
-		ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x10000,
-				   BUF_SIZE));
+		ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000,
+					BUF_SIZE, NULL));
 		EXPECT_PINNED(0);
 	}
 }
@@ -913,19 +730,20 @@ TEST_F(ioas, copy_shares_the_source_pages_without_a_new_charge)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 0x80000, self->ioas_id,
-				0x10000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x80000, self->ioas_id,
+				     0x10000, 4 * CPU_PAGE));
 	EXPECT_PINNED(4);
 	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x80000));
 	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x83fff));
 	EXPECT_FALSE(iova_in_use(self->fd, dst, self->buf, 0x84000));
 	/* The copy outlives its source and keeps the pages pinned */
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x10000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 4 * CPU_PAGE,
+				NULL));
 	EXPECT_PINNED(4);
-	ASSERT_EQ(0, unmap_len(self->fd, dst, 0x80000, 4 * PAGE_4K, &len));
-	EXPECT_EQ(4 * PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0x80000, 4 * CPU_PAGE, &len));
+	EXPECT_EQ(4 * CPU_PAGE, len);
 	EXPECT_PINNED(0);
 }
 
@@ -934,13 +752,13 @@ TEST_F(ioas, copy_rejects_unknown_flags)
 	uint64_t iova = 0x80000;
 	uint32_t bit;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
 	for (bit = 3; bit != 32; bit++)
 		EXPECT_ERRNO(EOPNOTSUPP,
-			     copy_flags(self->fd, MAP_RW | (1u << bit),
-					self->ioas_id, &iova, self->ioas_id,
-					0x10000, PAGE_4K));
+			     ioas_copy(self->fd, MAP_RW | (1u << bit),
+				       self->ioas_id, &iova, self->ioas_id,
+				       0x10000, CPU_PAGE));
 	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x80000));
 }
 
@@ -948,13 +766,13 @@ TEST_F(ioas, copy_needs_read_or_write)
 {
 	uint64_t iova = 0x80000;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
-	EXPECT_ERRNO(EINVAL, copy_flags(self->fd, 0, self->ioas_id, &iova,
-					self->ioas_id, 0x10000, PAGE_4K));
-	EXPECT_ERRNO(EINVAL, copy_flags(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA,
-					self->ioas_id, &iova, self->ioas_id,
-					0x10000, PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, 0, self->ioas_id, &iova,
+				       self->ioas_id, 0x10000, CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA,
+				       self->ioas_id, &iova, self->ioas_id,
+				       0x10000, CPU_PAGE));
 	EXPECT_PINNED(1);
 }
 
@@ -962,96 +780,106 @@ TEST_F(ioas, copy_with_only_one_permission_works)
 {
 	uint64_t iova = 0x80000;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
-	ASSERT_EQ(0, copy_flags(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA |
-				IOMMU_IOAS_MAP_READABLE, self->ioas_id, &iova,
-				self->ioas_id, 0x10000, PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_copy(self->fd,
+			       IOMMU_IOAS_MAP_FIXED_IOVA |
+			       IOMMU_IOAS_MAP_READABLE,
+			       self->ioas_id, &iova, self->ioas_id, 0x10000,
+			       CPU_PAGE));
 	EXPECT_EQ(0x80000, iova);
 	iova = 0x90000;
-	ASSERT_EQ(0, copy_flags(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA |
-				IOMMU_IOAS_MAP_WRITEABLE, self->ioas_id, &iova,
-				self->ioas_id, 0x10000, PAGE_4K));
+	ASSERT_EQ(0, ioas_copy(self->fd,
+			       IOMMU_IOAS_MAP_FIXED_IOVA |
+			       IOMMU_IOAS_MAP_WRITEABLE,
+			       self->ioas_id, &iova, self->ioas_id, 0x10000,
+			       CPU_PAGE));
 	EXPECT_EQ(0x90000, iova);
 	EXPECT_PINNED(1);
 }
 
 TEST_F(ioas, copy_with_unknown_ioas_is_enoent)
 {
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, self->ioas_id + 100, 0x80000,
-					self->ioas_id, 0x10000, PAGE_4K));
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, self->ioas_id, 0x80000, 0,
-					0x10000, PAGE_4K));
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, 0, 0x80000, 0, 0x10000,
-					PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id + 100,
+					     0x80000, self->ioas_id, 0x10000,
+					     CPU_PAGE));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+					     0, 0x10000, CPU_PAGE));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, 0, 0x80000, 0, 0x10000,
+					     CPU_PAGE));
 	EXPECT_PINNED(1);
 }
 
 TEST_F(ioas, copy_zero_length_is_einval)
 {
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
-	EXPECT_ERRNO(EINVAL, copy_fixed(self->fd, self->ioas_id, 0x80000,
-					self->ioas_id, 0x10000, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+					     self->ioas_id, 0x10000, 0));
 }
 
 TEST_F(ioas, copy_of_u64_max_values_is_eoverflow)
 {
 	uint64_t iova = 0;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
-	EXPECT_ERRNO(EOVERFLOW, copy_fixed(self->fd, self->ioas_id, 0x80000,
-					   self->ioas_id, 0x10000,
-					   UINT64_MAX));
-	EXPECT_ERRNO(EOVERFLOW, copy_fixed(self->fd, self->ioas_id, 0x80fff,
-					   self->ioas_id, UINT64_MAX, 1));
-	EXPECT_ERRNO(EOVERFLOW, copy_fixed(self->fd, self->ioas_id,
-					   UINT64_MAX, self->ioas_id,
-					   0x10fff, 1));
-	EXPECT_ERRNO(EOVERFLOW, copy_flags(self->fd, MAP_RW, self->ioas_id,
-					   &iova, self->ioas_id, 0x10000,
-					   UINT64_MAX));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EOVERFLOW, ioas_copy_fixed(self->fd, self->ioas_id,
+						0x80000, self->ioas_id, 0x10000,
+						UINT64_MAX));
+	EXPECT_ERRNO(EOVERFLOW, ioas_copy_fixed(self->fd, self->ioas_id,
+						0x80fff, self->ioas_id,
+						UINT64_MAX, 1));
+	EXPECT_ERRNO(EOVERFLOW, ioas_copy_fixed(self->fd, self->ioas_id,
+						UINT64_MAX, self->ioas_id,
+						0x10fff, 1));
+	EXPECT_ERRNO(EOVERFLOW, ioas_copy(self->fd, MAP_RW, self->ioas_id,
+					  &iova, self->ioas_id, 0x10000,
+					  UINT64_MAX));
 	EXPECT_PINNED(1);
 }
 
 TEST_F(ioas, copy_to_fixed_range_wrapping_past_u64_max_is_eoverflow)
 {
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	EXPECT_ERRNO(EOVERFLOW, copy_fixed(self->fd, self->ioas_id,
-					   UINT64_MAX - PAGE_4K + 1,
-					   self->ioas_id, 0x10000,
-					   2 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EOVERFLOW, ioas_copy_fixed(self->fd, self->ioas_id,
+						UINT64_MAX - CPU_PAGE + 1,
+						self->ioas_id, 0x10000,
+						2 * CPU_PAGE));
 	/* Ending exactly at UINT64_MAX is fine */
-	ASSERT_EQ(0, copy_fixed(self->fd, self->ioas_id,
-				UINT64_MAX - 2 * PAGE_4K + 1, self->ioas_id,
-				0x10000, 2 * PAGE_4K));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id,
+				     UINT64_MAX - 2 * CPU_PAGE + 1,
+				     self->ioas_id, 0x10000, 2 * CPU_PAGE));
 	EXPECT_PINNED(2);
 }
 
 TEST_F(ioas, copy_of_an_unmapped_source_is_enoent)
 {
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x13000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x13000));
 	/* Nothing there; starts before; runs past the end; spans a hole */
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, self->ioas_id, 0x80000,
-					self->ioas_id, 0x20000, PAGE_4K));
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, self->ioas_id, 0x80000,
-					self->ioas_id, 0xf000, 2 * PAGE_4K));
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, self->ioas_id, 0x80000,
-					self->ioas_id, 0x14000, 2 * PAGE_4K));
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, self->ioas_id, 0x80000,
-					self->ioas_id, 0x11000, 3 * PAGE_4K));
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, self->ioas_id, 0x80000,
-					self->ioas_id, 0x10000, 5 * PAGE_4K));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+					     self->ioas_id, 0x20000, CPU_PAGE));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+					     self->ioas_id, 0xf000,
+					     2 * CPU_PAGE));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+					     self->ioas_id, 0x14000,
+					     2 * CPU_PAGE));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+					     self->ioas_id, 0x11000,
+					     3 * CPU_PAGE));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+					     self->ioas_id, 0x10000,
+					     5 * CPU_PAGE));
 	/* Running a single byte past the end of a mapping is enough */
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, self->ioas_id, 0x80001,
-					self->ioas_id, 0x11001, PAGE_4K));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80001,
+					     self->ioas_id, 0x11001, CPU_PAGE));
 	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x80000));
 	EXPECT_PINNED(4);
 }
@@ -1062,23 +890,24 @@ TEST_F(ioas, copy_of_part_of_a_mapping_works)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 0x50000, self->ioas_id,
-				0x11000, 2 * PAGE_4K));
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 0x60123, self->ioas_id,
-				0x13123, 0x10));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x50000, self->ioas_id,
+				     0x11000, 2 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x60123, self->ioas_id,
+				     0x13123, 0x10));
 	EXPECT_PINNED(4);
 	/* The source stays one mapping */
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, self->ioas_id, 0x11000,
-				   2 * PAGE_4K));
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x10000, 4 * PAGE_4K));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x11000,
+					2 * CPU_PAGE, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 4 * CPU_PAGE,
+				NULL));
 	/* The sub-range pages stay pinned, the others are released */
 	EXPECT_PINNED(3);
-	ASSERT_EQ(0, unmap_len(self->fd, dst, 0x50000, 2 * PAGE_4K, &len));
-	EXPECT_EQ(2 * PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0x50000, 2 * CPU_PAGE, &len));
+	EXPECT_EQ(2 * CPU_PAGE, len);
 	EXPECT_PINNED(1);
-	ASSERT_EQ(0, unmap_len(self->fd, dst, 0, UINT64_MAX, &len));
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0, UINT64_MAX, &len));
 	EXPECT_EQ(0x10, len);
 	EXPECT_PINNED(0);
 }
@@ -1090,19 +919,22 @@ TEST_F(ioas, copy_across_two_source_mappings_unmaps_only_as_a_whole_range)
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
 	/* Adjacent in IOVA, unrelated in memory */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 8 * PAGE_4K,
-			       2 * PAGE_4K, 0x12000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 8 * CPU_PAGE, 2 * CPU_PAGE,
+				    0x12000));
 	/* One page of the first, both pages of the second */
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 0x60000, self->ioas_id,
-				0x11000, 3 * PAGE_4K));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x60000, self->ioas_id,
+				     0x11000, 3 * CPU_PAGE));
 	EXPECT_PINNED(4);
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, dst, 0x60000, 2 * PAGE_4K));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, dst, 0x61000, PAGE_4K));
-	EXPECT_ERRNO(ENOENT, unmap(self->fd, dst, 0x60800, 0x2800));
-	ASSERT_EQ(0, unmap_len(self->fd, dst, 0x60000, 3 * PAGE_4K, &len));
-	EXPECT_EQ(3 * PAGE_4K, len);
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, dst, 0x60000, 2 * CPU_PAGE,
+					NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, dst, 0x61000, CPU_PAGE,
+					NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, dst, 0x60800, 0x2800, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0x60000, 3 * CPU_PAGE, &len));
+	EXPECT_EQ(3 * CPU_PAGE, len);
 	EXPECT_PINNED(4);
 }
 
@@ -1112,17 +944,18 @@ TEST_F(ioas, copy_across_two_source_mappings_gives_two_back_to_back)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 8 * PAGE_4K,
-			       2 * PAGE_4K, 0x12000));
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 0x60000, self->ioas_id,
-				0x11000, 3 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 8 * CPU_PAGE, 2 * CPU_PAGE,
+				    0x12000));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x60000, self->ioas_id,
+				     0x11000, 3 * CPU_PAGE));
 	/* Each piece is a whole mapping of its own */
-	ASSERT_EQ(0, unmap_len(self->fd, dst, 0x61000, 2 * PAGE_4K, &len));
-	EXPECT_EQ(2 * PAGE_4K, len);
-	ASSERT_EQ(0, unmap_len(self->fd, dst, 0x60000, PAGE_4K, &len));
-	EXPECT_EQ(PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0x61000, 2 * CPU_PAGE, &len));
+	EXPECT_EQ(2 * CPU_PAGE, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0x60000, CPU_PAGE, &len));
+	EXPECT_EQ(CPU_PAGE, len);
 	EXPECT_PINNED(4);
 }
 
@@ -1130,21 +963,25 @@ TEST_F(ioas, copy_writeable_from_a_read_only_mapping_is_eperm)
 {
 	uint64_t iova = 0x10000;
 
-	ASSERT_EQ(0, map_flags(self->fd, self->ioas_id,
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE,
+			      self->buf, 2 * CPU_PAGE, &iova));
+	EXPECT_ERRNO(EPERM, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+					    self->ioas_id, 0x10000,
+					    2 * CPU_PAGE));
+	iova = 0x80000;
+	EXPECT_ERRNO(EPERM, ioas_copy(self->fd,
+				      IOMMU_IOAS_MAP_FIXED_IOVA |
+				      IOMMU_IOAS_MAP_WRITEABLE,
+				      self->ioas_id, &iova, self->ioas_id,
+				      0x10000, CPU_PAGE));
+	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x80000));
+	ASSERT_EQ(0, ioas_copy(self->fd,
 			       IOMMU_IOAS_MAP_FIXED_IOVA |
 			       IOMMU_IOAS_MAP_READABLE,
-			       self->buf, 2 * PAGE_4K, &iova));
-	EXPECT_ERRNO(EPERM, copy_fixed(self->fd, self->ioas_id, 0x80000,
-				       self->ioas_id, 0x10000, 2 * PAGE_4K));
-	iova = 0x80000;
-	EXPECT_ERRNO(EPERM, copy_flags(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA |
-				       IOMMU_IOAS_MAP_WRITEABLE, self->ioas_id,
-				       &iova, self->ioas_id, 0x10000,
-				       PAGE_4K));
-	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x80000));
-	ASSERT_EQ(0, copy_flags(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA |
-				IOMMU_IOAS_MAP_READABLE, self->ioas_id, &iova,
-				self->ioas_id, 0x10000, 2 * PAGE_4K));
+			       self->ioas_id, &iova, self->ioas_id, 0x10000,
+			       2 * CPU_PAGE));
 	EXPECT_PINNED(2);
 }
 
@@ -1152,32 +989,35 @@ TEST_F(ioas, copy_writeable_is_eperm_if_any_source_piece_is_read_only)
 {
 	uint64_t iova = 0x12000;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_flags(self->fd, self->ioas_id,
-			       IOMMU_IOAS_MAP_FIXED_IOVA |
-			       IOMMU_IOAS_MAP_READABLE,
-			       self->buf + 4 * PAGE_4K, 2 * PAGE_4K, &iova));
-	EXPECT_ERRNO(EPERM, copy_fixed(self->fd, self->ioas_id, 0x80000,
-				       self->ioas_id, 0x10000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE,
+			      self->buf + 4 * CPU_PAGE, 2 * CPU_PAGE, &iova));
+	EXPECT_ERRNO(EPERM, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+					    self->ioas_id, 0x10000,
+					    4 * CPU_PAGE));
 	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x80000));
 	/* The writeable piece alone may be copied writeable */
-	ASSERT_EQ(0, copy_fixed(self->fd, self->ioas_id, 0x80000,
-				self->ioas_id, 0x10000, 2 * PAGE_4K));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
+				     self->ioas_id, 0x10000, 2 * CPU_PAGE));
 	EXPECT_PINNED(4);
 }
 
 TEST_F(ioas, copy_within_one_ioas_works)
 {
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, copy_fixed(self->fd, self->ioas_id, 0x90000,
-				self->ioas_id, 0x10000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x90000,
+				     self->ioas_id, 0x10000, 4 * CPU_PAGE));
 	EXPECT_PINNED(4);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x10000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 4 * CPU_PAGE,
+				NULL));
 	EXPECT_PINNED(4);
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x90000));
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x90000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x90000, 4 * CPU_PAGE,
+				NULL));
 	EXPECT_PINNED(0);
 }
 
@@ -1186,16 +1026,20 @@ TEST_F(ioas, copy_onto_an_existing_mapping_is_eexist)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, dst, self->buf, PAGE_4K, 0x53000));
-	EXPECT_ERRNO(EEXIST, copy_fixed(self->fd, dst, 0x50000, self->ioas_id,
-					0x10000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, dst, self->buf, CPU_PAGE,
+				    0x53000));
+	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, dst, 0x50000,
+					     self->ioas_id, 0x10000,
+					     4 * CPU_PAGE));
 	/* Onto its own source, or overlapping it */
-	EXPECT_ERRNO(EEXIST, copy_fixed(self->fd, self->ioas_id, 0x10000,
-					self->ioas_id, 0x10000, 4 * PAGE_4K));
-	EXPECT_ERRNO(EEXIST, copy_fixed(self->fd, self->ioas_id, 0x12000,
-					self->ioas_id, 0x10000, 4 * PAGE_4K));
+	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->ioas_id, 0x10000,
+					     self->ioas_id, 0x10000,
+					     4 * CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->ioas_id, 0x12000,
+					     self->ioas_id, 0x10000,
+					     4 * CPU_PAGE));
 	EXPECT_PINNED(5);
 }
 
@@ -1204,14 +1048,14 @@ TEST_F(ioas, copy_dst_page_offset_must_match_the_source)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	EXPECT_ERRNO(EINVAL, copy_fixed(self->fd, dst, 0x50800, self->ioas_id,
-					0x10000, PAGE_4K));
-	EXPECT_ERRNO(EINVAL, copy_fixed(self->fd, dst, 0x50000, self->ioas_id,
-					0x10800, PAGE_4K));
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 0x70800, self->ioas_id,
-				0x10800, PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x50800,
+					     self->ioas_id, 0x10000, CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x50000,
+					     self->ioas_id, 0x10800, CPU_PAGE));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x70800, self->ioas_id,
+				     0x10800, CPU_PAGE));
 	EXPECT_PINNED(4);
 }
 
@@ -1221,20 +1065,21 @@ TEST_F(ioas, copy_auto_keeps_the_page_offset_of_the_source)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, copy_auto(self->fd, dst, &iova, self->ioas_id, 0x10abc,
-			       0x100));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
+				    0x10abc, 0x100));
 	EXPECT_EQ(0xabc, iova);
-	ASSERT_EQ(0, copy_auto(self->fd, dst, &iova, self->ioas_id, 0x11000,
-			       PAGE_4K));
-	EXPECT_EQ(PAGE_4K, iova);
+	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
+				    0x11000, CPU_PAGE));
+	EXPECT_EQ(CPU_PAGE, iova);
 	/* In the same IOAS the source is avoided */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K, 0));
-	ASSERT_EQ(0, copy_auto(self->fd, self->ioas_id, &iova, self->ioas_id,
-			       0x10000, 4 * PAGE_4K));
-	EXPECT_EQ(0, iova & (PAGE_4K - 1));
-	EXPECT_TRUE(iova + 4 * PAGE_4K <= 0x10000 || iova >= 0x14000);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0));
+	ASSERT_EQ(0, ioas_copy_auto(self->fd, self->ioas_id, &iova,
+				    self->ioas_id, 0x10000, 4 * CPU_PAGE));
+	EXPECT_EQ(0, iova & (CPU_PAGE - 1));
+	EXPECT_TRUE(iova + 4 * CPU_PAGE <= 0x10000 || iova >= 0x14000);
 	EXPECT_NE(0, iova);
 	EXPECT_PINNED(5);
 }
@@ -1243,22 +1088,22 @@ TEST_F(ioas, copy_auto_with_no_room_left_is_enospc)
 {
 	struct iommu_iova_range window = {
 		.start = 0x100000,
-		.last = 0x100000 + 2 * PAGE_4K - 1,
+		.last = 0x100000 + 2 * CPU_PAGE - 1,
 	};
 	uint64_t iova;
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, allow_iovas(self->fd, dst, &window, 1));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	EXPECT_ERRNO(ENOSPC, copy_auto(self->fd, dst, &iova, self->ioas_id,
-				       0x10000, 4 * PAGE_4K));
-	ASSERT_EQ(0, copy_auto(self->fd, dst, &iova, self->ioas_id, 0x10000,
-			       2 * PAGE_4K));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, dst, &window, 1));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(ENOSPC, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
+					    0x10000, 4 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
+				    0x10000, 2 * CPU_PAGE));
 	EXPECT_EQ(window.start, iova);
-	EXPECT_ERRNO(ENOSPC, copy_auto(self->fd, dst, &iova, self->ioas_id,
-				       0x10000, 1));
+	EXPECT_ERRNO(ENOSPC, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
+					    0x10000, 1));
 	EXPECT_PINNED(4);
 }
 
@@ -1271,17 +1116,20 @@ TEST_F(ioas, copy_outside_the_allowed_ranges_is_einval)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, allow_iovas(self->fd, dst, &window, 1));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	EXPECT_ERRNO(EINVAL, copy_fixed(self->fd, dst, 0x10000, self->ioas_id,
-					0x10000, 4 * PAGE_4K));
-	EXPECT_ERRNO(EINVAL, copy_fixed(self->fd, dst, 0x1fe000,
-					self->ioas_id, 0x10000, 4 * PAGE_4K));
-	EXPECT_ERRNO(EINVAL, copy_fixed(self->fd, dst, 0xff000, self->ioas_id,
-					0x10000, 4 * PAGE_4K));
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 0x1fc000, self->ioas_id,
-				0x10000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, dst, &window, 1));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x10000,
+					     self->ioas_id, 0x10000,
+					     4 * CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x1fe000,
+					     self->ioas_id, 0x10000,
+					     4 * CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0xff000,
+					     self->ioas_id, 0x10000,
+					     4 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x1fc000, self->ioas_id,
+				     0x10000, 4 * CPU_PAGE));
 	EXPECT_PINNED(4);
 }
 
@@ -1291,18 +1139,18 @@ TEST_F(ioas, copy_of_a_copy_keeps_the_pages_until_the_last_goes)
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &b));
 	ASSERT_EQ(0, ioas_alloc(self->fd, &c));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       8 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, copy_fixed(self->fd, b, 0x20000, self->ioas_id, 0x10000,
-				8 * PAGE_4K));
-	ASSERT_EQ(0, copy_fixed(self->fd, c, 0x30000, b, 0x22000,
-				2 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    8 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, b, 0x20000, self->ioas_id,
+				     0x10000, 8 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, c, 0x30000, b, 0x22000,
+				     2 * CPU_PAGE));
 	EXPECT_PINNED(8);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0, UINT64_MAX));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
 	EXPECT_PINNED(8);
-	ASSERT_EQ(0, unmap(self->fd, b, 0, UINT64_MAX));
+	ASSERT_EQ(0, ioas_unmap(self->fd, b, 0, UINT64_MAX, NULL));
 	EXPECT_PINNED(2);
-	ASSERT_EQ(0, unmap(self->fd, c, 0x30000, 2 * PAGE_4K));
+	ASSERT_EQ(0, ioas_unmap(self->fd, c, 0x30000, 2 * CPU_PAGE, NULL));
 	EXPECT_PINNED(0);
 }
 
@@ -1325,9 +1173,9 @@ TEST_F(ioas, allow_iovas_unknown_ioas_is_enoent)
 {
 	struct iommu_iova_range range = { .start = 0x10000, .last = 0x1ffff };
 
-	EXPECT_ERRNO(ENOENT, allow_iovas(self->fd, 0, &range, 1));
-	EXPECT_ERRNO(ENOENT, allow_iovas(self->fd, self->ioas_id + 100, &range,
-					 1));
+	EXPECT_ERRNO(ENOENT, ioas_allow_iovas(self->fd, 0, &range, 1));
+	EXPECT_ERRNO(ENOENT, ioas_allow_iovas(self->fd, self->ioas_id + 100,
+					      &range, 1));
 }
 
 /* Expects the usable ranges to be exactly @want, in order */
@@ -1338,7 +1186,7 @@ static void expect_ranges(struct __test_metadata *_metadata, int fd,
 	struct iommu_iova_range got[8] = {};
 	uint32_t num = 8, i;
 
-	ASSERT_EQ(0, iova_ranges(fd, ioas, got, &num, NULL));
+	ASSERT_EQ(0, ioas_iova_ranges(fd, ioas, got, &num, NULL));
 	ASSERT_EQ(nwant, num);
 	for (i = 0; i != nwant; i++) {
 		EXPECT_EQ(want[i].start, got[i].start);
@@ -1354,9 +1202,10 @@ TEST_F(ioas, allow_iovas_with_start_above_last_is_einval)
 	};
 	struct iommu_iova_range whole = { .start = 0, .last = UINT64_MAX };
 
-	EXPECT_ERRNO(EINVAL, allow_iovas(self->fd, self->ioas_id, ranges, 2));
-	EXPECT_ERRNO(EINVAL, allow_iovas(self->fd, self->ioas_id, &ranges[1],
-					 1));
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, ranges,
+					      2));
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id,
+					      &ranges[1], 1));
 	/* A failed call leaves the IOAS as it was */
 	expect_ranges(_metadata, self->fd, self->ioas_id, &whole, 1);
 }
@@ -1378,10 +1227,13 @@ TEST_F(ioas, allow_iovas_with_overlapping_ranges_is_einval)
 	};
 	struct iommu_iova_range first = { .start = 0x1000, .last = 0x1fff };
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, &first, 1));
-	EXPECT_ERRNO(EINVAL, allow_iovas(self->fd, self->ioas_id, ranges, 3));
-	EXPECT_ERRNO(EINVAL, allow_iovas(self->fd, self->ioas_id, same, 2));
-	EXPECT_ERRNO(EINVAL, allow_iovas(self->fd, self->ioas_id, inside, 2));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &first, 1));
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, ranges,
+					      3));
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, same,
+					      2));
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, inside,
+					      2));
 	expect_ranges(_metadata, self->fd, self->ioas_id, &first, 1);
 }
 
@@ -1400,12 +1252,12 @@ TEST_F(ioas, allow_iovas_are_reported_sorted)
 	uint64_t align = 0;
 	uint32_t num = 2;
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, ranges, 4));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, ranges, 4));
 	expect_ranges(_metadata, self->fd, self->ioas_id, sorted, 4);
 	/* A short array gets what fits, the count and the alignment */
 	memset(got, 0x5a, sizeof(got));
-	EXPECT_ERRNO(EMSGSIZE, iova_ranges(self->fd, self->ioas_id, got, &num,
-					   &align));
+	EXPECT_ERRNO(EMSGSIZE, ioas_iova_ranges(self->fd, self->ioas_id, got,
+						&num, &align));
 	EXPECT_EQ(4, num);
 	EXPECT_EQ(1, align);
 	EXPECT_EQ(sorted[0].start, got[0].start);
@@ -1423,11 +1275,11 @@ TEST_F(ioas, allow_iovas_replaces_the_previous_list)
 	};
 	struct iommu_iova_range b = { .start = 0x100000, .last = 0x1fffff };
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, a, 2));
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, &b, 1));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, a, 2));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &b, 1));
 	expect_ranges(_metadata, self->fd, self->ioas_id, &b, 1);
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       PAGE_4K, 0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, 0x10000));
 }
 
 TEST_F(ioas, allow_iovas_of_zero_ranges_lifts_the_constraint)
@@ -1435,13 +1287,13 @@ TEST_F(ioas, allow_iovas_of_zero_ranges_lifts_the_constraint)
 	struct iommu_iova_range window = { .start = 0x10000, .last = 0x1ffff };
 	struct iommu_iova_range whole = { .start = 0, .last = UINT64_MAX };
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, &window, 1));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       PAGE_4K, 0x100000));
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, NULL, 0));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &window, 1));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, 0x100000));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, NULL, 0));
 	expect_ranges(_metadata, self->fd, self->ioas_id, &whole, 1);
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x100000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x100000));
 	EXPECT_PINNED(1);
 }
 
@@ -1452,27 +1304,27 @@ TEST_F(ioas, map_fixed_outside_the_allowed_ranges_is_einval)
 		{ .start = 0x15000, .last = 0x18fff },
 	};
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, ranges, 2));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, ranges, 2));
 	/* Below, between, above */
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       PAGE_4K, 0));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       PAGE_4K, 0x14000));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       PAGE_4K, 0x19000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, 0));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, 0x14000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, 0x19000));
 	/* Across the start edge, across the end edge by one byte, across the gap */
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       2 * PAGE_4K, 0xf000));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id,
-				       self->buf + 0xfff, 2, 0x13fff));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       6 * PAGE_4K, 0x12000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    2 * CPU_PAGE, 0xf000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 0xfff, 2, 0x13fff));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    6 * CPU_PAGE, 0x12000));
 	EXPECT_PINNED(0);
 	/* Edge to edge inside one range is fine */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x15000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 0xfff, 1,
-			       0x13fff));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x15000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0xfff,
+				    1, 0x13fff));
 	EXPECT_PINNED(5);
 }
 
@@ -1484,18 +1336,18 @@ TEST_F(ioas, map_auto_stays_inside_the_allowed_ranges)
 	};
 	uint64_t iova;
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, ranges, 2));
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf,
-			      4 * PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, ranges, 2));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+				   4 * CPU_PAGE, &iova));
 	EXPECT_EQ(0x80000, iova);
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf + 0x40,
-			      0x100, &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0x40,
+				   0x100, &iova));
 	EXPECT_EQ(0x11040, iova);
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf,
-			      PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
 	EXPECT_EQ(0x12000, iova);
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf,
-			      PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
 	EXPECT_EQ(0x84000, iova);
 	EXPECT_PINNED(7);
 }
@@ -1503,23 +1355,23 @@ TEST_F(ioas, map_auto_stays_inside_the_allowed_ranges)
 TEST_F(ioas, map_auto_into_a_range_at_the_top_of_the_space)
 {
 	struct iommu_iova_range top = {
-		.start = UINT64_MAX - 2 * PAGE_4K + 1,
+		.start = UINT64_MAX - 2 * CPU_PAGE + 1,
 		.last = UINT64_MAX,
 	};
 	uint64_t iova, len;
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, &top, 1));
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf,
-			      2 * PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &top, 1));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+				   2 * CPU_PAGE, &iova));
 	EXPECT_EQ(top.start, iova);
-	EXPECT_ERRNO(ENOSPC, map_auto(self->fd, self->ioas_id, self->buf, 1,
-				      &iova));
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, top.start,
-			       2 * PAGE_4K, &len));
-	EXPECT_EQ(2 * PAGE_4K, len);
+	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+					   1, &iova));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, top.start,
+				2 * CPU_PAGE, &len));
+	EXPECT_EQ(2 * CPU_PAGE, len);
 	/* The last byte of the space alone */
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf + 0xfff, 1,
-			      &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0xfff,
+				   1, &iova));
 	EXPECT_EQ(top.start + 0xfff, iova);
 	EXPECT_PINNED(1);
 }
@@ -1529,15 +1381,15 @@ TEST_F(ioas, allow_iovas_does_not_check_existing_mappings)
 	struct iommu_iova_range window = { .start = 0x100000, .last = 0x1fffff };
 	uint64_t len;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas_id, &window, 1));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &window, 1));
 	expect_ranges(_metadata, self->fd, self->ioas_id, &window, 1);
 	/* The old mapping is still there and can still be removed */
 	EXPECT_PINNED(2);
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0x10000, 2 * PAGE_4K,
-			       &len));
-	EXPECT_EQ(2 * PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 2 * CPU_PAGE,
+				&len));
+	EXPECT_EQ(2 * CPU_PAGE, len);
 	EXPECT_PINNED(0);
 }
 
@@ -1545,8 +1397,8 @@ TEST_F(ioas, huge_pages_option_defaults_to_one)
 {
 	uint64_t val = 5;
 
-	ASSERT_EQ(0, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES,
-			       self->ioas_id, IOMMU_OPTION_OP_GET, &val));
+	ASSERT_EQ(0, option_get(self->fd, IOMMU_OPTION_HUGE_PAGES,
+				self->ioas_id, &val));
 	EXPECT_EQ(1, val);
 }
 
@@ -1554,26 +1406,25 @@ TEST_F(ioas, huge_pages_option_of_unknown_ioas_is_enoent)
 {
 	uint64_t val = 0;
 
-	EXPECT_ERRNO(ENOENT, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES, 0,
-				       IOMMU_OPTION_OP_GET, &val));
-	EXPECT_ERRNO(ENOENT, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES,
-				       self->ioas_id + 100,
-				       IOMMU_OPTION_OP_SET, &val));
+	EXPECT_ERRNO(ENOENT, option_get(self->fd, IOMMU_OPTION_HUGE_PAGES, 0,
+					&val));
+	EXPECT_ERRNO(ENOENT, option_set(self->fd, IOMMU_OPTION_HUGE_PAGES,
+					self->ioas_id + 100, val));
 }
 
 TEST_F(ioas, huge_pages_option_accepts_only_zero_or_one)
 {
 	uint64_t val = 1;
 
-	EXPECT_ERRNO(EINVAL, huge_pages_set(self->fd, self->ioas_id, 2));
-	EXPECT_ERRNO(EINVAL, huge_pages_set(self->fd, self->ioas_id,
-					    UINT64_MAX));
-	ASSERT_EQ(0, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES,
-			       self->ioas_id, IOMMU_OPTION_OP_GET, &val));
+	EXPECT_ERRNO(EINVAL, ioas_huge_pages_set(self->fd, self->ioas_id, 2));
+	EXPECT_ERRNO(EINVAL, ioas_huge_pages_set(self->fd, self->ioas_id,
+						 UINT64_MAX));
+	ASSERT_EQ(0, option_get(self->fd, IOMMU_OPTION_HUGE_PAGES,
+				self->ioas_id, &val));
 	EXPECT_EQ(1, val);
-	ASSERT_EQ(0, huge_pages_set(self->fd, self->ioas_id, 0));
-	ASSERT_EQ(0, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES,
-			       self->ioas_id, IOMMU_OPTION_OP_GET, &val));
+	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas_id, 0));
+	ASSERT_EQ(0, option_get(self->fd, IOMMU_OPTION_HUGE_PAGES,
+				self->ioas_id, &val));
 	EXPECT_EQ(0, val);
 }
 
@@ -1583,19 +1434,19 @@ static uint64_t iova_alignment(struct __test_metadata *_metadata, int fd,
 	uint64_t align = 0;
 	uint32_t num = 0;
 
-	EXPECT_ERRNO(EMSGSIZE, iova_ranges(fd, ioas, NULL, &num, &align));
+	EXPECT_ERRNO(EMSGSIZE, ioas_iova_ranges(fd, ioas, NULL, &num, &align));
 	return align;
 }
 
 TEST_F(ioas, huge_pages_off_raises_the_alignment_to_4k_and_on_lowers_it)
 {
 	EXPECT_EQ(1, iova_alignment(_metadata, self->fd, self->ioas_id));
-	ASSERT_EQ(0, huge_pages_set(self->fd, self->ioas_id, 0));
-	EXPECT_EQ(PAGE_4K, iova_alignment(_metadata, self->fd, self->ioas_id));
+	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas_id, 0));
+	EXPECT_EQ(CPU_PAGE, iova_alignment(_metadata, self->fd, self->ioas_id));
 	/* Setting the same value again changes nothing */
-	ASSERT_EQ(0, huge_pages_set(self->fd, self->ioas_id, 0));
-	EXPECT_EQ(PAGE_4K, iova_alignment(_metadata, self->fd, self->ioas_id));
-	ASSERT_EQ(0, huge_pages_set(self->fd, self->ioas_id, 1));
+	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas_id, 0));
+	EXPECT_EQ(CPU_PAGE, iova_alignment(_metadata, self->fd, self->ioas_id));
+	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas_id, 1));
 	EXPECT_EQ(1, iova_alignment(_metadata, self->fd, self->ioas_id));
 }
 
@@ -1604,34 +1455,37 @@ TEST_F(ioas, huge_pages_off_is_per_ioas)
 	uint32_t other;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
-	ASSERT_EQ(0, huge_pages_set(self->fd, self->ioas_id, 0));
+	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas_id, 0));
 	EXPECT_EQ(1, iova_alignment(_metadata, self->fd, other));
-	ASSERT_EQ(0, map_fixed(self->fd, other, self->buf + 1, 2, 0x10001));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, other, self->buf + 1, 2,
+				    0x10001));
 }
 
 TEST_F(ioas, huge_pages_off_needs_4k_aligned_mappings)
 {
 	uint64_t val = 1;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			       0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, 0x800,
-			       0x20000));
-	EXPECT_ERRNO(EADDRINUSE, huge_pages_set(self->fd, self->ioas_id, 0));
-	ASSERT_EQ(0, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES,
-			       self->ioas_id, IOMMU_OPTION_OP_GET, &val));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, 0x800,
+				    0x20000));
+	EXPECT_ERRNO(EADDRINUSE, ioas_huge_pages_set(self->fd, self->ioas_id,
+						     0));
+	ASSERT_EQ(0, option_get(self->fd, IOMMU_OPTION_HUGE_PAGES,
+				self->ioas_id, &val));
 	EXPECT_EQ(1, val);
 	EXPECT_EQ(1, iova_alignment(_metadata, self->fd, self->ioas_id));
 
 	/* Unaligned start rather than end */
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x20000, 0x800));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
-			       0x800, 0x20800));
-	EXPECT_ERRNO(EADDRINUSE, huge_pages_set(self->fd, self->ioas_id, 0));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20000, 0x800, NULL));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
+				    0x800, 0x20800));
+	EXPECT_ERRNO(EADDRINUSE, ioas_huge_pages_set(self->fd, self->ioas_id,
+						     0));
 
 	/* Only aligned mappings left */
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x20800, 0x800));
-	ASSERT_EQ(0, huge_pages_set(self->fd, self->ioas_id, 0));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20800, 0x800, NULL));
+	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas_id, 0));
 	EXPECT_PINNED(1);
 }
 
@@ -1639,23 +1493,24 @@ TEST_F(ioas, map_with_4k_alignment_rejects_unaligned_iova_and_length)
 {
 	uint64_t iova;
 
-	ASSERT_EQ(0, huge_pages_set(self->fd, self->ioas_id, 0));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       0x800, 0x10000));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id,
-				       self->buf + 0x800, 0x800, 0x10800));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id,
-				       self->buf + 0x800, PAGE_4K, 0x10800));
-	EXPECT_ERRNO(EINVAL, map_auto(self->fd, self->ioas_id, self->buf,
-				      PAGE_4K + 1, &iova));
-	EXPECT_ERRNO(EINVAL, map_auto(self->fd, self->ioas_id,
-				      self->buf + 0x10, PAGE_4K, &iova));
+	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas_id, 0));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    0x800, 0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 0x800, 0x800, 0x10800));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 0x800, CPU_PAGE,
+					    0x10800));
+	EXPECT_ERRNO(EINVAL, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+					   CPU_PAGE + 1, &iova));
+	EXPECT_ERRNO(EINVAL, ioas_map_auto(self->fd, self->ioas_id,
+					   self->buf + 0x10, CPU_PAGE, &iova));
 	EXPECT_PINNED(0);
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->buf, PAGE_4K,
-			      &iova));
-	EXPECT_EQ(0, iova % PAGE_4K);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
+	EXPECT_EQ(0, iova % CPU_PAGE);
 	EXPECT_PINNED(3);
 }
 
@@ -1664,63 +1519,57 @@ TEST_F(ioas, copy_with_4k_alignment_rejects_unaligned_ranges)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, huge_pages_set(self->fd, dst, 0));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	EXPECT_ERRNO(EINVAL, copy_fixed(self->fd, dst, 0x50800, self->ioas_id,
-					0x10800, PAGE_4K));
-	EXPECT_ERRNO(EINVAL, copy_fixed(self->fd, dst, 0x50000, self->ioas_id,
-					0x10000, 0x800));
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 0x50000, self->ioas_id,
-				0x11000, PAGE_4K));
+	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, dst, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x50800,
+					     self->ioas_id, 0x10800, CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x50000,
+					     self->ioas_id, 0x10000, 0x800));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x50000, self->ioas_id,
+				     0x11000, CPU_PAGE));
 	EXPECT_PINNED(4);
-}
-
-static int destroy_id(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
 }
 
 TEST_F(ioas, map_copy_unmap_interleaved_across_two_ioas)
 {
-	uint8_t *a = self->buf, *b = self->buf + 8 * PAGE_4K;
+	uint8_t *a = self->buf, *b = self->buf + 8 * CPU_PAGE;
 	uint64_t len;
 	uint32_t y;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &y));
 	/* X: a at 0x10000. Y: b at 0x10000, the same IOVA in another space */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, a, 4 * PAGE_4K,
-			       0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, a, 4 * CPU_PAGE,
+				    0x10000));
 	EXPECT_PINNED(4);
-	ASSERT_EQ(0, map_fixed(self->fd, y, b, 2 * PAGE_4K, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, y, b, 2 * CPU_PAGE, 0x10000));
 	EXPECT_PINNED(6);
 	/* a into Y and b into X, each next to the other's original */
-	ASSERT_EQ(0, copy_fixed(self->fd, y, 0x20000, self->ioas_id, 0x10000,
-				4 * PAGE_4K));
-	ASSERT_EQ(0, copy_fixed(self->fd, self->ioas_id, 0x20000, y, 0x10000,
-				2 * PAGE_4K));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, y, 0x20000, self->ioas_id,
+				     0x10000, 4 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x20000, y,
+				     0x10000, 2 * CPU_PAGE));
 	EXPECT_PINNED(6);
 	/* A copy of a copy back into X */
-	ASSERT_EQ(0, copy_fixed(self->fd, self->ioas_id, 0x30000, y, 0x21000,
-				PAGE_4K));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x30000, y,
+				     0x21000, CPU_PAGE));
 	EXPECT_PINNED(6);
 	/* a's original goes; its copies keep all of a pinned */
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x10000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 4 * CPU_PAGE,
+				NULL));
 	EXPECT_PINNED(6);
 	/* The copy of a in Y goes; only its page copied into X stays */
-	ASSERT_EQ(0, unmap(self->fd, y, 0x20000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_unmap(self->fd, y, 0x20000, 4 * CPU_PAGE, NULL));
 	EXPECT_PINNED(3);
 	/* b's original goes; its copy in X keeps it */
-	ASSERT_EQ(0, unmap_len(self->fd, y, 0, UINT64_MAX, &len));
-	EXPECT_EQ(2 * PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, y, 0, UINT64_MAX, &len));
+	EXPECT_EQ(2 * CPU_PAGE, len);
 	EXPECT_PINNED(3);
 	/* Y is empty, X holds b's copy and one page of a */
-	ASSERT_EQ(0, unmap_len(self->fd, y, 0, UINT64_MAX, &len));
+	ASSERT_EQ(0, ioas_unmap(self->fd, y, 0, UINT64_MAX, &len));
 	EXPECT_EQ(0, len);
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
-	EXPECT_EQ(3 * PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	EXPECT_EQ(3 * CPU_PAGE, len);
 	EXPECT_PINNED(0);
 }
 
@@ -1730,19 +1579,20 @@ TEST_F(ioas, unmap_all_of_one_ioas_leaves_the_other_alone)
 	uint32_t y;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &y));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, y, self->buf, 2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, copy_fixed(self->fd, y, 0x40000, self->ioas_id, 0x10000,
-				2 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, y, self->buf, 2 * CPU_PAGE,
+				    0x10000));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, y, 0x40000, self->ioas_id,
+				     0x10000, 2 * CPU_PAGE));
 	EXPECT_PINNED(4);
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
-	EXPECT_EQ(2 * PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	EXPECT_EQ(2 * CPU_PAGE, len);
 	EXPECT_PINNED(4);
 	EXPECT_TRUE(iova_in_use(self->fd, y, self->buf, 0x10000));
 	EXPECT_TRUE(iova_in_use(self->fd, y, self->buf, 0x40000));
-	ASSERT_EQ(0, unmap_len(self->fd, y, 0, UINT64_MAX, &len));
-	EXPECT_EQ(4 * PAGE_4K, len);
+	ASSERT_EQ(0, ioas_unmap(self->fd, y, 0, UINT64_MAX, &len));
+	EXPECT_EQ(4 * CPU_PAGE, len);
 	EXPECT_PINNED(0);
 }
 
@@ -1751,14 +1601,15 @@ TEST_F(ioas, mapping_the_same_memory_twice_charges_twice)
 	uint32_t y;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &y));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x20000));
-	ASSERT_EQ(0, map_fixed(self->fd, y, self->buf + PAGE_4K, PAGE_4K,
-			       0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x20000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, y, self->buf + CPU_PAGE, CPU_PAGE,
+				    0x10000));
 	EXPECT_PINNED(9);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x20000, 4 * PAGE_4K));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20000, 4 * CPU_PAGE,
+				NULL));
 	EXPECT_PINNED(5);
 }
 
@@ -1766,25 +1617,26 @@ TEST_F(ioas, failed_map_and_copy_charge_nothing)
 {
 	uint64_t iova = 0;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       4 * PAGE_4K, 0x10000));
-	EXPECT_ERRNO(EEXIST, map_fixed(self->fd, self->ioas_id, self->buf,
-				       4 * PAGE_4K, 0x12000));
-	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas_id, self->buf,
-				       4 * PAGE_4K, 0x12001));
-	EXPECT_ERRNO(EEXIST, copy_fixed(self->fd, self->ioas_id, 0x13000,
-					self->ioas_id, 0x10000, PAGE_4K));
-	EXPECT_ERRNO(ENOENT, copy_fixed(self->fd, self->ioas_id, 0x40000,
-					self->ioas_id, 0x13000, 2 * PAGE_4K));
-	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas_id, NULL,
-				       PAGE_4K, 0x40000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * CPU_PAGE, 0x10000));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    4 * CPU_PAGE, 0x12000));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    4 * CPU_PAGE, 0x12001));
+	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->ioas_id, 0x13000,
+					     self->ioas_id, 0x10000, CPU_PAGE));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x40000,
+					     self->ioas_id, 0x13000,
+					     2 * CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, NULL,
+					    CPU_PAGE, 0x40000));
 	iova = 0x30000;
-	ASSERT_EQ(0, map_flags(self->fd, self->ioas_id,
-			       IOMMU_IOAS_MAP_FIXED_IOVA |
-			       IOMMU_IOAS_MAP_READABLE,
-			       self->buf, PAGE_4K, &iova));
-	EXPECT_ERRNO(EPERM, copy_fixed(self->fd, self->ioas_id, 0x40000,
-				       self->ioas_id, 0x30000, PAGE_4K));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE,
+			      self->buf, CPU_PAGE, &iova));
+	EXPECT_ERRNO(EPERM, ioas_copy_fixed(self->fd, self->ioas_id, 0x40000,
+					    self->ioas_id, 0x30000, CPU_PAGE));
 	EXPECT_PINNED(5);
 }
 
@@ -1793,13 +1645,14 @@ TEST_F(ioas, destroying_an_ioas_releases_its_mappings)
 	uint32_t y;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &y));
-	ASSERT_EQ(0, map_fixed(self->fd, y, self->buf, 4 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, copy_fixed(self->fd, self->ioas_id, 0x10000, y, 0x10000,
-				2 * PAGE_4K));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, y, self->buf, 4 * CPU_PAGE,
+				    0x10000));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x10000, y,
+				     0x10000, 2 * CPU_PAGE));
 	EXPECT_PINNED(4);
-	ASSERT_EQ(0, destroy_id(self->fd, y));
+	ASSERT_EQ(0, object_destroy(self->fd, y));
 	EXPECT_PINNED(2);
-	ASSERT_EQ(0, destroy_id(self->fd, self->ioas_id));
+	ASSERT_EQ(0, object_destroy(self->fd, self->ioas_id));
 	EXPECT_PINNED(0);
 }
 
@@ -1810,13 +1663,14 @@ TEST_F(ioas, close_with_live_mappings_releases_every_charge)
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &y));
 	ASSERT_EQ(0, ioas_alloc(self->fd, &z));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf, BUF_SIZE,
-			       0x100000));
-	ASSERT_EQ(0, map_auto(self->fd, y, self->buf + 0x10, 0x3000, &iova));
-	ASSERT_EQ(0, copy_fixed(self->fd, z, 0x100000, self->ioas_id,
-				0x100000, BUF_SIZE));
-	ASSERT_EQ(0, copy_fixed(self->fd, self->ioas_id, 0x900010, y, iova,
-				0x3000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    BUF_SIZE, 0x100000));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, y, self->buf + 0x10, 0x3000,
+				   &iova));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, z, 0x100000, self->ioas_id,
+				     0x100000, BUF_SIZE));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x900010, y, iova,
+				     0x3000));
 	EXPECT_PINNED(16 + 4);
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
@@ -1825,15 +1679,16 @@ TEST_F(ioas, close_with_live_mappings_releases_every_charge)
 
 TEST_F(ioas, closing_one_file_leaves_the_other_charged)
 {
-	int other = open("/dev/iommu", O_RDWR);
+	int other = iommufd_open();
 	uint32_t id;
 
 	ASSERT_LE(0, other);
 	ASSERT_EQ(0, rlimit_mode_set(other, 1));
 	ASSERT_EQ(0, ioas_alloc(other, &id));
-	ASSERT_EQ(0, map_fixed(other, id, self->buf, 2 * PAGE_4K, 0x10000));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->buf,
-			       3 * PAGE_4K, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(other, id, self->buf, 2 * CPU_PAGE,
+				    0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    3 * CPU_PAGE, 0x10000));
 	EXPECT_PINNED(5);
 	ASSERT_EQ(0, close(other));
 	EXPECT_PINNED(3);
@@ -1853,7 +1708,7 @@ static void fill_map(void *cmd, uint32_t ioas, uint8_t *mem)
 	map->flags = MAP_RW;
 	map->ioas_id = ioas;
 	map->user_va = (uintptr_t)mem;
-	map->length = PAGE_4K;
+	map->length = CPU_PAGE;
 }
 
 static void fill_unmap(void *cmd, uint32_t ioas, uint8_t *mem)
@@ -1872,7 +1727,7 @@ static void fill_copy(void *cmd, uint32_t ioas, uint8_t *mem)
 	copy->flags = MAP_RW;
 	copy->dst_ioas_id = ioas;
 	copy->src_ioas_id = ioas;
-	copy->length = PAGE_4K;
+	copy->length = CPU_PAGE;
 	copy->src_iova = SRC_IOVA;
 }
 
@@ -1929,23 +1784,23 @@ FIXTURE_VARIANT_ADD(struct_size, ioas_allow_iovas)
 
 FIXTURE_SETUP(struct_size)
 {
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
-	self->mem = anon_alloc(PAGE_4K);
+	self->mem = anon_alloc(CPU_PAGE);
 	ASSERT_NE(NULL, self->mem);
-	self->cmd = anon_alloc(PAGE_4K);
+	self->cmd = anon_alloc(CPU_PAGE);
 	ASSERT_NE(NULL, self->cmd);
 	/* The source of the COPY variant */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->mem, PAGE_4K,
-			       SRC_IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem,
+				    CPU_PAGE, SRC_IOVA));
 }
 
 FIXTURE_TEARDOWN(struct_size)
 {
 	close(self->fd);
-	munmap(self->cmd, PAGE_4K);
-	munmap(self->mem, PAGE_4K);
+	munmap(self->cmd, CPU_PAGE);
+	munmap(self->mem, CPU_PAGE);
 }
 
 /* Issues a well-formed request made by @fill with a given size field */
@@ -1954,7 +1809,7 @@ static int call_sized(int fd, uint32_t ioas, uint8_t *mem, uint8_t *cmd,
 		      void (*fill)(void *cmd, uint32_t ioas, uint8_t *mem),
 		      uint32_t size, uint32_t tail_byte)
 {
-	memset(cmd, 0, PAGE_4K);
+	memset(cmd, 0, CPU_PAGE);
 	fill(cmd, ioas, mem);
 	memcpy(cmd, &size, sizeof(size));
 	if (tail_byte)
@@ -1984,7 +1839,7 @@ TEST_F(struct_size, larger_with_a_zero_tail_works)
 {
 	EXPECT_EQ(0, CALL_SIZED(variant->size + 8, 0));
 	EXPECT_EQ(0, CALL_SIZED(variant->size + 1, 0));
-	EXPECT_EQ(0, CALL_SIZED(PAGE_4K, 0));
+	EXPECT_EQ(0, CALL_SIZED(CPU_PAGE, 0));
 }
 
 TEST_F(struct_size, larger_with_a_nonzero_tail_is_e2big)
@@ -1994,7 +1849,7 @@ TEST_F(struct_size, larger_with_a_nonzero_tail_is_e2big)
 	for (k = 0; k != 16; k++)
 		EXPECT_ERRNO(E2BIG, CALL_SIZED(variant->size + 16,
 					       variant->size + k));
-	EXPECT_ERRNO(E2BIG, CALL_SIZED(PAGE_4K, PAGE_4K - 1));
+	EXPECT_ERRNO(E2BIG, CALL_SIZED(CPU_PAGE, CPU_PAGE - 1));
 }
 
 /*
@@ -2005,53 +1860,6 @@ TEST_F(struct_size, larger_with_a_nonzero_tail_is_e2big)
  */
 enum mem_kind { MEM_4K, MEM_THP, MEM_HUGETLB };
 
-static long meminfo_value(const char *key)
-{
-	size_t klen = strlen(key);
-	char line[128];
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-static long read_nr_hugepages(void)
-{
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/sys/vm/nr_hugepages", "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &val) != 1)
-		val = -1;
-	fclose(f);
-	return val;
-}
-
-static int write_nr_hugepages(long val)
-{
-	FILE *f;
-	int rc;
-
-	f = fopen("/proc/sys/vm/nr_hugepages", "w");
-	if (!f)
-		return -1;
-	rc = fprintf(f, "%ld\n", val) < 0;
-	rc |= fclose(f);
-	return rc ? -1 : 0;
-}
-
 /*
  * Makes sure one free 2 MiB huge page exists. Returns the old pool size if
  * it had to be grown (for the teardown to restore), -1 if it did not.
@@ -2060,10 +1868,10 @@ static long hugetlb_reserve_one(void)
 {
 	long nr;
 
-	if (meminfo_value("HugePages_Free") >= 1)
+	if (proc_value("/proc/meminfo", "HugePages_Free") >= 1)
 		return -1;
-	nr = read_nr_hugepages();
-	if (nr < 0 || write_nr_hugepages(nr + 1))
+	nr = nr_hugepages_read();
+	if (nr < 0 || nr_hugepages_write(nr + 1))
 		return -1;
 	return nr;
 }
@@ -2121,24 +1929,6 @@ FIXTURE_VARIANT_ADD(pin, mm_hugetlb)
 	.kind = MEM_HUGETLB,
 };
 
-/* 2 MiB of THP-backed memory, if the kernel hands out THPs */
-static void *thp_alloc(void **region, size_t *region_len)
-{
-	size_t len = 2 * SZ_2M;
-	uint8_t *p, *aligned;
-
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	aligned = (uint8_t *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
-	madvise(aligned, SZ_2M, MADV_HUGEPAGE);
-	memset(aligned, 0x5a, SZ_2M);
-	*region = p;
-	*region_len = len;
-	return aligned;
-}
-
 FIXTURE_SETUP(pin)
 {
 	self->fd = -1;
@@ -2154,7 +1944,7 @@ FIXTURE_SETUP(pin)
 		self->mem = thp_alloc(&self->region, &self->region_len);
 		break;
 	case MEM_HUGETLB:
-		if (meminfo_value("Hugepagesize") != 2048)
+		if (proc_value("/proc/meminfo", "Hugepagesize") != 2048)
 			SKIP(return, "default huge page size is not 2 MiB");
 		self->old_nr_hugepages = hugetlb_reserve_one();
 		self->region_len = SZ_2M;
@@ -2165,7 +1955,7 @@ FIXTURE_SETUP(pin)
 		if (self->region == MAP_FAILED) {
 			self->region = NULL;
 			if (self->old_nr_hugepages >= 0)
-				write_nr_hugepages(self->old_nr_hugepages);
+				nr_hugepages_write(self->old_nr_hugepages);
 			SKIP(return, "no 2 MiB huge page available");
 		}
 		self->mem = self->region;
@@ -2173,7 +1963,7 @@ FIXTURE_SETUP(pin)
 		break;
 	}
 	ASSERT_NE(NULL, self->region);
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, rlimit_mode_set(self->fd, variant->rlimit_mode));
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
@@ -2188,7 +1978,7 @@ FIXTURE_TEARDOWN(pin)
 	if (self->region)
 		munmap(self->region, self->region_len);
 	if (self->old_nr_hugepages >= 0)
-		write_nr_hugepages(self->old_nr_hugepages);
+		nr_hugepages_write(self->old_nr_hugepages);
 }
 
 /* VmPin after a charge of @pages: only RLIMIT_MODE 1 shows it */
@@ -2200,16 +1990,17 @@ TEST_F(pin, map_charges_every_4k_page_it_covers)
 {
 	uint64_t iova;
 
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->mem + 0x10,
-			       0x2000, 0x10010));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem + 0x10,
+				    0x2000, 0x10010));
 	EXPECT_CHARGED(3);
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->mem + 0x123456,
-			      0x10000, &iova));
-	EXPECT_EQ(0x456, iova & (PAGE_4K - 1));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id,
+				   self->mem + 0x123456, 0x10000, &iova));
+	EXPECT_EQ(0x456, iova & (CPU_PAGE - 1));
 	EXPECT_CHARGED(3 + pages_spanned(self->mem + 0x123456, 0x10000));
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, iova, 0x10000));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, 0x10000, NULL));
 	EXPECT_CHARGED(3);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0x10010, 0x2000));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10010, 0x2000,
+				NULL));
 	EXPECT_CHARGED(0);
 }
 
@@ -2217,21 +2008,21 @@ TEST_F(pin, map_of_the_whole_buffer_charges_512_pages)
 {
 	uint64_t iova, len;
 
-	ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->mem, SZ_2M,
-			      &iova));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->mem, SZ_2M,
+				   &iova));
 	EXPECT_EQ(0, iova % SZ_2M);
 	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, unmap_len(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
 	EXPECT_EQ(SZ_2M, len);
 	EXPECT_CHARGED(0);
 }
 
 TEST_F(pin, map_of_one_byte_charges_one_page)
 {
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->mem + 0x1fffff, 1,
-			       0xffffff));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->mem + 0x1fffff, 1, 0xffffff));
 	EXPECT_CHARGED(1);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0xffffff, 1));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0xffffff, 1, NULL));
 	EXPECT_CHARGED(0);
 }
 
@@ -2241,11 +2032,11 @@ TEST_F(pin, each_map_of_the_same_memory_is_charged)
 	int i;
 
 	for (i = 0; i != 4; i++) {
-		ASSERT_EQ(0, map_auto(self->fd, self->ioas_id, self->mem,
-				      16 * PAGE_4K, &iova));
+		ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->mem,
+					   16 * CPU_PAGE, &iova));
 		EXPECT_CHARGED((i + 1) * 16);
 	}
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 0, UINT64_MAX));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
 	EXPECT_CHARGED(0);
 }
 
@@ -2254,19 +2045,20 @@ TEST_F(pin, copy_shares_the_charge_of_its_source)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
-			       SZ_2M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
+				    SZ_2M));
 	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 4 * SZ_2M, self->ioas_id,
-				SZ_2M, SZ_2M));
-	ASSERT_EQ(0, copy_fixed(self->fd, self->ioas_id, 8 * SZ_2M,
-				self->ioas_id, SZ_2M, SZ_2M));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 4 * SZ_2M, self->ioas_id,
+				     SZ_2M, SZ_2M));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 8 * SZ_2M,
+				     self->ioas_id, SZ_2M, SZ_2M));
 	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, SZ_2M, SZ_2M));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, SZ_2M, SZ_2M, NULL));
 	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, unmap(self->fd, dst, 4 * SZ_2M, SZ_2M));
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 4 * SZ_2M, SZ_2M, NULL));
 	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, 8 * SZ_2M, SZ_2M));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 8 * SZ_2M, SZ_2M,
+				NULL));
 	EXPECT_CHARGED(0);
 }
 
@@ -2276,15 +2068,15 @@ TEST_F(pin, copy_of_a_sub_range_keeps_only_those_pages_after_the_source)
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
-			       SZ_2M));
-	ASSERT_EQ(0, copy_auto(self->fd, dst, &iova, self->ioas_id,
-			       SZ_2M + 0x100800, 0x2000));
-	EXPECT_EQ(0x800, iova & (PAGE_4K - 1));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
+				    SZ_2M));
+	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
+				    SZ_2M + 0x100800, 0x2000));
+	EXPECT_EQ(0x800, iova & (CPU_PAGE - 1));
 	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, unmap(self->fd, self->ioas_id, SZ_2M, SZ_2M));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, SZ_2M, SZ_2M, NULL));
 	EXPECT_CHARGED(3);
-	ASSERT_EQ(0, unmap(self->fd, dst, iova, 0x2000));
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, iova, 0x2000, NULL));
 	EXPECT_CHARGED(0);
 }
 
@@ -2294,32 +2086,16 @@ TEST_F(pin, close_with_live_mappings_and_copies_drops_every_charge)
 	uint64_t iova;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M, 0));
-	ASSERT_EQ(0, map_auto(self->fd, dst, self->mem + 0x1000, 0x3000,
-			      &iova));
-	ASSERT_EQ(0, copy_fixed(self->fd, dst, 0x40000000, self->ioas_id, 0,
-				SZ_2M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
+				    0));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, dst, self->mem + 0x1000, 0x3000,
+				   &iova));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x40000000, self->ioas_id,
+				     0, SZ_2M));
 	EXPECT_CHARGED(512 + 3);
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
 	EXPECT_EQ(self->vmpin0, vmpin_kb());
-}
-
-/* Drops CAP_IPC_LOCK from the effective and permitted sets */
-static int drop_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &=
-		~CAP_TO_MASK(CAP_IPC_LOCK);
-	data[CAP_TO_INDEX(CAP_IPC_LOCK)].permitted &=
-		~CAP_TO_MASK(CAP_IPC_LOCK);
-	return syscall(SYS_capset, &hdr, data);
 }
 
 static int set_memlock_limit(rlim_t bytes)
@@ -2358,7 +2134,8 @@ static bool child_pinned(bool mm_mode, long pin0, long pages)
 static bool map_is_enomem(int fd, uint32_t ioas, uint8_t *mem, uint64_t len,
 			  uint64_t iova)
 {
-	return map_fixed(fd, ioas, mem, len, iova) == -1 && errno == ENOMEM;
+	return ioas_map_fixed(fd, ioas, mem, len,
+			      iova) == -1 && errno == ENOMEM;
 }
 
 /*
@@ -2369,50 +2146,50 @@ static int memlock_child(int fd, uint32_t ioas, uint8_t *mem, bool mm_mode)
 {
 	long pin0 = vmpin_kb();
 
-	if (drop_ipc_lock())
+	if (cap_drop(CAP_IPC_LOCK))
 		return 1;
-	if (set_memlock_limit(LIMIT_PAGES * PAGE_4K))
+	if (set_memlock_limit(LIMIT_PAGES * CPU_PAGE))
 		return 2;
 	/* More than the whole limit in one go */
-	if (!map_is_enomem(fd, ioas, mem, 2 * LIMIT_PAGES * PAGE_4K, 0x100000))
+	if (!map_is_enomem(fd, ioas, mem, 2 * LIMIT_PAGES * CPU_PAGE, 0x100000))
 		return 3;
 	if (!child_pinned(mm_mode, pin0, 0))
 		return 4;
-	if (map_fixed(fd, ioas, mem, 8 * PAGE_4K, 0x100000))
+	if (ioas_map_fixed(fd, ioas, mem, 8 * CPU_PAGE, 0x100000))
 		return 5;
 	if (!child_pinned(mm_mode, pin0, 8))
 		return 6;
 	/* 8 + 12 is over the limit, 8 + 4 is not */
-	if (!map_is_enomem(fd, ioas, mem, 12 * PAGE_4K, 0x200000))
+	if (!map_is_enomem(fd, ioas, mem, 12 * CPU_PAGE, 0x200000))
 		return 7;
 	if (!child_pinned(mm_mode, pin0, 8))
 		return 8;
-	if (map_fixed(fd, ioas, mem, 4 * PAGE_4K, 0x200000))
+	if (ioas_map_fixed(fd, ioas, mem, 4 * CPU_PAGE, 0x200000))
 		return 9;
 	if (!child_pinned(mm_mode, pin0, 12))
 		return 10;
 	/* A copy costs nothing */
-	if (copy_fixed(fd, ioas, 0x300000, ioas, 0x100000, 8 * PAGE_4K))
+	if (ioas_copy_fixed(fd, ioas, 0x300000, ioas, 0x100000, 8 * CPU_PAGE))
 		return 11;
 	if (!child_pinned(mm_mode, pin0, 12))
 		return 12;
 	/* The copy keeps the charge after the original goes */
-	if (unmap(fd, ioas, 0x100000, 8 * PAGE_4K))
+	if (ioas_unmap(fd, ioas, 0x100000, 8 * CPU_PAGE, NULL))
 		return 13;
-	if (!map_is_enomem(fd, ioas, mem, 8 * PAGE_4K, 0x100000))
+	if (!map_is_enomem(fd, ioas, mem, 8 * CPU_PAGE, 0x100000))
 		return 14;
 	if (!child_pinned(mm_mode, pin0, 12))
 		return 15;
 	/* Once the copy goes too, there is room again */
-	if (unmap(fd, ioas, 0x300000, 8 * PAGE_4K))
+	if (ioas_unmap(fd, ioas, 0x300000, 8 * CPU_PAGE, NULL))
 		return 16;
 	if (!child_pinned(mm_mode, pin0, 4))
 		return 17;
-	if (map_fixed(fd, ioas, mem, 8 * PAGE_4K, 0x100000))
+	if (ioas_map_fixed(fd, ioas, mem, 8 * CPU_PAGE, 0x100000))
 		return 18;
 	if (!child_pinned(mm_mode, pin0, 12))
 		return 19;
-	if (unmap(fd, ioas, 0, UINT64_MAX))
+	if (ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL))
 		return 20;
 	if (!child_pinned(mm_mode, pin0, 0))
 		return 21;
@@ -2432,14 +2209,14 @@ static int cap_ipc_lock_child(int fd, uint32_t ioas, uint8_t *mem,
 	long pin0 = vmpin_kb();
 	uint64_t iova;
 
-	if (set_memlock_limit(LIMIT_PAGES * PAGE_4K))
+	if (set_memlock_limit(LIMIT_PAGES * CPU_PAGE))
 		return 1;
-	if (map_auto(fd, ioas, mem, SZ_2M, &iova))
+	if (ioas_map_auto(fd, ioas, mem, SZ_2M, &iova))
 		return 2;
 	/* Still charged, only not limited */
 	if (mm_mode && vmpin_kb() != pin0 + 2048)
 		return 3;
-	if (unmap(fd, ioas, iova, SZ_2M))
+	if (ioas_unmap(fd, ioas, iova, SZ_2M, NULL))
 		return 4;
 	if (mm_mode && vmpin_kb() != pin0)
 		return 5;

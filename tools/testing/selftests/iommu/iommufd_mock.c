@@ -20,277 +20,15 @@
  *
  * The tests assume 4 KiB CPU pages and 2 MiB huge pages, as on x86_64.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <linux/iommufd.h>
+#include "iommufd_selftest.h"
 
-#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
-#include "kselftest_harness.h"
-
-/*
- * -Wclobbered (from -Wextra) fires inside the harness's own test wrappers,
- * on a local they keep across setjmp(), not on anything in this file.
- */
-#pragma GCC diagnostic ignored "-Wclobbered"
-
-#define CPU_PAGE 4096UL
-#define IO_PAGE (CPU_PAGE / 2)
 #define SZ_1M (1024UL * 1024)
-#define SZ_2M (2 * SZ_1M)
 #define PAGES_PER_2M (SZ_2M / CPU_PAGE)
 
 #define PROT_RW (MOCK_PROT_READ | MOCK_PROT_WRITE)
-#define MAP_R IOMMU_IOAS_MAP_READABLE
-#define MAP_W IOMMU_IOAS_MAP_WRITEABLE
-#define MAP_RW (MAP_R | MAP_W)
 
 /* The whole IOVA space of an IOAS with nothing that narrows it */
 #define IOVA_MAX UINT64_MAX
-
-/* The call must fail with exactly @err */
-#define EXPECT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		EXPECT_EQ(-1, (call));                                         \
-		EXPECT_EQ(err, errno);                                         \
-	} while (0)
-
-#define ASSERT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		ASSERT_EQ(-1, (call));                                         \
-		ASSERT_EQ(err, errno);                                         \
-	} while (0)
-
-/* ---- The regular uAPI ---- */
-
-static int ioas_new(int fd, uint32_t *ioas)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-	*ioas = cmd.out_ioas_id;
-	return rc;
-}
-
-static int object_destroy(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
-}
-
-/* MAP with @flags; *iova is the fixed IOVA in and the chosen IOVA out */
-static int ioas_map(int fd, uint32_t ioas, uint32_t flags, const void *va,
-		    uint64_t length, uint64_t *iova)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)va,
-		.length = length,
-		.iova = *iova,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-	if (!rc)
-		*iova = cmd.iova;
-	return rc;
-}
-
-/* MAP at @iova with the permissions in @flags */
-static int map_at(int fd, uint32_t ioas, uint32_t flags, const void *va,
-		  uint64_t length, uint64_t iova)
-{
-	return ioas_map(fd, ioas, flags | IOMMU_IOAS_MAP_FIXED_IOVA, va,
-			length, &iova);
-}
-
-static int map_rw_at(int fd, uint32_t ioas, const void *va, uint64_t length,
-		     uint64_t iova)
-{
-	return map_at(fd, ioas, MAP_RW, va, length, iova);
-}
-
-static int ioas_unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t length,
-		      uint64_t *unmapped)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.iova = iova,
-		.length = length,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-	if (unmapped)
-		*unmapped = rc ? 0 : cmd.length;
-	return rc;
-}
-
-/* COPY with @flags; *dst_iova is the fixed IOVA in and the chosen one out */
-static int ioas_copy(int fd, uint32_t flags, uint32_t dst, uint64_t *dst_iova,
-		     uint32_t src, uint64_t src_iova, uint64_t length)
-{
-	struct iommu_ioas_copy cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.dst_ioas_id = dst,
-		.src_ioas_id = src,
-		.length = length,
-		.dst_iova = *dst_iova,
-		.src_iova = src_iova,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
-	if (!rc)
-		*dst_iova = cmd.dst_iova;
-	return rc;
-}
-
-static int copy_at(int fd, uint32_t flags, uint32_t dst, uint64_t dst_iova,
-		   uint32_t src, uint64_t src_iova, uint64_t length)
-{
-	return ioas_copy(fd, flags | IOMMU_IOAS_MAP_FIXED_IOVA, dst, &dst_iova,
-			 src, src_iova, length);
-}
-
-static int allow_iovas(int fd, uint32_t ioas,
-		       const struct iommu_iova_range *ranges, uint32_t nr)
-{
-	struct iommu_ioas_allow_iovas cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.num_iovas = nr,
-		.allowed_iovas = (uintptr_t)ranges,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
-}
-
-/* Up to *nr usable ranges into @ranges; *nr and *align are written back */
-static int usable_ranges(int fd, uint32_t ioas, struct iommu_iova_range *ranges,
-			 uint32_t *nr, uint64_t *align)
-{
-	struct iommu_ioas_iova_ranges cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.num_iovas = *nr,
-		.allowed_iovas = (uintptr_t)ranges,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
-	*nr = cmd.num_iovas;
-	if (align)
-		*align = cmd.out_iova_alignment;
-	return rc;
-}
-
-static int option_set(int fd, uint32_t option, uint32_t object, uint64_t val)
-{
-	struct iommu_option cmd = {
-		.size = sizeof(cmd),
-		.option_id = option,
-		.op = IOMMU_OPTION_OP_SET,
-		.object_id = object,
-		.val64 = val,
-	};
-
-	return ioctl(fd, IOMMU_OPTION, &cmd);
-}
-
-/* ---- IOMMU_TEST_CMD ---- */
-
-static int test_cmd(int fd, uint32_t op, uint32_t id,
-		    struct iommu_test_cmd *cmd)
-{
-	cmd->size = sizeof(*cmd);
-	cmd->op = op;
-	cmd->id = id;
-	return ioctl(fd, IOMMU_TEST_CMD, cmd);
-}
-
-static int mock_domain_new(int fd, uint32_t ioas, uint32_t flags,
-			   uint32_t *mock)
-{
-	struct iommu_test_cmd cmd = { .mock_domain.flags = flags };
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_MOCK_DOMAIN, ioas, &cmd);
-	if (!rc)
-		*mock = cmd.mock_domain.out_mock_id;
-	return rc;
-}
-
-/* What MD_CHECK_MAP says about how a checked range was mapped */
-struct map_shape {
-	uint64_t max_pgsize;
-	uint64_t map_calls;
-};
-
-/*
- * [iova, iova + length) of @mock leads to the memory at @va with exactly
- * @prot (any permissions if 0); @shape, if not NULL, gets the page sizes.
- */
-static int mock_check_map(int fd, uint32_t mock, uint64_t iova,
-			  uint64_t length, const void *va, uint32_t prot,
-			  struct map_shape *shape)
-{
-	struct iommu_test_cmd cmd = {
-		.check_map = {
-			.iova = iova,
-			.length = length,
-			.uptr = (uintptr_t)va,
-			.prot = prot,
-		},
-	};
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_MAP, mock, &cmd);
-	if (!rc && shape) {
-		shape->max_pgsize = cmd.check_map.out_max_pgsize;
-		shape->map_calls = cmd.check_map.out_map_calls;
-	}
-	return rc;
-}
-
-static int mock_check_unmapped(int fd, uint32_t mock, uint64_t iova,
-			       uint64_t length)
-{
-	struct iommu_test_cmd cmd = {
-		.check_unmapped = { .iova = iova, .length = length },
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MD_CHECK_UNMAPPED, mock, &cmd);
-}
-
-/* Every CPU page of [va, va + length) holds exactly @pins pins */
-static int check_pins(int fd, const void *va, uint64_t length, uint32_t pins)
-{
-	struct iommu_test_cmd cmd = {
-		.check_pins = {
-			.uptr = (uintptr_t)va,
-			.length = length,
-			.pins = pins,
-		},
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_CHECK_PINS, 0, &cmd);
-}
 
 static int add_reserved(int fd, uint32_t ioas, uint64_t start,
 			uint64_t length)
@@ -300,30 +38,6 @@ static int add_reserved(int fd, uint32_t ioas, uint64_t start,
 	};
 
 	return test_cmd(fd, IOMMU_TEST_OP_ADD_RESERVED, ioas, &cmd);
-}
-
-static int set_pin_batch(int fd, uint32_t pages)
-{
-	struct iommu_test_cmd cmd = { .pin_batch.pages = pages };
-
-	return test_cmd(fd, IOMMU_TEST_OP_SET_PIN_BATCH, 0, &cmd);
-}
-
-/* The two counters pinned memory is charged to, in pages */
-struct charge {
-	uint64_t locked_vm;	/* the user's, RLIMIT_MODE 0 */
-	uint64_t pinned_vm;	/* the process's, RLIMIT_MODE 1 */
-};
-
-static int charge_read(int fd, struct charge *charge)
-{
-	struct iommu_test_cmd cmd = {};
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_ACCOUNTING, 0, &cmd);
-	charge->locked_vm = cmd.accounting.out_locked_vm;
-	charge->pinned_vm = cmd.accounting.out_pinned_vm;
-	return rc;
 }
 
 /*
@@ -352,14 +66,14 @@ static void expect_charge(struct __test_metadata *_metadata, int fd,
 		      pages)
 
 /* Opens /dev/iommu in RLIMIT_MODE 0 (user) or 1 (mm) */
-static int iommufd_open(bool mm_mode)
+static int iommufd_open_in_mode(bool mm_mode)
 {
 	int fd;
 
-	fd = open("/dev/iommu", O_RDWR);
+	fd = iommufd_open();
 	if (fd < 0)
 		return -1;
-	if (option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0, mm_mode)) {
+	if (rlimit_mode_set(fd, mm_mode)) {
 		close(fd);
 		return -1;
 	}
@@ -463,33 +177,6 @@ static void mem_put(struct mem *mem)
 
 /* ---- hugetlbfs pool ---- */
 
-static long nr_hugepages_read(void)
-{
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/sys/vm/nr_hugepages", "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &val) != 1)
-		val = -1;
-	fclose(f);
-	return val;
-}
-
-static int nr_hugepages_write(long val)
-{
-	FILE *f;
-	int rc;
-
-	f = fopen("/proc/sys/vm/nr_hugepages", "w");
-	if (!f)
-		return -1;
-	rc = fprintf(f, "%ld\n", val) < 0;
-	rc |= fclose(f);
-	return rc ? -1 : 0;
-}
-
 /*
  * Grows the huge page pool by @count pages. Returns the size to restore
  * afterwards, or -1 if the pool could not be grown.
@@ -578,12 +265,12 @@ FIXTURE_SETUP(mock)
 	unsigned int i;
 
 	self->mm_mode = variant->mm_mode;
-	self->fd = iommufd_open(variant->mm_mode);
+	self->fd = iommufd_open_in_mode(variant->mm_mode);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	self->ndomains = variant->ndomains;
 	for (i = 0; i != self->ndomains; i++)
-		ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+		ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 					     nth_domain_flags[i],
 					     &self->domains[i]));
 	ASSERT_TRUE(mem_get(&self->buf, MEM_4K, BUF_SIZE));
@@ -653,9 +340,10 @@ TEST_F(mock, map_reaches_every_domain_with_its_permissions)
 	unsigned int i, j, d;
 
 	for (i = 0; i != NR_PERMS; i++)
-		ASSERT_EQ(0, map_at(self->fd, self->ioas, perms[i].map_flags,
-				    self->buf.va + i * len, len,
-				    SZ_1M + i * stride));
+		ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas,
+						 perms[i].map_flags,
+						 self->buf.va + i * len, len,
+						 SZ_1M + i * stride));
 	for (i = 0; i != NR_PERMS; i++) {
 		uint64_t iova = SZ_1M + i * stride;
 		uint8_t *va = self->buf.va + i * len;
@@ -686,8 +374,8 @@ TEST_F(mock, map_to_another_address_of_the_same_page_is_a_mismatch)
 {
 	unsigned int d;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
-			       SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    CPU_PAGE, SZ_1M));
 	for (d = 0; d != self->ndomains; d++) {
 		EXPECT_ERRNO(EINVAL, mock_check_map(self->fd, self->domains[d],
 						    SZ_1M, CPU_PAGE,
@@ -719,10 +407,10 @@ TEST_F(mock, unmap_removes_the_mapping_from_every_domain)
 	uint8_t *second = self->buf.va + half;
 	uint64_t unmapped;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, half,
-			       SZ_1M));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, second, half,
-			       SZ_1M + half));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va, half,
+				    SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, second, half,
+				    SZ_1M + half));
 	EXPECT_CHARGED(BUF_PAGES);
 
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M, half, &unmapped));
@@ -745,10 +433,10 @@ TEST_F(mock, unmap_of_everything_empties_every_domain)
 {
 	uint64_t unmapped, iova = 0;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
-			       0));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R, self->buf.va,
-			    BUF_SIZE, 0x40000000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    CPU_PAGE, 0));
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas, MAP_R,
+					 self->buf.va, BUF_SIZE, 0x40000000));
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_W,
 			      self->buf.va + CPU_PAGE, 3 * CPU_PAGE, &iova));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 2));
@@ -768,8 +456,8 @@ TEST_F(mock, unmap_of_everything_empties_every_domain)
 
 TEST_F(mock, unmap_that_would_cut_a_mapping_changes_no_domain)
 {
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
-			       SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    BUF_SIZE, SZ_1M));
 	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas, SZ_1M,
 					BUF_SIZE / 2, NULL));
 	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas,
@@ -785,14 +473,15 @@ TEST_F(mock, domain_added_to_a_populated_ioas_is_filled)
 	uint32_t late[2];
 	uint64_t iova = 0;
 
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R, self->buf.va, len,
-			    SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas, MAP_R,
+					 self->buf.va, len, SZ_1M));
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_RW,
 			      self->buf.va + len, len, &iova));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_W,
-			    self->buf.va + 2 * len, len, 0x80000000));
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &late[0]));
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas, MAP_W,
+					 self->buf.va + 2 * len, len,
+					 0x80000000));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0, &late[0]));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     MOCK_DOMAIN_NO_HUGE_PAGES, &late[1]));
 
 	expect_mapped(_metadata, self->fd, late, 2, SZ_1M, len, self->buf.va,
@@ -809,8 +498,8 @@ TEST_F(mock, domain_added_to_a_populated_ioas_is_filled)
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M, len, NULL));
 	expect_unmapped(_metadata, self->fd, late, 2, SZ_1M, len);
 	EXPECT_UNMAPPED(SZ_1M, len);
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va + 3 * len,
-			       len, SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas,
+				    self->buf.va + 3 * len, len, SZ_1M));
 	expect_mapped(_metadata, self->fd, late, 2, SZ_1M, len,
 		      self->buf.va + 3 * len, PROT_RW);
 	EXPECT_MAPPED(SZ_1M, len, self->buf.va + 3 * len, PROT_RW);
@@ -823,8 +512,8 @@ TEST_F(mock, destroying_a_domain_leaves_the_others_and_the_mappings)
 	unsigned int nrest = self->ndomains - 1;
 	uint64_t unmapped;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
-			       SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    BUF_SIZE, SZ_1M));
 	ASSERT_EQ(0, object_destroy(self->fd, self->domains[0]));
 	EXPECT_ERRNO(ENOENT, mock_check_map(self->fd, self->domains[0], SZ_1M,
 					    BUF_SIZE, self->buf.va, 0, NULL));
@@ -835,8 +524,8 @@ TEST_F(mock, destroying_a_domain_leaves_the_others_and_the_mappings)
 	EXPECT_CHARGED(BUF_PAGES);
 
 	/* The IOAS goes on feeding the remaining domains */
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R, self->buf.va,
-			    CPU_PAGE, 0x40000000));
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas, MAP_R,
+					 self->buf.va, CPU_PAGE, 0x40000000));
 	expect_mapped(_metadata, self->fd, rest, nrest, 0x40000000, CPU_PAGE,
 		      self->buf.va, MOCK_PROT_READ);
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX,
@@ -852,8 +541,8 @@ TEST_F(mock, destroying_the_ioas_is_ebusy_until_its_domains_are_gone)
 {
 	unsigned int i;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
-			       SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    BUF_SIZE, SZ_1M));
 	for (i = 0; i != self->ndomains; i++) {
 		EXPECT_ERRNO(EBUSY, object_destroy(self->fd, self->ioas));
 		/* The refused destroy took nothing away */
@@ -872,8 +561,8 @@ TEST_F(mock, destroying_the_ioas_is_ebusy_until_its_domains_are_gone)
 
 TEST_F(mock, map_pins_each_page_once_whatever_the_number_of_domains)
 {
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
-			       SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    BUF_SIZE, SZ_1M));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
 	/* The count is exact, not a lower bound */
 	EXPECT_ERRNO(EINVAL, check_pins(self->fd, self->buf.va, BUF_SIZE, 2));
@@ -889,10 +578,11 @@ TEST_F(mock, copy_within_the_ioas_reaches_every_domain_and_shares_pins)
 {
 	uint64_t auto_iova = 0;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
-			       SZ_1M));
-	ASSERT_EQ(0, copy_at(self->fd, MAP_R, self->ioas, 0x40000000,
-			     self->ioas, SZ_1M, BUF_SIZE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    BUF_SIZE, SZ_1M));
+	ASSERT_EQ(0, ioas_copy_fixed_prot(self->fd, MAP_R, self->ioas,
+					  0x40000000, self->ioas, SZ_1M,
+					  BUF_SIZE));
 	ASSERT_EQ(0, ioas_copy(self->fd, MAP_RW, self->ioas, &auto_iova,
 			       self->ioas, SZ_1M + CPU_PAGE, CPU_PAGE));
 	EXPECT_MAPPED(0x40000000, BUF_SIZE, self->buf.va, MOCK_PROT_READ);
@@ -926,14 +616,14 @@ TEST_F(mock, close_with_mappings_and_domains_releases_every_pin)
 	uint64_t iova = 0;
 	int fd2;
 
-	fd2 = iommufd_open(false);
+	fd2 = iommufd_open_in_mode(false);
 	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
-			       SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    BUF_SIZE, SZ_1M));
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_R, self->buf.va,
 			      2 * CPU_PAGE, &iova));
-	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, self->ioas, 0x40000000,
-			     self->ioas, SZ_1M, BUF_SIZE));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas, 0x40000000,
+				     self->ioas, SZ_1M, BUF_SIZE));
 	EXPECT_EQ(0, check_pins(fd2, self->buf.va, 2 * CPU_PAGE, 2));
 	EXPECT_CHARGED(BUF_PAGES + 2);
 
@@ -948,14 +638,14 @@ TEST_F(mock, map_of_a_user_range_with_a_hole_is_efault_and_maps_nothing)
 {
 	uint8_t *hole = self->buf.va + 4 * CPU_PAGE;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
-			       0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    CPU_PAGE, 0));
 	ASSERT_EQ(0, munmap(hole, CPU_PAGE));
-	EXPECT_ERRNO(EFAULT, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       8 * CPU_PAGE, SZ_1M));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    8 * CPU_PAGE, SZ_1M));
 	/* A hole at the start fails the same way */
-	EXPECT_ERRNO(EFAULT, map_rw_at(self->fd, self->ioas, hole,
-				       2 * CPU_PAGE, SZ_2M));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas, hole,
+					    2 * CPU_PAGE, SZ_2M));
 	EXPECT_UNMAPPED(SZ_1M, 8 * CPU_PAGE);
 	EXPECT_UNMAPPED(SZ_2M, 2 * CPU_PAGE);
 	EXPECT_MAPPED(0, CPU_PAGE, self->buf.va, PROT_RW);
@@ -972,14 +662,14 @@ TEST_F(mock, map_over_a_mapping_is_eexist_and_changes_nothing)
 	const uint64_t half = BUF_SIZE / 2;
 	uint8_t *second = self->buf.va + half;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, half,
-			       SZ_1M));
-	EXPECT_ERRNO(EEXIST, map_rw_at(self->fd, self->ioas, second, half,
-				       SZ_1M + half - CPU_PAGE));
-	EXPECT_ERRNO(EEXIST, map_rw_at(self->fd, self->ioas, second, half,
-				       SZ_1M - half + CPU_PAGE));
-	EXPECT_ERRNO(EEXIST, map_rw_at(self->fd, self->ioas, second,
-				       CPU_PAGE, SZ_1M + CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va, half,
+				    SZ_1M));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas, second, half,
+					    SZ_1M + half - CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas, second, half,
+					    SZ_1M - half + CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas, second,
+					    CPU_PAGE, SZ_1M + CPU_PAGE));
 	EXPECT_MAPPED(SZ_1M, half, self->buf.va, PROT_RW);
 	EXPECT_UNMAPPED(SZ_1M + half, half);
 	EXPECT_UNMAPPED(SZ_1M - half, half);
@@ -996,10 +686,11 @@ TEST_F(mock, map_and_unmap_at_half_page_granularity)
 	uint64_t align, unmapped;
 	uint32_t nr = 1;
 
-	ASSERT_EQ(0, usable_ranges(self->fd, self->ioas, &range, &nr, &align));
+	ASSERT_EQ(0, ioas_iova_ranges(self->fd, self->ioas, &range, &nr,
+				      &align));
 	EXPECT_EQ(IO_PAGE, align);
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, len, iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, va, len, iova));
 	EXPECT_MAPPED(iova, len, va, PROT_RW);
 	EXPECT_UNMAPPED(SZ_2M, IO_PAGE);
 	EXPECT_UNMAPPED(iova + len, IO_PAGE);
@@ -1020,13 +711,13 @@ TEST_F(mock, map_finer_than_half_a_page_is_einval)
 {
 	const uint64_t quarter = IO_PAGE / 2;
 
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas,
-				       self->buf.va + quarter, IO_PAGE,
-				       SZ_2M + quarter));
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       IO_PAGE + quarter, SZ_2M));
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       1, SZ_2M));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas,
+					    self->buf.va + quarter, IO_PAGE,
+					    SZ_2M + quarter));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    IO_PAGE + quarter, SZ_2M));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    1, SZ_2M));
 	EXPECT_UNMAPPED(SZ_2M, CPU_PAGE);
 	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 0));
 	EXPECT_CHARGED(0);
@@ -1034,10 +725,11 @@ TEST_F(mock, map_finer_than_half_a_page_is_einval)
 
 TEST_F(mock, two_halves_of_one_page_mapped_apart_pin_it_twice)
 {
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, IO_PAGE,
-			       SZ_2M));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, MAP_R,
-			    self->buf.va + IO_PAGE, IO_PAGE, SZ_2M + IO_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va, IO_PAGE,
+				    SZ_2M));
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas, MAP_R,
+					 self->buf.va + IO_PAGE, IO_PAGE,
+					 SZ_2M + IO_PAGE));
 	EXPECT_MAPPED(SZ_2M, IO_PAGE, self->buf.va, PROT_RW);
 	EXPECT_MAPPED(SZ_2M + IO_PAGE, IO_PAGE, self->buf.va + IO_PAGE,
 		      MOCK_PROT_READ);
@@ -1064,11 +756,11 @@ TEST_F(mock, mock_domain_needs_a_known_flag_and_an_ioas)
 {
 	uint32_t mock;
 
-	EXPECT_ERRNO(EOPNOTSUPP, mock_domain_new(self->fd, self->ioas, 1 << 2,
+	EXPECT_ERRNO(EOPNOTSUPP, mock_domain_add(self->fd, self->ioas, 1 << 2,
 						 &mock));
-	EXPECT_ERRNO(ENOENT, mock_domain_new(self->fd, self->ioas + 1000, 0,
+	EXPECT_ERRNO(ENOENT, mock_domain_add(self->fd, self->ioas + 1000, 0,
 					     &mock));
-	EXPECT_ERRNO(ENOENT, mock_domain_new(self->fd, self->domains[0], 0,
+	EXPECT_ERRNO(ENOENT, mock_domain_add(self->fd, self->domains[0], 0,
 					     &mock));
 	/* The checks only take mock domains, and whole IO pages */
 	EXPECT_ERRNO(ENOENT, mock_check_map(self->fd, self->ioas, 0, IO_PAGE,
@@ -1104,9 +796,9 @@ FIXTURE(ranges)
 FIXTURE_SETUP(ranges)
 {
 	self->mm_mode = false;
-	self->fd = iommufd_open(self->mm_mode);
+	self->fd = iommufd_open_in_mode(self->mm_mode);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_TRUE(mem_get(&self->buf, MEM_4K, BUF_SIZE));
 	ASSERT_EQ(0, charge_read(self->fd, &self->charge0));
 }
@@ -1125,7 +817,7 @@ static void expect_ranges(struct __test_metadata *_metadata, int fd,
 	uint32_t i, nr = 8;
 	uint64_t align;
 
-	ASSERT_EQ(0, usable_ranges(fd, ioas, got, &nr, &align));
+	ASSERT_EQ(0, ioas_iova_ranges(fd, ioas, got, &nr, &align));
 	EXPECT_EQ(want_align, align);
 	ASSERT_EQ(nwant, nr);
 	for (i = 0; i != nr; i++) {
@@ -1147,7 +839,7 @@ TEST_F(ranges, small_aperture_domain_narrows_the_ranges_until_destroyed)
 	uint32_t mock;
 
 	EXPECT_RANGES(1, { 0, IOVA_MAX });
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     MOCK_DOMAIN_SMALL_APERTURE, &mock));
 	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
 	ASSERT_EQ(0, object_destroy(self->fd, mock));
@@ -1158,11 +850,12 @@ TEST_F(ranges, ranges_are_the_intersection_of_every_domains_aperture)
 {
 	uint32_t wide, narrow;
 
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &wide));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0, &wide));
 	EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     MOCK_DOMAIN_SMALL_APERTURE |
-				     MOCK_DOMAIN_NO_HUGE_PAGES, &narrow));
+				     MOCK_DOMAIN_NO_HUGE_PAGES,
+				     &narrow));
 	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
 	ASSERT_EQ(0, object_destroy(self->fd, narrow));
 	EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
@@ -1174,13 +867,13 @@ TEST_F(ranges, huge_pages_off_raises_the_alignment_to_a_cpu_page)
 {
 	uint32_t mock;
 
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0, &mock));
 	ASSERT_EQ(0, option_set(self->fd, IOMMU_OPTION_HUGE_PAGES, self->ioas,
 				0));
 	EXPECT_RANGES(CPU_PAGE, { 0, MOCK_APERTURE_LAST });
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas,
-				       self->buf.va + IO_PAGE, IO_PAGE,
-				       SZ_1M + IO_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas,
+					    self->buf.va + IO_PAGE, IO_PAGE,
+					    SZ_1M + IO_PAGE));
 	ASSERT_EQ(0, option_set(self->fd, IOMMU_OPTION_HUGE_PAGES, self->ioas,
 				1));
 	EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
@@ -1193,16 +886,17 @@ TEST_F(ranges, map_outside_a_domains_aperture_is_einval)
 	uint64_t iova = 0;
 	uint32_t mock;
 
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     MOCK_DOMAIN_SMALL_APERTURE, &mock));
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       CPU_PAGE, 0));
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       2 * CPU_PAGE, SMALL_START - CPU_PAGE));
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       2 * CPU_PAGE, SZ_4G - CPU_PAGE));
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       CPU_PAGE, SZ_4G));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    CPU_PAGE, 0));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    2 * CPU_PAGE,
+					    SMALL_START - CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    2 * CPU_PAGE, SZ_4G - CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    CPU_PAGE, SZ_4G));
 	EXPECT_CHARGED(0);
 
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_RW, self->buf.va,
@@ -1210,8 +904,8 @@ TEST_F(ranges, map_outside_a_domains_aperture_is_einval)
 	EXPECT_EQ(SMALL_START, iova);
 	EXPECT_EQ(0, mock_check_map(self->fd, mock, iova, BUF_SIZE,
 				    self->buf.va, PROT_RW, NULL));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
-			       SZ_4G - CPU_PAGE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    CPU_PAGE, SZ_4G - CPU_PAGE));
 	EXPECT_EQ(0, mock_check_map(self->fd, mock, SZ_4G - CPU_PAGE,
 				    CPU_PAGE, self->buf.va, PROT_RW, NULL));
 }
@@ -1224,15 +918,15 @@ TEST_F(ranges, small_aperture_domain_is_refused_while_a_mapping_lies_outside)
 	/* One mapping below the aperture, one above it */
 	const uint64_t outside[] = { CPU_PAGE, SZ_4G + SZ_2M };
 
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &wide));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, CPU_PAGE,
-			       inside));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0, &wide));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    CPU_PAGE, inside));
 	for (i = 0; i != 2; i++) {
-		ASSERT_EQ(0, map_rw_at(self->fd, self->ioas,
-				       self->buf.va + CPU_PAGE, CPU_PAGE,
-				       outside[i]));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas,
+					    self->buf.va + CPU_PAGE, CPU_PAGE,
+					    outside[i]));
 		EXPECT_ERRNO(EADDRINUSE,
-			     mock_domain_new(self->fd, self->ioas,
+			     mock_domain_add(self->fd, self->ioas,
 					     MOCK_DOMAIN_SMALL_APERTURE,
 					     &narrow));
 		/* Nothing changed: ranges, alignment, domain, pins */
@@ -1250,7 +944,7 @@ TEST_F(ranges, small_aperture_domain_is_refused_while_a_mapping_lies_outside)
 	}
 
 	/* With the offending mappings gone the same domain fits */
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     MOCK_DOMAIN_SMALL_APERTURE, &narrow));
 	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
 	EXPECT_EQ(0, mock_check_map(self->fd, narrow, inside, CPU_PAGE,
@@ -1262,17 +956,18 @@ TEST_F(ranges, domain_is_refused_while_a_mapping_is_finer_than_its_io_page)
 {
 	uint32_t mock;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va + 0x10,
-			       0x100, SZ_1M + 0x10));
-	EXPECT_ERRNO(EADDRINUSE, mock_domain_new(self->fd, self->ioas, 0,
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va + 0x10,
+				    0x100, SZ_1M + 0x10));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain_add(self->fd, self->ioas, 0,
 						 &mock));
 	EXPECT_RANGES(1, { 0, IOVA_MAX });
 	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 1));
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M + 0x10, 0x100,
 				NULL));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va + IO_PAGE,
-			       IO_PAGE, SZ_1M + IO_PAGE));
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas,
+				    self->buf.va + IO_PAGE, IO_PAGE,
+				    SZ_1M + IO_PAGE));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0, &mock));
 	EXPECT_EQ(0, mock_check_map(self->fd, mock, SZ_1M + IO_PAGE, IO_PAGE,
 				    self->buf.va + IO_PAGE, PROT_RW, NULL));
 }
@@ -1286,22 +981,22 @@ TEST_F(ranges, allowed_range_outside_the_aperture_refuses_the_domain)
 	};
 	uint32_t mock;
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, below, 1));
-	EXPECT_ERRNO(EADDRINUSE, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, below, 1));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain_add(self->fd, self->ioas,
 						 MOCK_DOMAIN_SMALL_APERTURE,
 						 &mock));
 	EXPECT_RANGES(1, { 0, SZ_2M - 1 });
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, above, 2));
-	EXPECT_ERRNO(EADDRINUSE, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, above, 2));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain_add(self->fd, self->ioas,
 						 MOCK_DOMAIN_SMALL_APERTURE,
 						 &mock));
 	EXPECT_RANGES(1, { SZ_2M, 2 * SZ_2M - 1 },
 		      { SZ_4G, SZ_4G + SZ_2M - 1 });
 
 	/* Inside the aperture the allowed list keeps its promise */
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, above, 1));
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, above, 1));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     MOCK_DOMAIN_SMALL_APERTURE, &mock));
 	EXPECT_RANGES(IO_PAGE, { SZ_2M, 2 * SZ_2M - 1 });
 	ASSERT_EQ(0, object_destroy(self->fd, mock));
@@ -1324,19 +1019,19 @@ TEST_F(ranges, allowing_iovas_a_domain_cannot_translate_is_eaddrinuse)
 	uint32_t mock;
 	unsigned int i;
 
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     MOCK_DOMAIN_SMALL_APERTURE, &mock));
 	for (i = 0; i != ARRAY_SIZE(bad); i++) {
-		EXPECT_ERRNO(EADDRINUSE, allow_iovas(self->fd, self->ioas,
-						     bad[i], 1));
+		EXPECT_ERRNO(EADDRINUSE, ioas_allow_iovas(self->fd, self->ioas,
+							  bad[i], 1));
 		EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
 	}
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, whole, 1));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, whole, 1));
 	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, good, 2));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, good, 2));
 	EXPECT_RANGES(IO_PAGE, { SZ_2M, 2 * SZ_2M - 1 },
 		      { 4 * SZ_2M, 5 * SZ_2M - 1 });
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, NULL, 0));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, NULL, 0));
 	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
 }
 
@@ -1346,20 +1041,20 @@ TEST_F(ranges, reserved_range_is_cut_out_and_cannot_be_mapped)
 	uint64_t iova = 0;
 	uint32_t mock;
 
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0, &mock));
 	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, start, len));
 	EXPECT_RANGES(IO_PAGE, { 0, start - 1 },
 		      { start + len, MOCK_APERTURE_LAST });
 
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       CPU_PAGE, start));
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       2 * CPU_PAGE, start - CPU_PAGE));
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas,
-				       self->buf.va + IO_PAGE, IO_PAGE,
-				       start + len - IO_PAGE));
-	EXPECT_ERRNO(EINVAL, map_rw_at(self->fd, self->ioas, self->buf.va,
-				       BUF_SIZE, 0));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    CPU_PAGE, start));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    2 * CPU_PAGE, start - CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas,
+					    self->buf.va + IO_PAGE, IO_PAGE,
+					    start + len - IO_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+					    BUF_SIZE, 0));
 	EXPECT_EQ(0, mock_check_unmapped(self->fd, mock, 0, 4 * len));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
 	EXPECT_CHARGED(0);
@@ -1370,8 +1065,8 @@ TEST_F(ranges, reserved_range_is_cut_out_and_cannot_be_mapped)
 	EXPECT_EQ(start + len, iova);
 	EXPECT_EQ(0, mock_check_map(self->fd, mock, iova, BUF_SIZE,
 				    self->buf.va, PROT_RW, NULL));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va,
-			       start, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va, start,
+				    0));
 
 	/* The reservation belongs to the IOAS, not to the domain */
 	ASSERT_EQ(0, object_destroy(self->fd, mock));
@@ -1383,9 +1078,9 @@ TEST_F(ranges, reserving_over_a_mapping_is_eaddrinuse)
 	const uint64_t len = 4 * CPU_PAGE;
 	uint32_t mock;
 
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, len,
-			       SZ_1M));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0, &mock));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va, len,
+				    SZ_1M));
 	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas,
 					      SZ_1M + CPU_PAGE, 1));
 	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas,
@@ -1414,7 +1109,7 @@ TEST_F(ranges, reserving_over_an_allowed_range_is_eaddrinuse)
 {
 	const struct iommu_iova_range allowed[] = { { SZ_1M, SZ_2M - 1 } };
 
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, allowed, 1));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, allowed, 1));
 	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas,
 					      SZ_1M + SZ_1M / 2, CPU_PAGE));
 	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas,
@@ -1427,12 +1122,12 @@ TEST_F(ranges, reserving_over_an_allowed_range_is_eaddrinuse)
 	EXPECT_RANGES(1, { SZ_1M, SZ_2M - 1 });
 
 	/* And once reserved, the range cannot be allowed */
-	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, NULL, 0));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, NULL, 0));
 	EXPECT_RANGES(1, { SZ_1M, SZ_2M - 1 }, { SZ_2M + CPU_PAGE, IOVA_MAX });
-	EXPECT_ERRNO(EADDRINUSE, allow_iovas(self->fd, self->ioas,
-					     (const struct iommu_iova_range[]){
-						     { SZ_1M, SZ_2M } },
-					     1));
+	EXPECT_ERRNO(EADDRINUSE, ioas_allow_iovas(self->fd, self->ioas,
+						  (const struct iommu_iova_range[]){
+							  { SZ_1M, SZ_2M } },
+						  1));
 }
 
 TEST_F(ranges, reserving_checks_its_arguments)
@@ -1450,9 +1145,9 @@ TEST_F(ranges, huge_pages_off_is_einval_while_a_domain_holds_mappings)
 	struct map_shape shape;
 	uint32_t mock;
 
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0, &mock));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->buf.va, BUF_SIZE,
-			       SZ_1M));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0, &mock));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va,
+				    BUF_SIZE, SZ_1M));
 	EXPECT_ERRNO(EINVAL, option_set(self->fd, IOMMU_OPTION_HUGE_PAGES,
 					self->ioas, 0));
 	EXPECT_RANGES(IO_PAGE, { 0, MOCK_APERTURE_LAST });
@@ -1578,18 +1273,18 @@ FIXTURE_VARIANT_ADD(large, hugetlb_with_huge_pages_option_off)
 static int large_ioas_new(int fd, bool huge_pages_off, uint32_t domain_flags,
 			  uint32_t *ioas, uint32_t *mock)
 {
-	if (ioas_new(fd, ioas))
+	if (ioas_alloc(fd, ioas))
 		return -1;
 	if (huge_pages_off && option_set(fd, IOMMU_OPTION_HUGE_PAGES, *ioas, 0))
 		return -1;
-	return mock_domain_new(fd, *ioas, domain_flags, mock);
+	return mock_domain_add(fd, *ioas, domain_flags, mock);
 }
 
 FIXTURE_SETUP(large)
 {
 	self->old_nr_hugepages = -1;
 	self->mm_mode = variant->mm_mode;
-	self->fd = iommufd_open(self->mm_mode);
+	self->fd = iommufd_open_in_mode(self->mm_mode);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, large_ioas_new(self->fd, variant->huge_pages_off,
 				    variant->domain_flags, &self->ioas,
@@ -1718,8 +1413,8 @@ TEST_F_TIMEOUT(large, map_at_2m_aligned_iova_uses_the_largest_io_page, SLOW_TEST
 	const uint8_t *va = self->mem.va;
 	uint64_t folio_pgsize = self->rule == IO_PAGES_AND_2M ? SZ_2M : IO_PAGE;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, LARGE_SIZE,
-			       LARGE_IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, va, LARGE_SIZE,
+				    LARGE_IOVA));
 	expect_shape(_metadata, self->fd, self->rule, self->mock, LARGE_IOVA,
 		     va, LARGE_SIZE);
 	/* Whatever pagemap says: a large folio is 2 MiB of one frame */
@@ -1741,11 +1436,11 @@ TEST_F_TIMEOUT(large, map_off_the_2m_grid_uses_2m_pages_only_where_both_line_up,
 	/* The whole buffer half way between two boundaries */
 	const uint64_t iova_mid = 2 * LARGE_IOVA + SZ_1M;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, len, iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, va, len, iova));
 	expect_shape(_metadata, self->fd, self->rule, self->mock, iova, va,
 		     len);
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
-			       iova_mid));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->mem.va,
+				    LARGE_SIZE, iova_mid));
 	expect_shape(_metadata, self->fd, self->rule, self->mock, iova_mid,
 		     self->mem.va, LARGE_SIZE);
 
@@ -1765,9 +1460,9 @@ TEST_F_TIMEOUT(large, domain_added_after_the_map_gets_the_same_io_pages, SLOW_TE
 {
 	uint32_t late;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
-			       LARGE_IOVA));
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->mem.va,
+				    LARGE_SIZE, LARGE_IOVA));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     variant->domain_flags, &late));
 	expect_shape(_metadata, self->fd, self->rule, late, LARGE_IOVA,
 		     self->mem.va, LARGE_SIZE);
@@ -1781,8 +1476,8 @@ TEST_F_TIMEOUT(large, map_pins_and_charges_each_page_once, SLOW_TEST_TIMEOUT)
 {
 	uint64_t unmapped;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
-			       LARGE_IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->mem.va,
+				    LARGE_SIZE, LARGE_IOVA));
 	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 1));
 	EXPECT_ERRNO(EINVAL, check_pins(self->fd, self->mem.va, LARGE_SIZE,
 					2));
@@ -1801,7 +1496,8 @@ TEST_F_TIMEOUT(large, map_of_part_of_a_folio_pins_only_that_part, SLOW_TEST_TIME
 	const size_t off = 16 * CPU_PAGE, len = 16 * CPU_PAGE;
 	uint8_t *va = self->mem.va + SZ_2M + off;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, len, SZ_2M + off));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, va, len,
+				    SZ_2M + off));
 	EXPECT_EQ(0, mock_check_map(self->fd, self->mock, SZ_2M + off, len, va,
 				    PROT_RW, NULL));
 	/* A large folio counts its pins together: only [va, va + len) has them */
@@ -1829,10 +1525,10 @@ TEST_F_TIMEOUT(large, copy_to_an_ioas_with_its_own_domain_shares_the_pins, SLOW_
 
 	ASSERT_EQ(0, large_ioas_new(self->fd, variant->huge_pages_off,
 				    variant->domain_flags, &ioas2, &mock2));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
-			       LARGE_IOVA));
-	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, ioas2, 2 * LARGE_IOVA,
-			     self->ioas, LARGE_IOVA, LARGE_SIZE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->mem.va,
+				    LARGE_SIZE, LARGE_IOVA));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, ioas2, 2 * LARGE_IOVA,
+				     self->ioas, LARGE_IOVA, LARGE_SIZE));
 	expect_shape(_metadata, self->fd, self->rule, mock2, 2 * LARGE_IOVA,
 		     self->mem.va, LARGE_SIZE);
 	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 1));
@@ -1860,19 +1556,20 @@ TEST_F_TIMEOUT(large, close_with_mappings_copies_and_domains_unpins_all, SLOW_TE
 
 	ASSERT_EQ(0, large_ioas_new(self->fd, variant->huge_pages_off,
 				    variant->domain_flags, &ioas2, &mock2));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
-			       LARGE_IOVA));
-	ASSERT_EQ(0, map_at(self->fd, ioas2, MAP_R, self->mem.va + SZ_2M,
-			    SZ_2M, LARGE_IOVA));
-	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, ioas2, 2 * LARGE_IOVA,
-			     self->ioas, LARGE_IOVA, SZ_2M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->mem.va,
+				    LARGE_SIZE, LARGE_IOVA));
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, ioas2, MAP_R,
+					 self->mem.va + SZ_2M, SZ_2M,
+					 LARGE_IOVA));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, ioas2, 2 * LARGE_IOVA,
+				     self->ioas, LARGE_IOVA, SZ_2M));
 	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, SZ_2M, 1));
 	EXPECT_EQ(0, check_pins(self->fd, self->mem.va + SZ_2M, SZ_2M, 2));
 	EXPECT_CHARGED(LARGE_PAGES + PAGES_PER_2M);
 
 	/* Checked again through a fresh open once everything is gone */
 	ASSERT_EQ(0, close(self->fd));
-	self->fd = iommufd_open(false);
+	self->fd = iommufd_open_in_mode(false);
 	ASSERT_LE(0, self->fd);
 	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, LARGE_SIZE, 0));
 	EXPECT_CHARGED(0);
@@ -1954,12 +1651,12 @@ FIXTURE_VARIANT_ADD(batch, seven_page_batches_of_thp)
 FIXTURE_SETUP(batch)
 {
 	self->mm_mode = variant->kind == MEM_THP;
-	self->fd = iommufd_open(self->mm_mode);
+	self->fd = iommufd_open_in_mode(self->mm_mode);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas, 0,
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0,
 				     &self->domains[0]));
-	ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas,
+	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     MOCK_DOMAIN_NO_HUGE_PAGES,
 				     &self->domains[1]));
 	ASSERT_EQ(0, charge_read(self->fd, &self->charge0));
@@ -1968,12 +1665,12 @@ FIXTURE_SETUP(batch)
 		SKIP(return, "no memory of the kind asked for");
 	}
 	/* Last, so that a setup that gives up leaves the default in place */
-	ASSERT_EQ(0, set_pin_batch(self->fd, variant->pages));
+	ASSERT_EQ(0, pin_batch_set(self->fd, variant->pages));
 }
 
 FIXTURE_TEARDOWN(batch)
 {
-	set_pin_batch(self->fd, 0);
+	pin_batch_set(self->fd, 0);
 	close(self->fd);
 	mem_put(&self->mem);
 }
@@ -2006,9 +1703,10 @@ TEST_F_TIMEOUT(batch, maps_of_every_length_around_a_batch_reach_both_domains, SL
 	n = straddling_counts(variant->pages, counts);
 	/* Back to back: each map has its own pages and IOVAs */
 	for (i = 0; i != n; i++) {
-		ASSERT_EQ(0, map_rw_at(self->fd, self->ioas,
-				       self->mem.va + off,
-				       counts[i] * CPU_PAGE, BATCH_IOVA + off));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas,
+					    self->mem.va + off,
+					    counts[i] * CPU_PAGE,
+					    BATCH_IOVA + off));
 		off += counts[i] * CPU_PAGE;
 	}
 	total = off;
@@ -2053,8 +1751,8 @@ TEST_F_TIMEOUT(batch, map_starting_mid_page_pins_the_pages_at_both_ends, SLOW_TE
 		uint64_t len = counts[i] * CPU_PAGE;
 
 		/* len bytes from half way into a page touch one page more */
-		ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, va, len,
-				       iova + IO_PAGE));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, va, len,
+					    iova + IO_PAGE));
 		expect_mapped(_metadata, self->fd, self->domains, 2,
 			      iova + IO_PAGE, len, va, PROT_RW);
 		expect_unmapped(_metadata, self->fd, self->domains, 2, iova,
@@ -2073,8 +1771,8 @@ TEST_F_TIMEOUT(batch, map_starting_mid_page_pins_the_pages_at_both_ends, SLOW_TE
 
 TEST_F_TIMEOUT(batch, whole_buffer_is_mapped_run_by_contiguous_run, SLOW_TEST_TIMEOUT)
 {
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va, LARGE_SIZE,
-			       BATCH_IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->mem.va,
+				    LARGE_SIZE, BATCH_IOVA));
 	/* Runs merge across batches: THP still gets its 2 MiB IO pages */
 	expect_shape(_metadata, self->fd, IO_PAGES_AND_2M, self->domains[0],
 		     BATCH_IOVA, self->mem.va, LARGE_SIZE);
@@ -2095,8 +1793,8 @@ TEST_F_TIMEOUT(batch, hole_after_a_few_batches_unpins_what_was_pinned, SLOW_TEST
 	uint64_t len = (hole_page + variant->pages + 2) * CPU_PAGE;
 
 	ASSERT_EQ(0, munmap(hole, CPU_PAGE));
-	EXPECT_ERRNO(EFAULT, map_rw_at(self->fd, self->ioas, self->mem.va,
-				       len, BATCH_IOVA));
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas, self->mem.va,
+					    len, BATCH_IOVA));
 	expect_unmapped(_metadata, self->fd, self->domains, 2, BATCH_IOVA,
 			len);
 	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, hole_page * CPU_PAGE,
@@ -2106,8 +1804,8 @@ TEST_F_TIMEOUT(batch, hole_after_a_few_batches_unpins_what_was_pinned, SLOW_TEST
 	EXPECT_CHARGED(0);
 
 	/* The memory in front of the hole still maps */
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas, self->mem.va,
-			       hole_page * CPU_PAGE, BATCH_IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->mem.va,
+				    hole_page * CPU_PAGE, BATCH_IOVA));
 	expect_mapped(_metadata, self->fd, self->domains, 2, BATCH_IOVA,
 		      hole_page * CPU_PAGE, self->mem.va, PROT_RW);
 	EXPECT_EQ(0, check_pins(self->fd, self->mem.va, hole_page * CPU_PAGE,
@@ -2153,14 +1851,14 @@ FIXTURE_SETUP(two_ioas)
 	unsigned int i, d;
 
 	self->mm_mode = variant->mm_mode;
-	self->fd = iommufd_open(self->mm_mode);
+	self->fd = iommufd_open_in_mode(self->mm_mode);
 	ASSERT_LE(0, self->fd);
 	self->ndomains[0] = 1;
 	self->ndomains[1] = variant->dst_domains;
 	for (i = 0; i != 2; i++) {
-		ASSERT_EQ(0, ioas_new(self->fd, &self->ioas[i]));
+		ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas[i]));
 		for (d = 0; d != self->ndomains[i]; d++)
-			ASSERT_EQ(0, mock_domain_new(self->fd, self->ioas[i],
+			ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas[i],
 						     nth_domain_flags[d + 1],
 						     &self->domains[i][d]));
 	}
@@ -2192,10 +1890,10 @@ TEST_F(two_ioas, copy_reaches_only_the_destination_domains_and_shares_pins)
 {
 	const uint64_t src = SZ_1M, dst = 64 * SZ_1M;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[0], self->buf.va,
-			       BUF_SIZE, src));
-	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, self->ioas[1], dst,
-			     self->ioas[0], src, BUF_SIZE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas[0], self->buf.va,
+				    BUF_SIZE, src));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas[1], dst,
+				     self->ioas[0], src, BUF_SIZE));
 	EXPECT_MAPPED_IN(0, src, BUF_SIZE, self->buf.va, PROT_RW);
 	EXPECT_MAPPED_IN(1, dst, BUF_SIZE, self->buf.va, PROT_RW);
 	EXPECT_UNMAPPED_IN(0, dst, BUF_SIZE);
@@ -2218,20 +1916,23 @@ TEST_F(two_ioas, copy_carries_its_own_permissions)
 {
 	const uint64_t len = 4 * CPU_PAGE;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[0], self->buf.va, len,
-			       SZ_1M));
-	ASSERT_EQ(0, map_at(self->fd, self->ioas[0], MAP_R,
-			    self->buf.va + len, len, SZ_2M));
-	ASSERT_EQ(0, copy_at(self->fd, MAP_R, self->ioas[1], SZ_1M,
-			     self->ioas[0], SZ_1M, len));
-	ASSERT_EQ(0, copy_at(self->fd, MAP_W, self->ioas[1], SZ_1M + len,
-			     self->ioas[0], SZ_1M, len));
-	EXPECT_ERRNO(EPERM, copy_at(self->fd, MAP_RW, self->ioas[1], SZ_2M,
-				    self->ioas[0], SZ_2M, len));
-	EXPECT_ERRNO(EPERM, copy_at(self->fd, MAP_W, self->ioas[1], SZ_2M,
-				    self->ioas[0], SZ_2M, len));
-	ASSERT_EQ(0, copy_at(self->fd, MAP_R, self->ioas[1], 2 * SZ_2M,
-			     self->ioas[0], SZ_2M, len));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas[0], self->buf.va, len,
+				    SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas[0], MAP_R,
+					 self->buf.va + len, len, SZ_2M));
+	ASSERT_EQ(0, ioas_copy_fixed_prot(self->fd, MAP_R, self->ioas[1], SZ_1M,
+					  self->ioas[0], SZ_1M, len));
+	ASSERT_EQ(0, ioas_copy_fixed_prot(self->fd, MAP_W, self->ioas[1],
+					  SZ_1M + len, self->ioas[0], SZ_1M,
+					  len));
+	EXPECT_ERRNO(EPERM, ioas_copy_fixed(self->fd, self->ioas[1], SZ_2M,
+					    self->ioas[0], SZ_2M, len));
+	EXPECT_ERRNO(EPERM, ioas_copy_fixed_prot(self->fd, MAP_W, self->ioas[1],
+						 SZ_2M, self->ioas[0], SZ_2M,
+						 len));
+	ASSERT_EQ(0, ioas_copy_fixed_prot(self->fd, MAP_R, self->ioas[1],
+					  2 * SZ_2M, self->ioas[0], SZ_2M,
+					  len));
 
 	EXPECT_MAPPED_IN(0, SZ_1M, len, self->buf.va, PROT_RW);
 	EXPECT_MAPPED_IN(1, SZ_1M, len, self->buf.va, MOCK_PROT_READ);
@@ -2247,15 +1948,15 @@ TEST_F(two_ioas, copy_onto_a_mapping_is_eexist_and_changes_nothing)
 {
 	const uint64_t len = 4 * CPU_PAGE;
 
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[0], self->buf.va, len,
-			       SZ_1M));
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[1], self->buf.va + len,
-			       len, SZ_1M));
-	EXPECT_ERRNO(EEXIST, copy_at(self->fd, MAP_RW, self->ioas[1],
-				     SZ_1M + len - CPU_PAGE, self->ioas[0],
-				     SZ_1M, len));
-	EXPECT_ERRNO(ENOENT, copy_at(self->fd, MAP_RW, self->ioas[1], SZ_2M,
-				     self->ioas[0], SZ_1M, 2 * len));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas[0], self->buf.va, len,
+				    SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas[1], self->buf.va + len,
+				    len, SZ_1M));
+	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->ioas[1],
+					     SZ_1M + len - CPU_PAGE,
+					     self->ioas[0], SZ_1M, len));
+	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas[1], SZ_2M,
+					     self->ioas[0], SZ_1M, 2 * len));
 	EXPECT_MAPPED_IN(1, SZ_1M, len, self->buf.va + len, PROT_RW);
 	EXPECT_UNMAPPED_IN(1, SZ_1M + len, SZ_2M);
 	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, 2 * len, 1));
@@ -2264,10 +1965,10 @@ TEST_F(two_ioas, copy_onto_a_mapping_is_eexist_and_changes_nothing)
 
 TEST_F(two_ioas, destroying_the_source_ioas_leaves_the_copy)
 {
-	ASSERT_EQ(0, map_rw_at(self->fd, self->ioas[0], self->buf.va,
-			       BUF_SIZE, SZ_1M));
-	ASSERT_EQ(0, copy_at(self->fd, MAP_RW, self->ioas[1], SZ_2M,
-			     self->ioas[0], SZ_1M, BUF_SIZE));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas[0], self->buf.va,
+				    BUF_SIZE, SZ_1M));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas[1], SZ_2M,
+				     self->ioas[0], SZ_1M, BUF_SIZE));
 	ASSERT_EQ(0, object_destroy(self->fd, self->domains[0][0]));
 	ASSERT_EQ(0, object_destroy(self->fd, self->ioas[0]));
 	EXPECT_MAPPED_IN(1, SZ_2M, BUF_SIZE, self->buf.va, PROT_RW);
@@ -2388,10 +2089,11 @@ TEST_F(two_ioas, interleaved_maps_copies_and_unmaps_match_the_model)
 
 		switch (st->op) {
 		case DO_MAP:
-			ASSERT_EQ(0, map_at(self->fd, self->ioas[st->ioas],
-					    st->flags,
-					    self->buf.va + PG(st->page), len,
-					    st->iova));
+			ASSERT_EQ(0, ioas_map_fixed_prot(self->fd,
+							 self->ioas[st->ioas],
+							 st->flags,
+							 self->buf.va + PG(st->page),
+							 len, st->iova));
 			*m = (struct model_mapping){
 				.live = true, .ioas = st->ioas,
 				.iova = st->iova, .page = st->page,
@@ -2401,10 +2103,11 @@ TEST_F(two_ioas, interleaved_maps_copies_and_unmaps_match_the_model)
 			n++;
 			break;
 		case DO_COPY:
-			ASSERT_EQ(0, copy_at(self->fd, st->flags,
-					     self->ioas[st->ioas], st->iova,
-					     self->ioas[st->src_ioas],
-					     st->src_iova, len));
+			ASSERT_EQ(0, ioas_copy_fixed_prot(self->fd, st->flags,
+							  self->ioas[st->ioas],
+							  st->iova,
+							  self->ioas[st->src_ioas],
+							  st->src_iova, len));
 			for (j = 0; j != n; j++)
 				if (model[j].live &&
 				    model[j].ioas == st->src_ioas &&

@@ -25,177 +25,27 @@
  * owns; and the group returns to its identity domain when its last bound
  * device goes. A refused operation leaves no device behind.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <linux/iommufd.h>
+#include "iommufd_selftest.h"
 
-#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
-#include "kselftest_harness.h"
-
-/* -Wclobbered fires inside the harness's own setjmp() wrappers */
-#pragma GCC diagnostic ignored "-Wclobbered"
-
-#define CPU_PAGE	4096UL
 #define BUF_SIZE	(4 * CPU_PAGE)
 /* Where the tests map; far from the mock MSI window */
 #define IOVA_A		0x1000000ULL
 
-/* No mock group and no object of a young file has this number */
-#define NO_SUCH_ID	0xfffffff0U
-
-#define MOCK_BUS_DEVICES "/sys/bus/iommufd_mock/devices"
-
-/* The call must fail, with exactly errno @err */
-#define EXPECT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		EXPECT_EQ(-1, (call));                                         \
-		EXPECT_EQ(err, errno);                                         \
-	} while (0)
-
-/* ---- The regular uAPI ---- */
-
-static int ioas_new(int fd, uint32_t *ioas)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-	*ioas = cmd.out_ioas_id;
-	return rc;
-}
-
-static int object_destroy(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
-}
-
-static int map_at(int fd, uint32_t ioas, const void *va, uint64_t length,
-		  uint64_t iova)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)va,
-		.length = length,
-		.iova = iova,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-}
-
-/* A paging HWPT on @ioas, allocated for the DEVICE @idev */
-static int hwpt_new(int fd, uint32_t idev, uint32_t ioas, uint32_t *hwpt)
-{
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.dev_id = idev,
-		.pt_id = ioas,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
-	*hwpt = cmd.out_hwpt_id;
-	return rc;
-}
-
-/* ---- IOMMU_TEST_CMD ---- */
-
-static int test_cmd(int fd, uint32_t op, uint32_t id,
-		    struct iommu_test_cmd *cmd)
-{
-	cmd->size = sizeof(*cmd);
-	cmd->op = op;
-	cmd->id = id;
-	return ioctl(fd, IOMMU_TEST_CMD, cmd);
-}
-
-/* A mock device as MOCK_DEVICE_ADD describes it */
-struct mdev {
-	uint32_t id;	/* the mock device object */
-	uint32_t idev;	/* the DEVICE object; 0 unless bound */
-	uint32_t group;	/* the mock group number */
-};
-
-/*
- * Adds a device with @driver (enum iommu_test_mock_driver) to the mock
- * group @group, or to a new group if @group is 0.
- */
-static int mdev_add(int fd, uint32_t flags, uint32_t driver, uint32_t group,
-		    struct mdev *dev)
-{
-	struct iommu_test_cmd cmd = {
-		.mock_device = {
-			.flags = flags,
-			.driver = driver,
-			.group = group,
-		},
-	};
-	int rc;
-
-	rc = test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_ADD, 0, &cmd);
-	if (!rc) {
-		dev->id = cmd.mock_device.out_mock_dev_id;
-		dev->idev = cmd.mock_device.out_idev_id;
-		dev->group = cmd.mock_device.out_group;
-	}
-	return rc;
-}
+/* ---- IOMMU_TEST_CMD: devices of a mock group ---- */
 
 static int bound_add(int fd, uint32_t group, struct mdev *dev)
 {
-	return mdev_add(fd, 0, MOCK_DRIVER_IOMMUFD, group, dev);
+	return mdev_add_to_group(fd, 0, MOCK_DRIVER_IOMMUFD, group, dev);
 }
 
 static int driverless_add(int fd, uint32_t group, struct mdev *dev)
 {
-	return mdev_add(fd, 0, MOCK_DRIVER_NONE, group, dev);
+	return mdev_add_to_group(fd, 0, MOCK_DRIVER_NONE, group, dev);
 }
 
 static int dma_api_add(int fd, uint32_t group, struct mdev *dev)
 {
-	return mdev_add(fd, 0, MOCK_DRIVER_DMA_API, group, dev);
-}
-
-static int mdev_change(int fd, uint32_t op, uint32_t dev, uint32_t pt,
-		       uint32_t *hwpt)
-{
-	struct iommu_test_cmd cmd = { .mock_attach.pt_id = pt };
-	int rc;
-
-	rc = test_cmd(fd, op, dev, &cmd);
-	if (!rc && hwpt)
-		*hwpt = cmd.mock_attach.out_hwpt_id;
-	return rc;
-}
-
-static int mdev_attach(int fd, uint32_t dev, uint32_t pt, uint32_t *hwpt)
-{
-	return mdev_change(fd, IOMMU_TEST_OP_MOCK_DEVICE_ATTACH, dev, pt, hwpt);
-}
-
-static int mdev_replace(int fd, uint32_t dev, uint32_t pt, uint32_t *hwpt)
-{
-	return mdev_change(fd, IOMMU_TEST_OP_MOCK_DEVICE_REPLACE, dev, pt,
-			   hwpt);
-}
-
-static int mdev_detach(int fd, uint32_t dev)
-{
-	struct iommu_test_cmd cmd = {};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_DETACH, dev, &cmd);
+	return mdev_add_to_group(fd, 0, MOCK_DRIVER_DMA_API, group, dev);
 }
 
 /* Could a DMA-API driver start on the driverless device @dev now? */
@@ -204,66 +54,6 @@ static int try_dma_api(int fd, uint32_t dev)
 	struct iommu_test_cmd cmd = {};
 
 	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_TRY_DMA_API, dev, &cmd);
-}
-
-/* What @id (a mock device or a HWPT) translates with */
-struct dom {
-	uint32_t attached;	/* enum iommu_test_mock_attached */
-	uint32_t cookie;	/* names a paging domain; 0 otherwise */
-};
-
-static int dom_get(int fd, uint32_t id, struct dom *dom)
-{
-	struct iommu_test_cmd cmd = {};
-	int rc;
-
-	memset(dom, 0, sizeof(*dom));
-	rc = test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_DOMAIN, id, &cmd);
-	dom->attached = cmd.mock_device_domain.out_attached;
-	dom->cookie = cmd.mock_device_domain.out_cookie;
-	return rc;
-}
-
-/* enum iommu_test_mock_attached of @id, or -1 if there is no such object */
-static int attached_to(int fd, uint32_t id)
-{
-	struct dom dom;
-
-	return dom_get(fd, id, &dom) ? -1 : (int)dom.attached;
-}
-
-/* The cookie of the paging domain @id translates with; 0 for none */
-static uint32_t cookie_of(int fd, uint32_t id)
-{
-	struct dom dom;
-
-	return dom_get(fd, id, &dom) ? 0 : dom.cookie;
-}
-
-static int dma_write(int fd, uint32_t id, uint64_t iova, uint64_t length)
-{
-	struct iommu_test_cmd cmd = {
-		.dma_write = { .iova = iova, .length = length },
-	};
-
-	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DMA_WRITE, id, &cmd);
-}
-
-/* Devices on the mock bus, or -1 if sysfs does not list them */
-static int mock_bus_devices(void)
-{
-	struct dirent *de;
-	int count = 0;
-	DIR *dir;
-
-	dir = opendir(MOCK_BUS_DEVICES);
-	if (!dir)
-		return -1;
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			count++;
-	closedir(dir);
-	return count;
 }
 
 /* The mock bus holds @delta devices more than the @before it once had */
@@ -290,14 +80,14 @@ FIXTURE(group)
 FIXTURE_SETUP(group)
 {
 	self->bus_before = mock_bus_devices();
-	self->fd = open("/dev/iommu", O_RDWR);
+	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_new(self->fd, &self->ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
-	ASSERT_EQ(0, map_at(self->fd, self->ioas, self->buf, BUF_SIZE,
-			    IOVA_A));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A));
 }
 
 FIXTURE_TEARDOWN(group)
@@ -353,19 +143,20 @@ TEST_F(group, devices_of_a_group_share_its_iommu_capabilities)
 {
 	struct mdev a, b;
 
-	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_ENFORCE_COHERENCY,
-			      MOCK_DRIVER_IOMMUFD, 0, &a));
-	EXPECT_ERRNO(EINVAL, mdev_add(self->fd, 0, MOCK_DRIVER_IOMMUFD,
-				      a.group, &b));
-	EXPECT_ERRNO(EINVAL, mdev_add(self->fd,
-				      MOCK_DEVICE_ENFORCE_COHERENCY |
-				      MOCK_DEVICE_DIRTY_TRACKING,
-				      MOCK_DRIVER_NONE, a.group, &b));
+	ASSERT_EQ(0, mdev_add_to_group(self->fd, MOCK_DEVICE_ENFORCE_COHERENCY,
+				       MOCK_DRIVER_IOMMUFD, 0, &a));
+	EXPECT_ERRNO(EINVAL, mdev_add_to_group(self->fd, 0, MOCK_DRIVER_IOMMUFD,
+					       a.group, &b));
+	EXPECT_ERRNO(EINVAL, mdev_add_to_group(self->fd,
+					       MOCK_DEVICE_ENFORCE_COHERENCY |
+					       MOCK_DEVICE_DIRTY_TRACKING,
+					       MOCK_DRIVER_NONE, a.group, &b));
 	EXPECT_BUS_DEVICES(self->bus_before, 1);
 	/* The MSI window is the device's own business */
-	EXPECT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_ENFORCE_COHERENCY |
-					MOCK_DEVICE_NO_RESV_REGION,
-			      MOCK_DRIVER_IOMMUFD, a.group, &b));
+	EXPECT_EQ(0, mdev_add_to_group(self->fd,
+				       MOCK_DEVICE_ENFORCE_COHERENCY |
+				       MOCK_DEVICE_NO_RESV_REGION,
+				       MOCK_DRIVER_IOMMUFD, a.group, &b));
 }
 
 TEST_F(group, group_number_lives_as_long_as_a_device_of_the_group)
@@ -415,8 +206,8 @@ TEST_F(group, two_devices_of_one_group_bind_to_the_same_file)
 	EXPECT_NE(0, b.idev);
 	EXPECT_NE(a.idev, b.idev);
 	/* Bound and not attached: the whole group is blocked */
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd, a.id));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd, b.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd, a.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd, b.id));
 	EXPECT_BUS_DEVICES(self->bus_before, 2);
 }
 
@@ -430,14 +221,14 @@ TEST_F(group, devices_of_one_group_share_the_attachment)
 	ASSERT_EQ(0, mdev_attach(self->fd, a.id, self->ioas, &hwpt_a));
 
 	/* The IOMMU translates the group: b uses the domain before attaching */
-	EXPECT_EQ(MOCK_ATTACHED_PAGING, attached_to(self->fd, b.id));
-	EXPECT_EQ(cookie_of(self->fd, hwpt_a), cookie_of(self->fd, b.id));
-	EXPECT_EQ(0, dma_write(self->fd, b.id, IOVA_A, CPU_PAGE));
+	EXPECT_EQ(MOCK_ATTACHED_PAGING, dom_attached(self->fd, b.id));
+	EXPECT_EQ(dom_cookie(self->fd, hwpt_a), dom_cookie(self->fd, b.id));
+	EXPECT_EQ(0, mock_dma_write(self->fd, b.id, IOVA_A, CPU_PAGE));
 
 	/* and attaching it to the same IOAS picks the same HWPT */
 	ASSERT_EQ(0, mdev_attach(self->fd, b.id, self->ioas, &hwpt_b));
 	EXPECT_EQ(hwpt_a, hwpt_b);
-	EXPECT_EQ(cookie_of(self->fd, a.id), cookie_of(self->fd, b.id));
+	EXPECT_EQ(dom_cookie(self->fd, a.id), dom_cookie(self->fd, b.id));
 }
 
 TEST_F(group, sibling_cannot_attach_elsewhere_without_replace)
@@ -448,16 +239,16 @@ TEST_F(group, sibling_cannot_attach_elsewhere_without_replace)
 	ASSERT_EQ(0, bound_add(self->fd, 0, &a));
 	ASSERT_EQ(0, bound_add(self->fd, a.group, &b));
 	ASSERT_EQ(0, mdev_attach(self->fd, a.id, self->ioas, &hwpt));
-	ASSERT_EQ(0, hwpt_new(self->fd, b.idev, self->ioas, &other_hwpt));
-	ASSERT_EQ(0, ioas_new(self->fd, &other_ioas));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, b.idev, self->ioas, &other_hwpt));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other_ioas));
 
 	EXPECT_ERRNO(EINVAL, mdev_attach(self->fd, b.id, other_hwpt, &got));
 	EXPECT_ERRNO(EINVAL, mdev_attach(self->fd, b.id, other_ioas, &got));
 	/* The failed automatic attach left no HWPT on the other IOAS */
 	EXPECT_EQ(0, object_destroy(self->fd, other_ioas));
 	/* Nothing moved */
-	EXPECT_EQ(cookie_of(self->fd, hwpt), cookie_of(self->fd, a.id));
-	EXPECT_EQ(cookie_of(self->fd, hwpt), cookie_of(self->fd, b.id));
+	EXPECT_EQ(dom_cookie(self->fd, hwpt), dom_cookie(self->fd, a.id));
+	EXPECT_EQ(dom_cookie(self->fd, hwpt), dom_cookie(self->fd, b.id));
 	EXPECT_ERRNO(EINVAL, mdev_detach(self->fd, b.id));
 	/* The group's own HWPT is fine */
 	EXPECT_EQ(0, mdev_attach(self->fd, b.id, hwpt, &got));
@@ -474,14 +265,14 @@ TEST_F(group, replace_moves_every_device_of_the_group)
 	ASSERT_EQ(0, driverless_add(self->fd, a.group, &c));
 	ASSERT_EQ(0, mdev_attach(self->fd, a.id, self->ioas, &hwpt));
 	ASSERT_EQ(0, mdev_attach(self->fd, b.id, self->ioas, &hwpt));
-	ASSERT_EQ(0, hwpt_new(self->fd, a.idev, self->ioas, &other_hwpt));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, a.idev, self->ioas, &other_hwpt));
 
 	ASSERT_EQ(0, mdev_replace(self->fd, b.id, other_hwpt, NULL));
-	EXPECT_EQ(cookie_of(self->fd, other_hwpt), cookie_of(self->fd, a.id));
-	EXPECT_EQ(cookie_of(self->fd, other_hwpt), cookie_of(self->fd, b.id));
-	EXPECT_EQ(cookie_of(self->fd, other_hwpt), cookie_of(self->fd, c.id));
+	EXPECT_EQ(dom_cookie(self->fd, other_hwpt), dom_cookie(self->fd, a.id));
+	EXPECT_EQ(dom_cookie(self->fd, other_hwpt), dom_cookie(self->fd, b.id));
+	EXPECT_EQ(dom_cookie(self->fd, other_hwpt), dom_cookie(self->fd, c.id));
 	/* The automatic HWPT lost its last device and went away */
-	EXPECT_EQ(-1, attached_to(self->fd, hwpt));
+	EXPECT_EQ(-1, dom_attached(self->fd, hwpt));
 }
 
 TEST_F(group, destroying_one_device_keeps_the_group_attached)
@@ -495,8 +286,8 @@ TEST_F(group, destroying_one_device_keeps_the_group_attached)
 	ASSERT_EQ(0, mdev_attach(self->fd, b.id, self->ioas, &hwpt));
 
 	ASSERT_EQ(0, object_destroy(self->fd, a.id));
-	EXPECT_EQ(cookie_of(self->fd, hwpt), cookie_of(self->fd, b.id));
-	EXPECT_EQ(0, dma_write(self->fd, b.id, IOVA_A, CPU_PAGE));
+	EXPECT_EQ(dom_cookie(self->fd, hwpt), dom_cookie(self->fd, b.id));
+	EXPECT_EQ(0, mock_dma_write(self->fd, b.id, IOVA_A, CPU_PAGE));
 	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, hwpt));
 }
 
@@ -513,12 +304,12 @@ TEST_F(group, bind_fails_with_ebusy_while_a_sibling_uses_the_dma_api)
 	EXPECT_ERRNO(EBUSY, bound_add(self->fd, anchor.group, &dev));
 	EXPECT_BUS_DEVICES(self->bus_before, 2);
 	/* The group stays with the DMA API, on its default domain */
-	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, attached_to(self->fd, anchor.id));
+	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, dom_attached(self->fd, anchor.id));
 	EXPECT_EQ(0, try_dma_api(self->fd, anchor.id));
 
 	ASSERT_EQ(0, object_destroy(self->fd, dma.id));
 	ASSERT_EQ(0, bound_add(self->fd, anchor.group, &dev));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd, anchor.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd, anchor.id));
 }
 
 TEST_F(group, dma_api_users_of_one_group_coexist)
@@ -529,7 +320,7 @@ TEST_F(group, dma_api_users_of_one_group_coexist)
 	ASSERT_EQ(0, dma_api_add(self->fd, first.group, &second));
 	ASSERT_EQ(0, driverless_add(self->fd, first.group, &idle));
 	EXPECT_EQ(0, try_dma_api(self->fd, idle.id));
-	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, attached_to(self->fd, first.id));
+	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, dom_attached(self->fd, first.id));
 }
 
 TEST_F(group, dma_api_cannot_start_in_a_group_bound_to_iommufd)
@@ -589,23 +380,24 @@ TEST_F(group, driverless_device_follows_its_group_domain)
 
 	ASSERT_EQ(0, driverless_add(self->fd, 0, &idle));
 	/* Nobody owns the group: identity, DMA is not translated */
-	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, attached_to(self->fd, idle.id));
-	EXPECT_EQ(0, dma_write(self->fd, idle.id, IOVA_A, CPU_PAGE));
+	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, dom_attached(self->fd, idle.id));
+	EXPECT_EQ(0, mock_dma_write(self->fd, idle.id, IOVA_A, CPU_PAGE));
 
 	/* Claimed by the file: blocked */
 	ASSERT_EQ(0, bound_add(self->fd, idle.group, &bound));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd, idle.id));
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, idle.id, IOVA_A, CPU_PAGE));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd, idle.id));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, idle.id, IOVA_A,
+					    CPU_PAGE));
 
 	/* Attached: the HWPT's translation, for every device of the group */
 	ASSERT_EQ(0, mdev_attach(self->fd, bound.id, self->ioas, &hwpt));
-	EXPECT_EQ(cookie_of(self->fd, hwpt), cookie_of(self->fd, idle.id));
-	EXPECT_EQ(0, dma_write(self->fd, idle.id, IOVA_A, CPU_PAGE));
-	EXPECT_ERRNO(EFAULT, dma_write(self->fd, idle.id, IOVA_A + BUF_SIZE,
-				       CPU_PAGE));
+	EXPECT_EQ(dom_cookie(self->fd, hwpt), dom_cookie(self->fd, idle.id));
+	EXPECT_EQ(0, mock_dma_write(self->fd, idle.id, IOVA_A, CPU_PAGE));
+	EXPECT_ERRNO(EFAULT, mock_dma_write(self->fd, idle.id,
+					    IOVA_A + BUF_SIZE, CPU_PAGE));
 
 	ASSERT_EQ(0, mdev_detach(self->fd, bound.id));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd, idle.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd, idle.id));
 }
 
 TEST_F(group, unbinding_the_last_device_returns_the_group_to_identity)
@@ -619,12 +411,12 @@ TEST_F(group, unbinding_the_last_device_returns_the_group_to_identity)
 
 	/* b still holds the group for the file */
 	ASSERT_EQ(0, object_destroy(self->fd, a.id));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd, idle.id));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd, b.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd, idle.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd, b.id));
 
 	ASSERT_EQ(0, object_destroy(self->fd, b.id));
-	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, attached_to(self->fd, idle.id));
-	EXPECT_EQ(0, dma_write(self->fd, idle.id, IOVA_A, CPU_PAGE));
+	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, dom_attached(self->fd, idle.id));
+	EXPECT_EQ(0, mock_dma_write(self->fd, idle.id, IOVA_A, CPU_PAGE));
 }
 
 TEST_F(group, rebinding_a_released_group_starts_blocked)
@@ -635,12 +427,12 @@ TEST_F(group, rebinding_a_released_group_starts_blocked)
 	ASSERT_EQ(0, driverless_add(self->fd, a.group, &idle));
 	ASSERT_EQ(0, mdev_attach(self->fd, a.id, self->ioas, NULL));
 	ASSERT_EQ(0, object_destroy(self->fd, a.id));
-	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, attached_to(self->fd, idle.id));
+	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, dom_attached(self->fd, idle.id));
 
 	/* Nothing of the old attachment survives the release */
 	ASSERT_EQ(0, bound_add(self->fd, idle.group, &b));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd, b.id));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd, idle.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd, b.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd, idle.id));
 }
 
 /* ---- Two files ---- */
@@ -671,9 +463,9 @@ FIXTURE_VARIANT_ADD(two_files, by_closing_the_file)
 FIXTURE_SETUP(two_files)
 {
 	self->bus_before = mock_bus_devices();
-	self->fd1 = open("/dev/iommu", O_RDWR);
+	self->fd1 = iommufd_open();
 	ASSERT_LE(0, self->fd1);
-	self->fd2 = open("/dev/iommu", O_RDWR);
+	self->fd2 = iommufd_open();
 	ASSERT_LE(0, self->fd2);
 }
 
@@ -692,18 +484,18 @@ TEST_F(two_files, second_file_cannot_bind_a_group_the_first_file_owns)
 
 	ASSERT_EQ(0, bound_add(self->fd1, 0, &first));
 	/* The number gives the second file no handle on the first's objects */
-	EXPECT_EQ(-1, attached_to(self->fd2, first.id));
+	EXPECT_EQ(-1, dom_attached(self->fd2, first.id));
 	EXPECT_ERRNO(ENOENT, try_dma_api(self->fd2, first.id));
 
 	/* A driverless device of the second file keeps the group alive */
 	ASSERT_EQ(0, driverless_add(self->fd2, first.group, &anchor));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd2, anchor.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd2, anchor.id));
 
 	EXPECT_ERRNO(EBUSY, bound_add(self->fd2, first.group, &dev));
 	EXPECT_ERRNO(EBUSY, dma_api_add(self->fd2, first.group, &dev));
 	EXPECT_BUS_DEVICES(self->bus_before, 2);
 	/* The first file keeps its group and can still add to it */
-	ASSERT_EQ(0, ioas_new(self->fd1, &ioas));
+	ASSERT_EQ(0, ioas_alloc(self->fd1, &ioas));
 	EXPECT_EQ(0, mdev_attach(self->fd1, first.id, ioas, NULL));
 	EXPECT_EQ(0, bound_add(self->fd1, first.group, &dev));
 	EXPECT_ERRNO(EBUSY, bound_add(self->fd2, first.group, &dev));
@@ -715,10 +507,10 @@ TEST_F(two_files, second_file_cannot_bind_a_group_the_first_file_owns)
 		ASSERT_EQ(0, object_destroy(self->fd1, first.id));
 		ASSERT_EQ(0, object_destroy(self->fd1, dev.id));
 	}
-	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, attached_to(self->fd2, anchor.id));
+	EXPECT_EQ(MOCK_ATTACHED_IDENTITY, dom_attached(self->fd2, anchor.id));
 
 	ASSERT_EQ(0, bound_add(self->fd2, first.group, &dev));
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd2, anchor.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd2, anchor.id));
 	/* and now the first file is the one refused */
 	if (!variant->close_file)
 		EXPECT_ERRNO(EBUSY, bound_add(self->fd1, first.group, &dev));
@@ -737,7 +529,7 @@ TEST_F(two_files, files_bind_devices_of_different_groups)
 	} else {
 		ASSERT_EQ(0, object_destroy(self->fd1, a.id));
 	}
-	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, attached_to(self->fd2, b.id));
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(self->fd2, b.id));
 }
 
 TEST_HARNESS_MAIN

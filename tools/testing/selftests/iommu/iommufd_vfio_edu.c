@@ -19,48 +19,23 @@
  * from a 100 ms timer, so that is what they take.
  */
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <linux/iommufd.h>
 
-#include "kselftest_harness.h"
 #include "../../../iommufd/edu.h"
+#include "iommufd_selftest.h"
 
-/*
- * -Wclobbered (from -Wextra) fires inside the harness's fixture wrappers,
- * on a local of theirs kept across setjmp(), not on anything in this file.
- */
-#pragma GCC diagnostic ignored "-Wclobbered"
-
-#define PAGE		4096UL
 #define DMA_LEN		2048		/* shorter than EDU_BUF_SIZE */
 
 /* Where the fixture maps its buffers; all below EDU_DMA_LIMIT */
 #define SRC_IOVA	0x100000ULL
 #define DST_IOVA	0x200000ULL
 #define RO_IOVA		0x300000ULL
-static_assert(RO_IOVA + PAGE <= EDU_DMA_LIMIT, "IOVAs the device can reach");
+static_assert(RO_IOVA + CPU_PAGE <= EDU_DMA_LIMIT, "IOVAs the device can reach");
 static_assert(DMA_LEN < EDU_BUF_SIZE, "QEMU 7.2 aborts on a full buffer");
 
 /* What VT-d leaves of the IOVA space: a 39-bit aperture minus MSIs */
 #define VTD_MSI_FIRST	0xfee00000ULL
 #define VTD_MSI_LAST	0xfeefffffULL
 #define VTD_IOVA_LAST	((1ULL << 39) - 1)
-
-#define MAP_RW		(IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
-
-/* The call must fail with exactly @err */
-#define EXPECT_ERRNO(err, call)                                                \
-	do {                                                                   \
-		errno = 0;                                                     \
-		EXPECT_EQ(-1, (call));                                         \
-		EXPECT_EQ(err, errno);                                         \
-	} while (0)
 
 /* The call must succeed; on failure say which call and its errno */
 #define ASSERT_OK(call)                                                        \
@@ -69,80 +44,6 @@ static_assert(DMA_LEN < EDU_BUF_SIZE, "QEMU 7.2 aborts on a full buffer");
 		ASSERT_EQ(0, __rc)                                             \
 			TH_LOG("%s: %s", #call, strerror(__err));              \
 	} while (0)
-
-static int ioas_alloc(int fd, uint32_t *id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int ioas_ranges(int fd, uint32_t ioas_id, struct iommu_iova_range *r,
-		       uint32_t *num, uint64_t *alignment)
-{
-	struct iommu_ioas_iova_ranges cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas_id,
-		.num_iovas = *num,
-		.allowed_iovas = (uintptr_t)r,
-	};
-	int rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
-
-	*num = cmd.num_iovas;
-	*alignment = cmd.out_iova_alignment;
-	return rc;
-}
-
-static int ioas_map_at(int fd, uint32_t ioas_id, void *buf, size_t len,
-		       uint64_t iova, uint32_t prot)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = prot | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.ioas_id = ioas_id,
-		.user_va = (uintptr_t)buf,
-		.length = len,
-		.iova = iova,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-}
-
-static int ioas_unmap(int fd, uint32_t ioas_id, uint64_t iova, size_t len)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas_id,
-		.iova = iova,
-		.length = len,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-}
-
-static int hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id,
-		      uint32_t *hwpt_id)
-{
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.dev_id = dev_id,
-		.pt_id = pt_id,
-		.data_type = IOMMU_HWPT_DATA_NONE,
-	};
-	int rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
-
-	*hwpt_id = cmd.out_hwpt_id;
-	return rc;
-}
-
-static int destroy_id(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
-}
 
 /* A byte pattern that differs from one call to the next */
 static void fill_pattern(uint8_t *buf, size_t len)
@@ -192,7 +93,7 @@ static void bind_edu(struct __test_metadata *_metadata, struct bound_edu *dev)
 			       strerror(err));
 	}
 
-	dev->iommufd = open("/dev/iommu", O_RDWR);
+	dev->iommufd = iommufd_open();
 	ASSERT_LE(0, dev->iommufd);
 	ASSERT_OK(edu_open(&dev->edu, dev->bdf));
 	/* EPERM here: no MSI isolation and no iommufd.allow_unsafe_interrupts */
@@ -239,13 +140,13 @@ static void check_round_trip(struct __test_metadata *_metadata,
 			     struct edu *edu, uint8_t *src, uint8_t *dst,
 			     const char *what)
 {
-	fill_pattern(src, PAGE);
-	memset(dst, 0, PAGE);
+	fill_pattern(src, CPU_PAGE);
+	memset(dst, 0, CPU_PAGE);
 	dma_in(_metadata, edu, SRC_IOVA, what);
 	dma_out(_metadata, edu, DST_IOVA, what);
 	ASSERT_EQ(0, memcmp(src, dst, DMA_LEN));
 	/* The device wrote DMA_LEN bytes and not one more */
-	ASSERT_TRUE(all_bytes_are(dst + DMA_LEN, PAGE - DMA_LEN, 0));
+	ASSERT_TRUE(all_bytes_are(dst + DMA_LEN, CPU_PAGE - DMA_LEN, 0));
 }
 
 /* Bound, with an empty IOAS, not attached */
@@ -295,8 +196,8 @@ TEST_F(edu_bound, unattached_ioas_offers_the_whole_iova_space)
 	uint32_t num = 4;
 	uint64_t alignment;
 
-	ASSERT_OK(ioas_ranges(self->dev.iommufd, self->dev.ioas_id, r, &num,
-			      &alignment));
+	ASSERT_OK(ioas_iova_ranges(self->dev.iommufd, self->dev.ioas_id, r,
+				   &num, &alignment));
 	ASSERT_EQ(1, num);
 	EXPECT_EQ(0, r[0].start);
 	EXPECT_EQ(UINT64_MAX, r[0].last);
@@ -319,8 +220,8 @@ TEST_F(edu_bound, attach_narrows_ioas_to_aperture_minus_msi_window)
 	uint64_t alignment;
 
 	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
-	ASSERT_OK(ioas_ranges(self->dev.iommufd, self->dev.ioas_id, r, &num,
-			      &alignment));
+	ASSERT_OK(ioas_iova_ranges(self->dev.iommufd, self->dev.ioas_id, r,
+				   &num, &alignment));
 	ASSERT_EQ(2, num);
 	EXPECT_EQ(0, r[0].start);
 	EXPECT_EQ(VTD_MSI_FIRST - 1, r[0].last);
@@ -335,9 +236,9 @@ TEST_F(edu_bound, detach_lets_the_ioas_be_destroyed)
 
 	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
 	ASSERT_OK(edu_detach(&self->dev.edu));
-	EXPECT_EQ(0, destroy_id(self->dev.iommufd, self->dev.ioas_id));
+	EXPECT_EQ(0, object_destroy(self->dev.iommufd, self->dev.ioas_id));
 	/* The automatic HWPT went with the detach */
-	EXPECT_ERRNO(ENOENT, destroy_id(self->dev.iommufd, pt_id));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->dev.iommufd, pt_id));
 }
 
 /*
@@ -361,26 +262,26 @@ FIXTURE_SETUP(edu_dma)
 	if (_metadata->exit_code)	/* skipped */
 		return;
 
-	self->mem = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE,
+	self->mem = mmap(NULL, 3 * CPU_PAGE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);
 	self->src = self->mem;
-	self->dst = self->mem + PAGE;
-	self->spare = self->mem + 2 * PAGE;
+	self->dst = self->mem + CPU_PAGE;
+	self->spare = self->mem + 2 * CPU_PAGE;
 
 	self->auto_hwpt_id = self->dev.ioas_id;
 	ASSERT_OK(edu_attach(&self->dev.edu, &self->auto_hwpt_id));
-	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id, self->src,
-			      PAGE, SRC_IOVA, MAP_RW));
-	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id, self->dst,
-			      PAGE, DST_IOVA, MAP_RW));
+	ASSERT_OK(ioas_map_fixed(self->dev.iommufd, self->dev.ioas_id,
+				 self->src, CPU_PAGE, SRC_IOVA));
+	ASSERT_OK(ioas_map_fixed(self->dev.iommufd, self->dev.ioas_id,
+				 self->dst, CPU_PAGE, DST_IOVA));
 	ASSERT_OK(edu_enable(&self->dev.edu));
 }
 
 FIXTURE_TEARDOWN(edu_dma)
 {
 	unbind_edu(&self->dev);
-	munmap(self->mem, 3 * PAGE);
+	munmap(self->mem, 3 * CPU_PAGE);
 }
 
 TEST_F(edu_dma, round_trip_through_the_device_copies_the_bytes)
@@ -392,48 +293,48 @@ TEST_F(edu_dma, round_trip_through_the_device_copies_the_bytes)
 TEST_F(edu_dma, dma_write_to_unmapped_iova_leaves_memory_untouched)
 {
 	/* Give the device's buffer something other than the sentinel */
-	fill_pattern(self->src, PAGE);
+	fill_pattern(self->src, CPU_PAGE);
 	dma_in(_metadata, &self->dev.edu, SRC_IOVA, "load");
 
 	ASSERT_OK(ioas_unmap(self->dev.iommufd, self->dev.ioas_id, DST_IOVA,
-			     PAGE));
-	memset(self->dst, 0x5a, PAGE);
+			     CPU_PAGE, NULL));
+	memset(self->dst, 0x5a, CPU_PAGE);
 	/* Expected to log a DMAR fault on the kernel console */
 	dma_out(_metadata, &self->dev.edu, DST_IOVA, "unmapped");
-	EXPECT_TRUE(all_bytes_are(self->dst, PAGE, 0x5a));
+	EXPECT_TRUE(all_bytes_are(self->dst, CPU_PAGE, 0x5a));
 }
 
 TEST_F(edu_dma, device_keeps_working_after_a_blocked_dma)
 {
 	ASSERT_OK(ioas_unmap(self->dev.iommufd, self->dev.ioas_id, DST_IOVA,
-			     PAGE));
+			     CPU_PAGE, NULL));
 	dma_out(_metadata, &self->dev.edu, DST_IOVA, "unmapped");
-	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id, self->dst,
-			      PAGE, DST_IOVA, MAP_RW));
+	ASSERT_OK(ioas_map_fixed(self->dev.iommufd, self->dev.ioas_id,
+				 self->dst, CPU_PAGE, DST_IOVA));
 	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
 			 "after fault");
 }
 
 TEST_F(edu_dma, dma_write_to_read_only_mapping_leaves_memory_untouched)
 {
-	fill_pattern(self->src, PAGE);
+	fill_pattern(self->src, CPU_PAGE);
 	dma_in(_metadata, &self->dev.edu, SRC_IOVA, "load");
 
-	memset(self->spare, 0x5a, PAGE);
-	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id,
-			      self->spare, PAGE, RO_IOVA,
-			      IOMMU_IOAS_MAP_READABLE));
+	memset(self->spare, 0x5a, CPU_PAGE);
+	ASSERT_OK(ioas_map_fixed_prot(self->dev.iommufd, self->dev.ioas_id,
+				      IOMMU_IOAS_MAP_READABLE, self->spare,
+				      CPU_PAGE, RO_IOVA));
 	dma_out(_metadata, &self->dev.edu, RO_IOVA, "read-only");
-	EXPECT_TRUE(all_bytes_are(self->spare, PAGE, 0x5a));
+	EXPECT_TRUE(all_bytes_are(self->spare, CPU_PAGE, 0x5a));
 }
 
 TEST_F(edu_dma, dma_read_from_read_only_mapping_works)
 {
-	fill_pattern(self->spare, PAGE);
-	memset(self->dst, 0, PAGE);
-	ASSERT_OK(ioas_map_at(self->dev.iommufd, self->dev.ioas_id,
-			      self->spare, PAGE, RO_IOVA,
-			      IOMMU_IOAS_MAP_READABLE));
+	fill_pattern(self->spare, CPU_PAGE);
+	memset(self->dst, 0, CPU_PAGE);
+	ASSERT_OK(ioas_map_fixed_prot(self->dev.iommufd, self->dev.ioas_id,
+				      IOMMU_IOAS_MAP_READABLE, self->spare,
+				      CPU_PAGE, RO_IOVA));
 	dma_in(_metadata, &self->dev.edu, RO_IOVA, "read-only");
 	dma_out(_metadata, &self->dev.edu, DST_IOVA, "read-only");
 	EXPECT_EQ(0, memcmp(self->spare, self->dst, DMA_LEN));
@@ -441,25 +342,27 @@ TEST_F(edu_dma, dma_read_from_read_only_mapping_works)
 
 TEST_F(edu_dma, dma_after_detach_is_blocked)
 {
-	fill_pattern(self->src, PAGE);
+	fill_pattern(self->src, CPU_PAGE);
 	dma_in(_metadata, &self->dev.edu, SRC_IOVA, "load");
 
 	ASSERT_OK(edu_detach(&self->dev.edu));
-	memset(self->dst, 0x5a, PAGE);
+	memset(self->dst, 0x5a, CPU_PAGE);
 	dma_out(_metadata, &self->dev.edu, DST_IOVA, "detached");
-	EXPECT_TRUE(all_bytes_are(self->dst, PAGE, 0x5a));
+	EXPECT_TRUE(all_bytes_are(self->dst, CPU_PAGE, 0x5a));
 }
 
 TEST_F(edu_dma, destroy_of_attached_auto_hwpt_is_ebusy)
 {
-	EXPECT_ERRNO(EBUSY, destroy_id(self->dev.iommufd, self->auto_hwpt_id));
+	EXPECT_ERRNO(EBUSY, object_destroy(self->dev.iommufd,
+					   self->auto_hwpt_id));
 	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
 			 "after EBUSY");
 }
 
 TEST_F(edu_dma, destroy_of_attached_ioas_is_ebusy)
 {
-	EXPECT_ERRNO(EBUSY, destroy_id(self->dev.iommufd, self->dev.ioas_id));
+	EXPECT_ERRNO(EBUSY, object_destroy(self->dev.iommufd,
+					   self->dev.ioas_id));
 	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
 			 "after EBUSY");
 }
@@ -468,7 +371,7 @@ TEST_F(edu_dma, replace_with_explicit_hwpt_keeps_dma_working)
 {
 	uint32_t hwpt_id, pt_id;
 
-	ASSERT_OK(hwpt_alloc(self->dev.iommufd, self->dev.devid,
+	ASSERT_OK(hwpt_alloc(self->dev.iommufd, 0, self->dev.devid,
 			     self->dev.ioas_id, &hwpt_id));
 	EXPECT_NE(self->auto_hwpt_id, hwpt_id);
 	pt_id = hwpt_id;
@@ -482,19 +385,19 @@ TEST_F(edu_dma, replace_frees_the_automatic_hwpt_left_behind)
 {
 	uint32_t hwpt_id, pt_id;
 
-	ASSERT_OK(hwpt_alloc(self->dev.iommufd, self->dev.devid,
+	ASSERT_OK(hwpt_alloc(self->dev.iommufd, 0, self->dev.devid,
 			     self->dev.ioas_id, &hwpt_id));
 	pt_id = hwpt_id;
 	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
-	EXPECT_ERRNO(ENOENT, destroy_id(self->dev.iommufd,
-					self->auto_hwpt_id));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->dev.iommufd,
+					    self->auto_hwpt_id));
 }
 
 TEST_F(edu_dma, replace_back_to_the_ioas_keeps_dma_working)
 {
 	uint32_t hwpt_id, pt_id;
 
-	ASSERT_OK(hwpt_alloc(self->dev.iommufd, self->dev.devid,
+	ASSERT_OK(hwpt_alloc(self->dev.iommufd, 0, self->dev.devid,
 			     self->dev.ioas_id, &hwpt_id));
 	pt_id = hwpt_id;
 	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
