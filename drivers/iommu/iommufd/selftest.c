@@ -1198,6 +1198,54 @@ static struct selftest_obj *selftest_obj_get(struct iommufd_ucmd *ucmd,
 	return sobj;
 }
 
+/* The mutex of a mock device or access object that serializes its changes */
+static struct mutex *selftest_obj_lock(struct selftest_obj *sobj)
+{
+	if (sobj->kind == SELFTEST_OBJ_ACCESS)
+		return &sobj->access.lock;
+	return &sobj->device.lock;
+}
+
+/*
+ * selftest_obj_get() of a mock device or access object that also takes its
+ * lock; selftest_obj_unlock_put() undoes both.
+ */
+static struct selftest_obj *selftest_obj_lock_get(struct iommufd_ucmd *ucmd,
+						  u32 id,
+						  enum selftest_obj_kind kind)
+{
+	struct selftest_obj *sobj = selftest_obj_get(ucmd, id, kind);
+
+	if (!IS_ERR(sobj))
+		mutex_lock(selftest_obj_lock(sobj));
+	return sobj;
+}
+
+static void selftest_obj_unlock_put(struct iommufd_ucmd *ucmd,
+				    struct selftest_obj *sobj)
+{
+	mutex_unlock(selftest_obj_lock(sobj));
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+}
+
+/*
+ * Tells the user about the new @sobj, whose IDs are in the command, and
+ * makes it visible; destroys it if the user cannot learn about it.
+ */
+static int selftest_obj_respond(struct iommufd_ucmd *ucmd,
+				struct selftest_obj *sobj)
+{
+	int rc;
+
+	rc = iommufd_ucmd_respond(ucmd, sizeof(struct iommu_test_cmd));
+	if (rc) {
+		iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
+		return rc;
+	}
+	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
+	return 0;
+}
+
 /*
  * What an operation on a "translation" @id works on: the domain of a mock
  * domain object or a HWPT, or the domain a mock device is attached to. The
@@ -1308,12 +1356,7 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 	sobj->domain.md = md;
 
 	cmd->mock_domain.out_mock_id = sobj->obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
-		goto out_put_ioas;
-	}
-	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
+	rc = selftest_obj_respond(ucmd, sobj);
 	goto out_put_ioas;
 
 err_free_domain:
@@ -1620,13 +1663,7 @@ static int iommufd_test_mock_device_add(struct iommufd_ucmd *ucmd,
 	cmd->mock_device.out_mock_dev_id = sobj->obj.id;
 	cmd->mock_device.out_idev_id = idev_id;
 	cmd->mock_device.out_group = mdev->mgroup->number;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
-		return rc;
-	}
-	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
-	return 0;
+	return selftest_obj_respond(ucmd, sobj);
 
 err_destroy_dev:
 	mock_dev_destroy(mdev);
@@ -1644,21 +1681,20 @@ static int iommufd_test_mock_device_attach(struct iommufd_ucmd *ucmd,
 	struct selftest_obj *sobj;
 	int rc;
 
-	sobj = selftest_obj_get(ucmd, cmd->id, SELFTEST_OBJ_MOCK_DEVICE);
+	sobj = selftest_obj_lock_get(ucmd, cmd->id, SELFTEST_OBJ_MOCK_DEVICE);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
 	if (sobj->device.driver != MOCK_DRIVER_IOMMUFD) {
 		rc = -EINVAL;
-		goto out_put;
+		goto out;
 	}
 
-	mutex_lock(&sobj->device.lock);
 	if (replace)
 		rc = iommufd_device_replace(sobj->device.idev, &pt_id);
 	else
 		rc = iommufd_device_attach(sobj->device.idev, &pt_id);
 	if (rc)
-		goto out_unlock;
+		goto out;
 	sobj->device.attached = true;
 
 	cmd->mock_attach.out_hwpt_id = pt_id;
@@ -1668,10 +1704,8 @@ static int iommufd_test_mock_device_attach(struct iommufd_ucmd *ucmd,
 		iommufd_device_detach(sobj->device.idev);
 		sobj->device.attached = false;
 	}
-out_unlock:
-	mutex_unlock(&sobj->device.lock);
-out_put:
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
+out:
+	selftest_obj_unlock_put(ucmd, sobj);
 	return rc;
 }
 
@@ -1681,11 +1715,9 @@ static int iommufd_test_mock_device_detach(struct iommufd_ucmd *ucmd,
 	struct selftest_obj *sobj;
 	int rc = 0;
 
-	sobj = selftest_obj_get(ucmd, cmd->id, SELFTEST_OBJ_MOCK_DEVICE);
+	sobj = selftest_obj_lock_get(ucmd, cmd->id, SELFTEST_OBJ_MOCK_DEVICE);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
-
-	mutex_lock(&sobj->device.lock);
 	/* iommufd_device_detach() of an unattached device is a driver bug */
 	if (sobj->device.attached) {
 		iommufd_device_detach(sobj->device.idev);
@@ -1693,8 +1725,7 @@ static int iommufd_test_mock_device_detach(struct iommufd_ucmd *ucmd,
 	} else {
 		rc = -EINVAL;
 	}
-	mutex_unlock(&sobj->device.lock);
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	selftest_obj_unlock_put(ucmd, sobj);
 	return rc;
 }
 
@@ -1919,11 +1950,7 @@ static int iommufd_test_access_create(struct iommufd_ucmd *ucmd,
 
 	cmd->access_create.out_access_obj_id = sobj->obj.id;
 	cmd->access_create.out_access_id = access_id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		goto err_destroy;
-	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
-	return 0;
+	return selftest_obj_respond(ucmd, sobj);
 
 err_destroy:
 	iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
@@ -1944,11 +1971,9 @@ static int iommufd_test_access_attach(struct iommufd_ucmd *ucmd,
 
 	if (cmd->access_attach.__reserved)
 		return -EOPNOTSUPP;
-	sobj = selftest_obj_get(ucmd, cmd->id, SELFTEST_OBJ_ACCESS);
+	sobj = selftest_obj_lock_get(ucmd, cmd->id, SELFTEST_OBJ_ACCESS);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
-
-	mutex_lock(&sobj->access.lock);
 	if (!replace) {
 		rc = iommufd_access_attach(sobj->access.access,
 					   cmd->access_attach.ioas_id);
@@ -1961,8 +1986,7 @@ static int iommufd_test_access_attach(struct iommufd_ucmd *ucmd,
 	}
 	if (!rc)
 		sobj->access.attached = true;
-	mutex_unlock(&sobj->access.lock);
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	selftest_obj_unlock_put(ucmd, sobj);
 	return rc;
 }
 
@@ -1972,11 +1996,9 @@ static int iommufd_test_access_detach(struct iommufd_ucmd *ucmd,
 	struct selftest_obj *sobj;
 	int rc = 0;
 
-	sobj = selftest_obj_get(ucmd, cmd->id, SELFTEST_OBJ_ACCESS);
+	sobj = selftest_obj_lock_get(ucmd, cmd->id, SELFTEST_OBJ_ACCESS);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
-
-	mutex_lock(&sobj->access.lock);
 	if (!sobj->access.attached) {
 		rc = -EINVAL;
 	} else if (!xa_empty(&sobj->access.pins)) {
@@ -1986,8 +2008,7 @@ static int iommufd_test_access_detach(struct iommufd_ucmd *ucmd,
 		iommufd_access_detach(sobj->access.access);
 		sobj->access.attached = false;
 	}
-	mutex_unlock(&sobj->access.lock);
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	selftest_obj_unlock_put(ucmd, sobj);
 	return rc;
 }
 
@@ -2207,11 +2228,9 @@ static int iommufd_test_access_info(struct iommufd_ucmd *ucmd,
 	unsigned long handle;
 	u32 pins = 0;
 
-	sobj = selftest_obj_get(ucmd, cmd->id, SELFTEST_OBJ_ACCESS);
+	sobj = selftest_obj_lock_get(ucmd, cmd->id, SELFTEST_OBJ_ACCESS);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
-
-	mutex_lock(&sobj->access.lock);
 	xa_for_each(&sobj->access.pins, handle, pin)
 		pins++;
 	cmd->access_info.out_pins = pins;
@@ -2221,9 +2240,7 @@ static int iommufd_test_access_info(struct iommufd_ucmd *ucmd,
 	cmd->access_info.out_last_unmap_iova = sobj->access.unmap.last_iova;
 	cmd->access_info.out_last_unmap_length =
 		sobj->access.unmap.last_length;
-	mutex_unlock(&sobj->access.lock);
-
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	selftest_obj_unlock_put(ucmd, sobj);
 	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
