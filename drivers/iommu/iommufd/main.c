@@ -182,7 +182,7 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 	refcount_dec(&obj->users);
 	/* Pairs with the barrier in wait_event() of a remover */
 	if (wq_has_sleeper(&ictx->destroy_wait))
-		wake_up_interruptible_all(&ictx->destroy_wait);
+		wake_up_all(&ictx->destroy_wait);
 }
 
 /*
