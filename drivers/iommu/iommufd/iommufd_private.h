@@ -280,7 +280,9 @@ struct iopt_pages {
 	unsigned long uptr;		/* page aligned start of the range */
 	unsigned long npages;
 	unsigned long nruns;
-	struct iopt_pfn_run *runs;
+	/* The runs, IOPT_RUNS_PER_CHUNK to a chunk; see pages.c */
+	struct iopt_pfn_run **run_chunks;
+	unsigned long nchunks;	/* slots in @run_chunks */
 	bool writable;
 	u8 account_mode;		/* enum iommufd_account_mode */
 	struct user_struct *user;

@@ -19,7 +19,10 @@
  * (first index, first pfn) pair per run. Memory backed by large folios,
  * THP or hugetlbfs, therefore costs one entry per folio rather than one per
  * 4 KiB page, and each run reaches iommu_map() whole so the domain can use
- * its large IO page sizes.
+ * its large IO page sizes. The runs live in page-sized chunks that are
+ * added as pinning finds runs, the last one trimmed to fit: the memory
+ * grows with what was really pinned, never with the length userspace
+ * asked for, and peaks at most one chunk above what is kept.
  *
  * The runs never change once built, so walking them needs no lock while
  * the walker's own span keeps them pinned. The users tree and the pinned
@@ -91,13 +94,23 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 		atomic_long_sub(npages, &pages->user->locked_vm);
 }
 
+#define IOPT_RUNS_PER_CHUNK	(PAGE_SIZE / sizeof(struct iopt_pfn_run))
+
+static struct iopt_pfn_run *pages_run(struct iopt_pages *pages,
+				      unsigned long i)
+{
+	return &pages->run_chunks[i / IOPT_RUNS_PER_CHUNK]
+				 [i % IOPT_RUNS_PER_CHUNK];
+}
+
 /* Number of pages in run @i */
 static unsigned long run_npages(struct iopt_pages *pages, unsigned long i)
 {
-	unsigned long end = i + 1 < pages->nruns ? pages->runs[i + 1].index :
-						    pages->npages;
+	unsigned long end = i + 1 < pages->nruns ?
+				    pages_run(pages, i + 1)->index :
+				    pages->npages;
 
-	return end - pages->runs[i].index;
+	return end - pages_run(pages, i)->index;
 }
 
 /* Index of the run that holds page @index */
@@ -109,12 +122,55 @@ static unsigned long pages_find_run(struct iopt_pages *pages,
 	while (lo < hi) {
 		unsigned long mid = lo + (hi - lo + 1) / 2;
 
-		if (pages->runs[mid].index <= index)
+		if (pages_run(pages, mid)->index <= index)
 			lo = mid;
 		else
 			hi = mid - 1;
 	}
 	return lo;
+}
+
+static void pages_free_runs(struct iopt_pages *pages)
+{
+	unsigned long i;
+
+	for (i = 0; i != pages->nchunks; i++)
+		kfree(pages->run_chunks[i]);
+	kvfree(pages->run_chunks);
+}
+
+/*
+ * Makes room for @n more runs: a new full chunk whenever the last one is
+ * full, and a chunk table that doubles when it is.
+ */
+static int pages_reserve_runs(struct iopt_pages *pages, unsigned long n)
+{
+	unsigned long need = DIV_ROUND_UP(pages->nruns + n,
+					  IOPT_RUNS_PER_CHUNK);
+	unsigned long used = DIV_ROUND_UP(pages->nruns, IOPT_RUNS_PER_CHUNK);
+
+	if (need > pages->nchunks) {
+		unsigned long nchunks = max(need, 2 * pages->nchunks);
+		struct iopt_pfn_run **chunks;
+
+		chunks = kvcalloc(nchunks, sizeof(*chunks), GFP_KERNEL_ACCOUNT);
+		if (!chunks)
+			return -ENOMEM;
+		if (pages->nchunks)
+			memcpy(chunks, pages->run_chunks,
+			       pages->nchunks * sizeof(*chunks));
+		kvfree(pages->run_chunks);
+		pages->run_chunks = chunks;
+		pages->nchunks = nchunks;
+	}
+	for (; used < need; used++) {
+		if (pages->run_chunks[used])
+			continue;
+		pages->run_chunks[used] = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+		if (!pages->run_chunks[used])
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Unpins pages [first, last]; the caller returns their charge */
@@ -125,54 +181,73 @@ static void pages_unpin_range(struct iopt_pages *pages, unsigned long first,
 	unsigned long index = first;
 
 	while (index <= last) {
-		unsigned long run_last = pages->runs[i].index +
+		unsigned long run_last = pages_run(pages, i)->index +
 					 run_npages(pages, i) - 1;
 		unsigned long n = min(last, run_last) - index + 1;
-
-		struct page *page = pfn_to_page(pages->runs[i].pfn +
-						(index - pages->runs[i].index));
+		struct iopt_pfn_run *run = pages_run(pages, i);
+		struct page *page = pfn_to_page(run->pfn +
+						(index - run->index));
 
 		unpin_user_page_range_dirty_lock(page, n, pages->writable);
 		index += n;
 		i++;
+		cond_resched();
 	}
 	pages->npages_pinned -= last - first + 1;
 }
 
-/* Appends a batch of pinned pages, merging physically contiguous ones */
-static void pages_add_batch(struct iopt_pages *pages, struct page **batch,
-			    unsigned long n, unsigned long *next_pfn)
+/*
+ * Appends a batch of pinned pages, merging physically contiguous ones. On
+ * failure the batch is unpinned and nothing of it recorded.
+ */
+static int pages_add_batch(struct iopt_pages *pages, struct page **batch,
+			   unsigned long n, unsigned long *next_pfn)
 {
 	unsigned long i;
+	int rc;
 
+	rc = iommufd_should_fail() ? -ENOMEM : pages_reserve_runs(pages, n);
+	if (rc) {
+		unpin_user_pages(batch, n);
+		return rc;
+	}
 	for (i = 0; i != n; i++) {
 		unsigned long pfn = page_to_pfn(batch[i]);
 
 		if (!pages->nruns || pfn != *next_pfn) {
-			pages->runs[pages->nruns].index =
-				pages->npages_pinned + i;
-			pages->runs[pages->nruns].pfn = pfn;
+			struct iopt_pfn_run *run = pages_run(pages,
+							     pages->nruns);
+
+			run->index = pages->npages_pinned + i;
+			run->pfn = pfn;
 			pages->nruns++;
 		}
 		*next_pfn = pfn + 1;
 	}
 	pages->npages_pinned += n;
+	return 0;
 }
 
-/* Swaps the worst-case run array for one of the size actually needed */
+/* Gives back what the last chunk and the chunk table hold beyond the runs */
 static void pages_trim_runs(struct iopt_pages *pages)
 {
-	struct iopt_pfn_run *runs;
+	unsigned long used = DIV_ROUND_UP(pages->nruns, IOPT_RUNS_PER_CHUNK);
+	unsigned long in_last = pages->nruns - (used - 1) * IOPT_RUNS_PER_CHUNK;
+	struct iopt_pfn_run *last;
 
-	if (pages->nruns == pages->npages)
+	for (; pages->nchunks > used; pages->nchunks--) {
+		kfree(pages->run_chunks[pages->nchunks - 1]);
+		pages->run_chunks[pages->nchunks - 1] = NULL;
+	}
+	if (in_last == IOPT_RUNS_PER_CHUNK)
 		return;
-	runs = kvmalloc_array(pages->nruns, sizeof(*runs), GFP_KERNEL_ACCOUNT);
-	/* Keeping the larger array is correct, only wasteful */
-	if (!runs)
+	/* krealloc() keeps the block it has: copy. Failing is only waste */
+	last = kmemdup(pages->run_chunks[used - 1], in_last * sizeof(*last),
+		       GFP_KERNEL_ACCOUNT);
+	if (!last)
 		return;
-	memcpy(runs, pages->runs, pages->nruns * sizeof(*runs));
-	kvfree(pages->runs);
-	pages->runs = runs;
+	kfree(pages->run_chunks[used - 1]);
+	pages->run_chunks[used - 1] = last;
 }
 
 static int pages_pin(struct iopt_pages *pages)
@@ -203,7 +278,10 @@ static int pages_pin(struct iopt_pages *pages)
 			rc = got ? got : -EFAULT;
 			break;
 		}
-		pages_add_batch(pages, batch, got, &next_pfn);
+		rc = pages_add_batch(pages, batch, got, &next_pfn);
+		if (rc)
+			break;
+		cond_resched();
 	}
 	kfree(batch);
 	if (rc)
@@ -257,14 +335,6 @@ struct iopt_pages *iopt_pages_pin(unsigned long uptr, unsigned long length,
 	if (rc)
 		goto err_free;
 
-	/* Worst case one run per page; trimmed once the runs are known */
-	pages->runs = kvmalloc_array(pages->npages, sizeof(*pages->runs),
-				     GFP_KERNEL_ACCOUNT);
-	if (!pages->runs) {
-		rc = -ENOMEM;
-		goto err_uncharge;
-	}
-
 	rc = pages_pin(pages);
 	if (rc)
 		goto err_unpin;
@@ -277,8 +347,7 @@ struct iopt_pages *iopt_pages_pin(unsigned long uptr, unsigned long length,
 err_unpin:
 	if (pages->npages_pinned)
 		pages_unpin_range(pages, 0, pages->npages_pinned - 1);
-	kvfree(pages->runs);
-err_uncharge:
+	pages_free_runs(pages);
 	pages_uncharge(pages, pages->npages);
 err_free:
 	mmdrop(pages->mm);
@@ -294,7 +363,7 @@ static void iopt_pages_release(struct kref *kref)
 
 	/* Every page went back when the user covering it did */
 	WARN_ON(pages->npages_pinned);
-	kvfree(pages->runs);
+	pages_free_runs(pages);
 	mmdrop(pages->mm);
 	free_uid(pages->user);
 	mutex_destroy(&pages->mutex);
@@ -370,12 +439,12 @@ int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
 	int rc;
 
 	while (offset != end) {
-		unsigned long run_start = pages->runs[i].index << PAGE_SHIFT;
+		struct iopt_pfn_run *run = pages_run(pages, i);
+		unsigned long run_start = run->index << PAGE_SHIFT;
 		unsigned long run_end = run_start +
 					(run_npages(pages, i) << PAGE_SHIFT);
 		unsigned long len = min(end, run_end) - offset;
-		phys_addr_t phys = PFN_PHYS(pages->runs[i].pfn) +
-				   (offset - run_start);
+		phys_addr_t phys = PFN_PHYS(run->pfn) + (offset - run_start);
 
 		rc = fn(offset, phys, len, arg);
 		if (rc)
@@ -396,7 +465,8 @@ int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
  */
 struct page *iopt_pages_page(struct iopt_pages *pages, unsigned long index)
 {
-	unsigned long i = pages_find_run(pages, index);
+	struct iopt_pfn_run *run = pages_run(pages,
+					     pages_find_run(pages, index));
 
-	return pfn_to_page(pages->runs[i].pfn + (index - pages->runs[i].index));
+	return pfn_to_page(run->pfn + (index - run->index));
 }
