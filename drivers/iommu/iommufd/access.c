@@ -11,11 +11,16 @@
  *
  * Before a mapping an access borrowed from goes away, the io_pagetable
  * calls the access's unmap callback (iommufd_access_notify_unmap()), which
- * must give the pages back synchronously; the unmap then goes on.
+ * must give the pages back synchronously; the unmap then goes on. Leaving
+ * an IOAS (detach, replace, destroy) asks for the whole IOVA space back the
+ * same way, so no pin ever outlives the mappings it came from.
  *
  * The driver owns the access: userspace sees its ID but cannot destroy it.
+ * The access holds a reference on the file, as the driver may drop its own
+ * first (VFIO_GROUP_UNSET_CONTAINER with devices open).
  * ioas_lock orders attach, replace and detach against pin, rw and each
- * other; it is taken before any io_pagetable lock.
+ * other; it is taken before any io_pagetable lock and dropped around the
+ * unmap callback, which calls back into iommufd_access_unpin_pages().
  */
 #include <linux/iommufd.h>
 #include <linux/mutex.h>
@@ -28,28 +33,34 @@ void iommufd_access_destroy_object(struct iommufd_object *obj)
 	struct iommufd_access *access =
 		container_of(obj, struct iommufd_access, obj);
 
-	WARN_ON(access->ioas);
+	WARN_ON(access->ioas_unpin);
 	mutex_destroy(&access->ioas_lock);
 }
 
 /**
  * iommufd_access_create() - create an in-kernel access
  * @ictx: the iommufd file
- * @ops: callbacks; ops->unmap is called before borrowed pages go away
+ * @ops: callbacks; an access that pins pages must have ops->unmap, which is
+ *       called before pinned pages go away
  * @data: passed to the callbacks
  * @id: out: the ID of the ACCESS object
  *
- * The caller keeps its reference on @ictx until iommufd_access_destroy().
+ * The access holds a reference on @ictx until iommufd_access_destroy().
  *
  * Context: Process context.
  * Return: the access, to be released with iommufd_access_destroy(), or
- * ERR_PTR(-ENOMEM).
+ * ERR_PTR: -EINVAL for ops that pin pages without an unmap callback,
+ * -ENOMEM.
  */
 struct iommufd_access *
 iommufd_access_create(struct iommufd_ctx *ictx,
 		      const struct iommufd_access_ops *ops, void *data, u32 *id)
 {
 	struct iommufd_access *access;
+
+	/* Pins nobody can take back would outlive their IOAS */
+	if (WARN_ON_ONCE(ops->needs_pin_pages && !ops->unmap))
+		return ERR_PTR(-EINVAL);
 
 	access = iommufd_object_alloc(ictx, struct iommufd_access,
 				      IOMMUFD_OBJ_ACCESS);
@@ -61,6 +72,13 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 	mutex_init(&access->ioas_lock);
 	/* The driver's hold: IOMMU_DESTROY sees the object as busy */
 	refcount_inc(&access->obj.refs);
+	/*
+	 * The driver may keep the access after it dropped its own reference
+	 * on the file, so the access holds one. The selftest's accesses are
+	 * objects of the file itself and would keep it open forever.
+	 */
+	if (!iommufd_test_is_own_access(ops))
+		iommufd_ctx_get(ictx);
 
 	*id = access->obj.id;
 	iommufd_object_finalize(ictx, &access->obj);
@@ -72,21 +90,72 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
  * iommufd_access_destroy() - undo iommufd_access_create()
  * @access: the access; detached first if still attached
  *
- * Context: Process context; waits for unmap callbacks in progress.
+ * Context: Process context; waits for unmap callbacks in progress. May
+ * release the file, and with it every object of the file.
  */
 void iommufd_access_destroy(struct iommufd_access *access)
 {
+	struct iommufd_ctx *ictx = access->ictx;
+	bool ctx_ref = !iommufd_test_is_own_access(access->ops);
+
 	iommufd_access_detach(access);
-	iommufd_object_destroy_kernel(access->ictx, &access->obj, 1);
+	iommufd_object_destroy_kernel(ictx, &access->obj, 1);
+	if (ctx_ref)
+		iommufd_ctx_put(ictx);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
 
-/* Moves @access to the IOAS @ioas_id; with @replace it may be attached */
+/*
+ * Moves @access from its IOAS (if any) to @new (if not NULL). Before the
+ * old IOAS is left, the driver is asked through ops->unmap to give back
+ * every page it pinned from it; pins cannot start meanwhile, because
+ * @access->ioas is NULL while the callback runs with ioas_lock dropped.
+ */
 static int iommufd_access_change_ioas(struct iommufd_access *access,
-				      u32 ioas_id, bool replace)
+				      struct iommufd_ioas *new)
 {
+	struct iommufd_ioas *old = access->ioas;
 	bool pins = access->ops->needs_pin_pages;
-	struct iommufd_ioas *new, *old;
+	u32 old_index = access->iopt_index;
+	u32 new_index;
+	int rc;
+
+	lockdep_assert_held(&access->ioas_lock);
+
+	/* Another change is running the unmap callback */
+	if (old != access->ioas_unpin)
+		return -EBUSY;
+	if (old == new)
+		return 0;
+
+	if (new) {
+		rc = iopt_add_access(&new->iopt, access, pins, &new_index);
+		if (rc)
+			return rc;
+		refcount_inc(&new->obj.refs);
+	}
+	if (old) {
+		access->ioas = NULL;
+		if (access->ops->unmap) {
+			mutex_unlock(&access->ioas_lock);
+			access->ops->unmap(access->data, 0, ULONG_MAX);
+			mutex_lock(&access->ioas_lock);
+		}
+		iopt_remove_access(&old->iopt, pins, old_index);
+		refcount_dec(&old->obj.refs);
+	}
+	access->ioas = new;
+	access->ioas_unpin = new;
+	if (new)
+		access->iopt_index = new_index;
+	return 0;
+}
+
+/* Looks up @ioas_id and moves @access there; attached only if @replace */
+static int iommufd_access_move(struct iommufd_access *access, u32 ioas_id,
+			       bool replace)
+{
+	struct iommufd_ioas *new;
 	int rc;
 
 	new = iommufd_get_ioas(access->ictx, ioas_id);
@@ -94,25 +163,10 @@ static int iommufd_access_change_ioas(struct iommufd_access *access,
 		return PTR_ERR(new);
 
 	mutex_lock(&access->ioas_lock);
-	old = access->ioas;
-	if (!replace && old) {
+	if (!replace && access->ioas_unpin)
 		rc = -EINVAL;
-		goto out_unlock;
-	}
-	if (old == new) {
-		rc = 0;
-		goto out_unlock;
-	}
-	rc = iopt_add_access(&new->iopt, access, pins);
-	if (rc)
-		goto out_unlock;
-	refcount_inc(&new->obj.refs);
-	access->ioas = new;
-	if (old) {
-		iopt_remove_access(&old->iopt, access, pins);
-		refcount_dec(&old->obj.refs);
-	}
-out_unlock:
+	else
+		rc = iommufd_access_change_ioas(access, new);
 	mutex_unlock(&access->ioas_lock);
 	iommufd_put_object(access->ictx, &new->obj);
 	return rc;
@@ -130,7 +184,7 @@ out_unlock:
  */
 int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 {
-	return iommufd_access_change_ioas(access, ioas_id, false);
+	return iommufd_access_move(access, ioas_id, false);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
 
@@ -139,14 +193,16 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * @access: the access, attached or not
  * @ioas_id: the new IOAS
  *
- * The access must have given back every page it borrowed from the old IOAS.
+ * Pages pinned from the old IOAS are asked back through ops->unmap, for
+ * the whole IOVA space, before the old IOAS is left.
  *
- * Context: Process context.
- * Return: as iommufd_access_attach(); on error the access stays where it was.
+ * Context: Process context; calls ops->unmap with no iommufd lock held.
+ * Return: as iommufd_access_attach(), or -EBUSY while another attach change
+ * of the access is in progress; on error the access stays where it was.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {
-	return iommufd_access_change_ioas(access, ioas_id, true);
+	return iommufd_access_move(access, ioas_id, true);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
 
@@ -154,17 +210,15 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
  * iommufd_access_detach() - detach an access from its IOAS
  * @access: the access; nothing happens if it is not attached
  *
- * Context: Process context.
+ * Pages still pinned are asked back through ops->unmap first.
+ *
+ * Context: Process context; calls ops->unmap with no iommufd lock held.
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
 	mutex_lock(&access->ioas_lock);
-	if (access->ioas) {
-		iopt_remove_access(&access->ioas->iopt, access,
-				   access->ops->needs_pin_pages);
-		refcount_dec(&access->ioas->obj.refs);
-		access->ioas = NULL;
-	}
+	/* Drivers serialize the attach changes of one access */
+	WARN_ON(iommufd_access_change_ioas(access, NULL));
 	mutex_unlock(&access->ioas_lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
@@ -250,8 +304,9 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 				unsigned long iova, unsigned long length)
 {
 	mutex_lock(&access->ioas_lock);
-	if (!WARN_ON(!access->ioas))
-		iopt_access_unpin_pages(&access->ioas->iopt, iova, length);
+	if (!WARN_ON(!access->ioas_unpin))
+		iopt_access_unpin_pages(&access->ioas_unpin->iopt, iova,
+					length);
 	mutex_unlock(&access->ioas_lock);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);

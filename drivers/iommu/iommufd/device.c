@@ -83,6 +83,7 @@ static struct iommufd_group *iommufd_group_get(struct iommufd_ctx *ictx,
 	kref_init(&new->ref);
 	mutex_init(&new->lock);
 	INIT_LIST_HEAD(&new->device_list);
+	new->sw_msi_start = PHYS_ADDR_MAX;
 	new->ictx = ictx;
 	new->group = group;
 
@@ -139,6 +140,17 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 }
 
 /*
+ * A bound device holds a reference on its file: VFIO's group path drops
+ * its own (VFIO_GROUP_UNSET_CONTAINER) while devices stay open. The
+ * selftest's mock devices are objects of the file itself, which such a
+ * reference would keep open forever.
+ */
+static bool iommufd_device_holds_ctx(struct device *dev)
+{
+	return !iommufd_test_is_mock_dev(dev);
+}
+
+/*
  * Whether DMA of @dev may be handed to userspace: mappings are always
  * cacheable, so the IOMMU must keep DMA coherent, and a DMA write must not
  * be able to raise another device's interrupt.
@@ -163,8 +175,8 @@ static int iommufd_device_check_safe(struct device *dev,
  * @id: out: the ID of the new DEVICE object
  *
  * Claims DMA ownership of the device's group for @ictx. The caller owns the
- * returned device until iommufd_device_unbind(), and keeps its reference on
- * @ictx at least that long; userspace cannot destroy the device.
+ * returned device until iommufd_device_unbind(); userspace cannot destroy
+ * it. The device holds a reference on @ictx until it is unbound.
  *
  * Context: Process context.
  * Return: the device, or ERR_PTR: -ENODEV without an IOMMU group, -EINVAL
@@ -209,6 +221,8 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	};
 	/* The binder's hold: IOMMU_DESTROY sees the object as busy */
 	refcount_inc(&idev->obj.refs);
+	if (iommufd_device_holds_ctx(dev))
+		iommufd_ctx_get(ictx);
 	*id = idev->obj.id;
 	iommufd_object_finalize(ictx, &idev->obj);
 	return idev;
@@ -226,12 +240,18 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
  * A device still attached is detached first.
  *
  * Context: Process context; waits for ioctls using the device to finish.
+ * May release the file, and with it every object of the file.
  */
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
+	struct iommufd_ctx *ictx = idev->ictx;
+	bool holds_ctx = iommufd_device_holds_ctx(idev->dev);
+
 	if (!list_empty(&idev->group_item))
 		iommufd_device_detach(idev);
-	iommufd_object_destroy_kernel(idev->ictx, &idev->obj, 1);
+	iommufd_object_destroy_kernel(ictx, &idev->obj, 1);
+	if (holds_ctx)
+		iommufd_ctx_put(ictx);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
 
@@ -268,7 +288,12 @@ static struct iommufd_hwpt_paging *hwpt_paging_of(struct iommufd_hw_pagetable *h
 	return container_of(hwpt, struct iommufd_hwpt_paging, common);
 }
 
-/* Reserves @idev's reserved regions in @ioas, tagged with @idev */
+/*
+ * Reserves @idev's reserved regions in @ioas, tagged with @idev, and notes
+ * where the IOMMU driver wants MSI doorbells mapped if it leaves that to
+ * software (IOMMU_RESV_SW_MSI, as on ARM): a window the group's domains
+ * must then carry an MSI cookie for.
+ */
 static int iommufd_device_reserve_regions(struct iommufd_device *idev,
 					  struct iommufd_ioas *ioas)
 {
@@ -276,11 +301,15 @@ static int iommufd_device_reserve_regions(struct iommufd_device *idev,
 	LIST_HEAD(regions);
 	int rc = 0;
 
+	lockdep_assert_held(&idev->igroup->lock);
+
 	iommu_get_resv_regions(idev->dev, &regions);
 	list_for_each_entry(resv, &regions, list) {
 		/* Firmware may still use these, but they can be mapped over */
 		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
 			continue;
+		if (resv->type == IOMMU_RESV_SW_MSI)
+			idev->igroup->sw_msi_start = resv->start;
 		rc = iopt_reserve_iova(&ioas->iopt, resv->start,
 				       resv->start + resv->length - 1, idev);
 		if (rc)
@@ -422,8 +451,9 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	if (rc)
 		goto out_unlock;
 
-	/* Last before the attach itself: enforcing cannot be undone */
-	if (idev->enforce_cache_coherency)
+	/* Last before the attach itself: neither can be undone */
+	rc = iommufd_hwpt_setup_sw_msi(paging, igroup->sw_msi_start);
+	if (!rc && idev->enforce_cache_coherency)
 		rc = iommufd_hwpt_enforce_cc(paging);
 	if (!rc && !old)
 		rc = iommu_attach_group(hwpt->domain, igroup->group);

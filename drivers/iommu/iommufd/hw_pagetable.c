@@ -91,6 +91,33 @@ int iommufd_hwpt_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging)
 }
 
 /**
+ * iommufd_hwpt_setup_sw_msi() - let the IRQ layer map MSI doorbells
+ * @hwpt_paging: the HWPT a group is about to use (the parent, for nesting)
+ * @sw_msi_start: IOVA of the group's IOMMU_RESV_SW_MSI window, or
+ *	PHYS_ADDR_MAX if its IOMMU translates MSIs itself
+ *
+ * An IOMMU that leaves MSI translation to software has the doorbells mapped
+ * by the IRQ layer into the window its reserved region names, which needs an
+ * MSI cookie on the domain. A domain takes one cookie for its lifetime.
+ *
+ * Context: Process context; the caller serializes attaches to the HWPT.
+ * Return: 0 or the error of iommu_get_msi_cookie().
+ */
+int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
+			      phys_addr_t sw_msi_start)
+{
+	int rc;
+
+	if (sw_msi_start == PHYS_ADDR_MAX || hwpt_paging->msi_cookie)
+		return 0;
+	rc = iommu_get_msi_cookie(hwpt_paging->common.domain, sw_msi_start);
+	if (rc)
+		return rc;
+	hwpt_paging->msi_cookie = true;
+	return 0;
+}
+
+/**
  * iommufd_hwpt_paging_alloc() - create a paging HWPT fed by an IOAS
  * @ictx: the file the HWPT belongs to
  * @ioas: the IOAS whose mappings fill the domain

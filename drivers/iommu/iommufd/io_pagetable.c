@@ -432,6 +432,16 @@ static int iopt_insert_areas(struct io_pagetable *iopt,
 		area->node.last = next + len - 1;
 		next += len;
 	}
+	/*
+	 * A copy joins pieces of other mappings, which only had to fit their
+	 * own IOAS's alignment: each piece must fit this one's.
+	 */
+	list_for_each_entry(area, areas, list) {
+		if (area->node.start & (iopt->iova_alignment - 1)) {
+			rc = -EINVAL;
+			goto out_restore;
+		}
+	}
 	list_for_each_entry(area, areas, list) {
 		rc = iopt_area_map_domains(iopt, area);
 		if (rc) {
@@ -445,14 +455,17 @@ static int iopt_insert_areas(struct io_pagetable *iopt,
 				break;
 			iopt_area_unmap_domains(iopt, area, NULL);
 		}
-		/* Give the callers back their byte lengths */
-		list_for_each_entry(area, areas, list)
-			area->node.start = area_length(area);
-		goto out_unlock;
+		goto out_restore;
 	}
 	list_for_each_entry(area, areas, list)
 		interval_tree_insert(&area->node, &iopt->area_itree);
 	INIT_LIST_HEAD(areas);
+	goto out_unlock;
+
+out_restore:
+	/* Give the caller back its byte lengths */
+	list_for_each_entry(area, areas, list)
+		area->node.start = area_length(area);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
@@ -1037,13 +1050,14 @@ out_unlock:
  * @iopt: the table
  * @access: the access; gets notified before mappings it may have pinned go
  * @pins_pages: the access pins pages, which needs PAGE_SIZE alignment
+ * @index: out: the access's slot in this table, for iopt_remove_access()
  *
  * Context: Process context; takes the table's locks.
  * Return: 0, -EADDRINUSE if @pins_pages and a mapping is not PAGE_SIZE
  * aligned, or -ENOMEM.
  */
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
-		    bool pins_pages)
+		    bool pins_pages, u32 *index)
 {
 	int rc;
 
@@ -1053,8 +1067,8 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		rc = -EADDRINUSE;
 		goto out_unlock;
 	}
-	rc = xa_alloc(&iopt->accesses, &access->iopt_index, access,
-		      xa_limit_32b, GFP_KERNEL_ACCOUNT);
+	rc = xa_alloc(&iopt->accesses, index, access, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
 	if (rc)
 		goto out_unlock;
 	if (pins_pages) {
@@ -1070,17 +1084,20 @@ out_unlock:
 /**
  * iopt_remove_access() - undo iopt_add_access()
  * @iopt: the table
- * @access: the access, with no pages pinned any more
  * @pins_pages: as given to iopt_add_access()
+ * @index: the slot iopt_add_access() returned; an access that moves to
+ *         another table holds a slot in each for a while, so the slot and
+ *         not the access names the entry
+ *
+ * The access must hold no pages of the table any more.
  *
  * Context: Process context; takes the table's locks.
  */
-void iopt_remove_access(struct io_pagetable *iopt,
-			struct iommufd_access *access, bool pins_pages)
+void iopt_remove_access(struct io_pagetable *iopt, bool pins_pages, u32 index)
 {
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
-	xa_erase(&iopt->accesses, access->iopt_index);
+	xa_erase(&iopt->accesses, index);
 	if (pins_pages) {
 		iopt->num_pinning_accesses--;
 		iopt->iova_alignment = iopt_required_alignment(iopt, NULL);

@@ -122,7 +122,12 @@ out_put:
 
 static int iommufd_map_prot(u32 flags)
 {
-	int prot = 0;
+	/*
+	 * Userspace cannot ask for non-coherent DMA: devices that could do
+	 * no-snoop DMA get a domain that enforces coherency, and the
+	 * translations of every domain are cacheable.
+	 */
+	int prot = IOMMU_CACHE;
 
 	if (flags & IOMMU_IOAS_MAP_WRITEABLE)
 		prot |= IOMMU_WRITE;
@@ -140,7 +145,8 @@ static int iommufd_check_map_args(u32 flags, u64 iova, u64 length)
 
 	if (flags & ~known)
 		return -EOPNOTSUPP;
-	if (!prot || !length)
+	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)) ||
+	    !length)
 		return -EINVAL;
 	if (iova >= ULONG_MAX || length >= ULONG_MAX)
 		return -EOVERFLOW;

@@ -208,9 +208,8 @@ int iopt_set_allowed_iovas(struct io_pagetable *iopt,
 			   const struct iommu_iova_range *ranges, u32 nr);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
-		    bool pins_pages);
-void iopt_remove_access(struct io_pagetable *iopt,
-			struct iommufd_access *access, bool pins_pages);
+		    bool pins_pages, u32 *index);
+void iopt_remove_access(struct io_pagetable *iopt, bool pins_pages, u32 index);
 int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
 			  unsigned long length, struct page **out, bool write);
 void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
@@ -240,6 +239,7 @@ void iommufd_test_exit(void);
 int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 bool iommufd_test_is_mock_dev(struct device *dev);
+bool iommufd_test_is_own_access(const struct iommufd_access_ops *ops);
 #else
 static inline bool iommufd_should_fail(void)
 {
@@ -256,6 +256,12 @@ static inline void iommufd_test_exit(void)
 }
 
 static inline bool iommufd_test_is_mock_dev(struct device *dev)
+{
+	return false;
+}
+
+static inline bool
+iommufd_test_is_own_access(const struct iommufd_access_ops *ops)
 {
 	return false;
 }
@@ -354,6 +360,7 @@ struct iommufd_hwpt_paging {
 	bool enforce_cache_coherency : 1;
 	bool nest_parent : 1;
 	bool in_iopt : 1;		/* added to ioas->iopt */
+	bool msi_cookie : 1;		/* iommu_get_msi_cookie() done */
 };
 
 /* A domain whose first stage userspace owns, on a NEST_PARENT parent */
@@ -365,12 +372,14 @@ struct iommufd_hwpt_nested {
 /* One iommu_group with devices bound to a file; see device.c */
 struct iommufd_group {
 	struct kref ref;
-	/* Protects @hwpt and @device_list */
+	/* Protects @hwpt, @device_list and @sw_msi_start */
 	struct mutex lock;
 	struct iommufd_ctx *ictx;
 	struct iommu_group *group;
 	struct iommufd_hw_pagetable *hwpt;	/* NULL while unattached */
 	struct list_head device_list;	/* attached struct iommufd_device */
+	/* IOVA of the IOMMU_RESV_SW_MSI window, PHYS_ADDR_MAX if none */
+	phys_addr_t sw_msi_start;
 };
 
 struct iommufd_device {
@@ -400,6 +409,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
 int iommufd_hwpt_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
+int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
+			      phys_addr_t sw_msi_start);
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags,
@@ -415,10 +426,17 @@ struct iommufd_access {
 	struct iommufd_ctx *ictx;
 	const struct iommufd_access_ops *ops;
 	void *data;
-	/* Protects @ioas against attach, replace and detach */
+	/*
+	 * Protects the members below. Pins and copies go to @ioas; unpins go
+	 * to @ioas_unpin, the IOAS the pins came from. The two differ only
+	 * while an attach change runs the unmap callback with the lock
+	 * dropped: @ioas is NULL then, so nothing new is pinned from an IOAS
+	 * that is being left.
+	 */
 	struct mutex ioas_lock;
 	struct iommufd_ioas *ioas;
-	u32 iopt_index;		/* in ioas->iopt.accesses */
+	struct iommufd_ioas *ioas_unpin;
+	u32 iopt_index;		/* in ioas_unpin->iopt.accesses */
 };
 
 void iommufd_access_destroy_object(struct iommufd_object *obj);

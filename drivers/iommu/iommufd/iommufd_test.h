@@ -143,12 +143,14 @@
  *	ENOMEM.
  * @IOMMU_TEST_OP_ACCESS_REPLACE: iommufd_access_replace() of the access
  *	object @id with the IOAS ioas_id; the access may be attached or not.
- *	Errors: as ACCESS_ATTACH but never EINVAL for an attached access, and
- *	EBUSY while pages are pinned through the access, which the API leaves
- *	to its caller to prevent. On failure the access stays where it was.
+ *	Pins from the old IOAS are given back through the unmap callback
+ *	(asked for the whole IOVA space) before the old IOAS is left, as a
+ *	real driver gives them back. Errors: as ACCESS_ATTACH but never EINVAL
+ *	for an attached access. On failure the access stays where it was.
  * @IOMMU_TEST_OP_ACCESS_DETACH: iommufd_access_detach() of the access object
- *	@id. Errors: ENOENT (no such access object), EINVAL (not attached),
- *	EBUSY (pages are pinned through the access).
+ *	@id; pins are given back through the unmap callback as for
+ *	ACCESS_REPLACE. Errors: ENOENT (no such access object), EINVAL (not
+ *	attached).
  * @IOMMU_TEST_OP_ACCESS_PIN: iommufd_access_pin_pages() of [iova, iova +
  *	length) through the access object @id. The object keeps the range and
  *	its pages until ACCESS_UNPIN of the returned handle, until the unmap
@@ -240,10 +242,13 @@ enum iommu_test_mock_domain_flags {
  * enum iommu_test_mock_prot - IO page permissions seen by MD_CHECK_MAP
  * @MOCK_PROT_READ: the device may read through the IO page
  * @MOCK_PROT_WRITE: the device may write through the IO page
+ * @MOCK_PROT_CACHE: the IO page was mapped cacheable (IOMMU_CACHE), as
+ *	iommufd maps everything
  */
 enum iommu_test_mock_prot {
 	MOCK_PROT_READ = 1 << 0,
 	MOCK_PROT_WRITE = 1 << 1,
+	MOCK_PROT_CACHE = 1 << 2,
 };
 
 /**
@@ -259,6 +264,11 @@ enum iommu_test_mock_prot {
  * @MOCK_DEVICE_NO_RESV_REGION: the device has no reserved region. Without
  *	this flag it reports [MOCK_RESV_START, MOCK_RESV_LAST] as an MSI
  *	window (IOMMU_RESV_MSI), which attaching it reserves in the IOAS.
+ * @MOCK_DEVICE_SW_MSI: the IOMMU leaves MSI translation to software, as ARM
+ *	SMMUs do: instead of the x86 window the device reports
+ *	[MOCK_SW_MSI_START, MOCK_SW_MSI_LAST] as IOMMU_RESV_SW_MSI, for which
+ *	the paging domains it attaches to (the parent, for a nested one) must
+ *	get an MSI cookie (MOCK_PROP_MSI_COOKIE).
  *
  * Every mock device keeps DMA cache coherent (IOMMU_CAP_CACHE_COHERENCY) and
  * sits on the mock IOMMU's identity domain while no driver owns it. The
@@ -270,6 +280,7 @@ enum iommu_test_mock_device_flags {
 	MOCK_DEVICE_ENFORCE_COHERENCY = 1 << 0,
 	MOCK_DEVICE_DIRTY_TRACKING = 1 << 1,
 	MOCK_DEVICE_NO_RESV_REGION = 1 << 2,
+	MOCK_DEVICE_SW_MSI = 1 << 3,
 };
 
 /**
@@ -293,6 +304,9 @@ enum iommu_test_mock_driver {
 /* The MSI window every mock device reserves, as on x86 */
 #define MOCK_RESV_START		0xfee00000ULL
 #define MOCK_RESV_LAST		0xfeefffffULL
+/* The software MSI window of MOCK_DEVICE_SW_MSI devices, as on ARM */
+#define MOCK_SW_MSI_START	0x08000000ULL
+#define MOCK_SW_MSI_LAST	0x080fffffULL
 
 /**
  * enum iommu_test_mock_attached - what a device is attached to
@@ -316,12 +330,15 @@ enum iommu_test_mock_attached {
  * @MOCK_PROP_DIRTY_TRACKING: allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING
  * @MOCK_PROP_DIRTY_ENABLED: dirty tracking is switched on
  * @MOCK_PROP_COHERENCY_ENFORCED: enforce_cache_coherency() succeeded on it
+ * @MOCK_PROP_MSI_COOKIE: it carries an MSI cookie, so the IRQ layer can map
+ *	MSI doorbells into it
  */
 enum iommu_test_mock_domain_props {
 	MOCK_PROP_NEST_PARENT = 1 << 0,
 	MOCK_PROP_DIRTY_TRACKING = 1 << 1,
 	MOCK_PROP_DIRTY_ENABLED = 1 << 2,
 	MOCK_PROP_COHERENCY_ENFORCED = 1 << 3,
+	MOCK_PROP_MSI_COOKIE = 1 << 4,
 };
 
 /**
@@ -330,9 +347,10 @@ enum iommu_test_mock_domain_props {
  *	that ACCESS_PIN works; attaching it makes the IOAS require PAGE_SIZE
  *	alignment.
  * @MOCK_ACCESS_UNMAP_IGNORE: the unmap callback only counts its calls and
- *	keeps every pin, so that an unmap of a pinned range fails with EBUSY.
- *	Without it the callback gives back every pin that overlaps the range
- *	being unmapped.
+ *	keeps every pin, so that an unmap of a pinned range fails with EBUSY;
+ *	when the access leaves its IOAS it still gives them back. Without it
+ *	the callback gives back every pin that overlaps the range being
+ *	unmapped.
  */
 enum iommu_test_access_flags {
 	MOCK_ACCESS_PIN_PAGES = 1 << 0,

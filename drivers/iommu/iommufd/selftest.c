@@ -123,11 +123,11 @@ bool iommufd_should_fail(void)
  * of each mapped page, as hardware keeps it in the one PTE of the page),
  * then the physical IO page number.
  */
-#define MOCK_PTE_PROT		GENMASK(1, 0)
-#define MOCK_PTE_CALL_FIRST	BIT(2)
-#define MOCK_PTE_PGSHIFT	GENMASK(8, 3)
-#define MOCK_PTE_DIRTY		BIT(9)
-#define MOCK_PTE_PFN_SHIFT	10
+#define MOCK_PTE_PROT		GENMASK(2, 0)
+#define MOCK_PTE_CALL_FIRST	BIT(3)
+#define MOCK_PTE_PGSHIFT	GENMASK(9, 4)
+#define MOCK_PTE_DIRTY		BIT(10)
+#define MOCK_PTE_PFN_SHIFT	11
 #define MOCK_PTE_PFN_MAX	(LONG_MAX >> MOCK_PTE_PFN_SHIFT)
 
 static unsigned int mock_pte_prot(unsigned long pte)
@@ -326,6 +326,8 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 		pte_bits |= FIELD_PREP(MOCK_PTE_PROT, MOCK_PROT_READ);
 	if (prot & IOMMU_WRITE)
 		pte_bits |= FIELD_PREP(MOCK_PTE_PROT, MOCK_PROT_WRITE);
+	if (prot & IOMMU_CACHE)
+		pte_bits |= FIELD_PREP(MOCK_PTE_PROT, MOCK_PROT_CACHE);
 	pte_bits |= FIELD_PREP(MOCK_PTE_PGSHIFT, ilog2(pgsize));
 
 	for (; pgcount; pgcount--) {
@@ -833,14 +835,24 @@ static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
  */
 static void mock_get_resv_regions(struct device *dev, struct list_head *head)
 {
+	u32 flags = to_mock_dev(dev)->flags;
 	struct iommu_resv_region *region;
 
-	if (to_mock_dev(dev)->flags & MOCK_DEVICE_NO_RESV_REGION)
+	if (flags & MOCK_DEVICE_NO_RESV_REGION)
 		return;
-	region = iommu_alloc_resv_region(MOCK_RESV_START,
-					 MOCK_RESV_LAST - MOCK_RESV_START + 1,
-					 IOMMU_WRITE | IOMMU_MMIO,
-					 IOMMU_RESV_MSI, GFP_KERNEL);
+	if (flags & MOCK_DEVICE_SW_MSI)
+		region = iommu_alloc_resv_region(MOCK_SW_MSI_START,
+						 MOCK_SW_MSI_LAST -
+						 MOCK_SW_MSI_START + 1,
+						 IOMMU_WRITE | IOMMU_NOEXEC |
+						 IOMMU_MMIO,
+						 IOMMU_RESV_SW_MSI, GFP_KERNEL);
+	else
+		region = iommu_alloc_resv_region(MOCK_RESV_START,
+						 MOCK_RESV_LAST -
+						 MOCK_RESV_START + 1,
+						 IOMMU_WRITE | IOMMU_MMIO,
+						 IOMMU_RESV_MSI, GFP_KERNEL);
 	if (region)
 		list_add_tail(&region->list, head);
 }
@@ -1117,19 +1129,25 @@ struct selftest_obj {
 		} device;
 		/*
 		 * An in-kernel access to this file, driven as an mdev driver
-		 * would drive it. @lock is taken before any lock of the
-		 * access. The unmap callback takes it as well, which cannot
-		 * deadlock because no operation unmaps while holding it.
+		 * would drive it. @attach_lock serializes attach changes and
+		 * is held across them; @lock is taken before any lock of the
+		 * access and never held while calling into an attach change,
+		 * since the unmap callback takes it.
 		 */
 		struct {
 			struct iommufd_access *access;
 			bool pin_pages;
+			/* Unpin on IOAS_UNMAP only when leaving the IOAS */
 			bool ignore_unmap;
+			/* Protects @attached */
+			struct mutex attach_lock;
+			bool attached;
 			/* Protects the members below */
 			struct mutex lock;
 			/* Handle -> struct selftest_pin */
 			struct xarray pins;
-			bool attached;
+			/* An attach change is asking for every pin back */
+			bool leaving;
 			struct selftest_unmap_stats unmap;
 		} access;
 	};
@@ -1176,6 +1194,7 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 		iommufd_access_destroy(sobj->access.access);
 		xa_destroy(&sobj->access.pins);
 		mutex_destroy(&sobj->access.lock);
+		mutex_destroy(&sobj->access.attach_lock);
 		break;
 	}
 }
@@ -1202,7 +1221,7 @@ static struct selftest_obj *selftest_obj_get(struct iommufd_ucmd *ucmd,
 static struct mutex *selftest_obj_lock(struct selftest_obj *sobj)
 {
 	if (sobj->kind == SELFTEST_OBJ_ACCESS)
-		return &sobj->access.lock;
+		return &sobj->access.attach_lock;
 	return &sobj->device.lock;
 }
 
@@ -1437,7 +1456,8 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 	int rc;
 
 	if (cmd->check_map.__reserved ||
-	    cmd->check_map.prot & ~(MOCK_PROT_READ | MOCK_PROT_WRITE))
+	    cmd->check_map.prot & ~(MOCK_PROT_READ | MOCK_PROT_WRITE |
+				     MOCK_PROT_CACHE))
 		return -EOPNOTSUPP;
 	rc = test_range_last(cmd->check_map.iova, cmd->check_map.length,
 			     &last_iova);
@@ -1614,7 +1634,7 @@ static int iommufd_test_mock_device_add(struct iommufd_ucmd *ucmd,
 {
 	const u32 known = MOCK_DEVICE_ENFORCE_COHERENCY |
 			  MOCK_DEVICE_DIRTY_TRACKING |
-			  MOCK_DEVICE_NO_RESV_REGION;
+			  MOCK_DEVICE_NO_RESV_REGION | MOCK_DEVICE_SW_MSI;
 	u32 driver = cmd->mock_device.driver;
 	struct iommufd_device *idev = NULL;
 	struct selftest_obj *sobj;
@@ -1785,6 +1805,8 @@ static void mock_describe_domain(struct iommu_domain *domain,
 		props |= MOCK_PROP_DIRTY_ENABLED;
 	if (md->coherency_enforced)
 		props |= MOCK_PROP_COHERENCY_ENFORCED;
+	if (md->domain.iova_cookie)
+		props |= MOCK_PROP_MSI_COOKIE;
 	cmd->mock_device_domain.out_props = props;
 
 	if (domain->ops == &mock_nested_ops) {
@@ -1882,7 +1904,8 @@ static void selftest_access_unmap(void *data, unsigned long iova,
 	sobj->access.unmap.calls++;
 	sobj->access.unmap.last_iova = iova;
 	sobj->access.unmap.last_length = length;
-	if (sobj->access.ignore_unmap)
+	/* Even a driver slow to let go must when its access leaves */
+	if (sobj->access.ignore_unmap && !sobj->access.leaving)
 		goto out_unlock;
 	xa_for_each(&sobj->access.pins, handle, pin) {
 		if (pin->iova > last || pin->iova + pin->length - 1 < iova)
@@ -1906,6 +1929,26 @@ static const struct iommufd_access_ops selftest_access_pin_ops = {
 	.unmap = selftest_access_unmap,
 };
 
+/**
+ * iommufd_test_is_own_access() - was an access created by the selftest?
+ * @ops: the access's ops
+ *
+ * Return: true for the ops of the selftest's access objects.
+ */
+bool iommufd_test_is_own_access(const struct iommufd_access_ops *ops)
+{
+	return ops == &selftest_access_ops || ops == &selftest_access_pin_ops;
+}
+
+/* Marks @sobj as leaving its IOAS, or as staying again */
+static void selftest_access_set_leaving(struct selftest_obj *sobj,
+					bool leaving)
+{
+	mutex_lock(&sobj->access.lock);
+	sobj->access.leaving = leaving;
+	mutex_unlock(&sobj->access.lock);
+}
+
 static int iommufd_test_access_create(struct iommufd_ucmd *ucmd,
 				      struct iommu_test_cmd *cmd)
 {
@@ -1926,6 +1969,7 @@ static int iommufd_test_access_create(struct iommufd_ucmd *ucmd,
 	sobj->kind = SELFTEST_OBJ_ACCESS;
 	sobj->access.pin_pages = flags & MOCK_ACCESS_PIN_PAGES;
 	sobj->access.ignore_unmap = flags & MOCK_ACCESS_UNMAP_IGNORE;
+	mutex_init(&sobj->access.attach_lock);
 	mutex_init(&sobj->access.lock);
 	xa_init_flags(&sobj->access.pins, XA_FLAGS_ALLOC1);
 
@@ -1959,6 +2003,7 @@ err_destroy:
 err_abort:
 	xa_destroy(&sobj->access.pins);
 	mutex_destroy(&sobj->access.lock);
+	mutex_destroy(&sobj->access.attach_lock);
 	iommufd_object_abort(ucmd->ictx, &sobj->obj);
 	return rc;
 }
@@ -1977,12 +2022,12 @@ static int iommufd_test_access_attach(struct iommufd_ucmd *ucmd,
 	if (!replace) {
 		rc = iommufd_access_attach(sobj->access.access,
 					   cmd->access_attach.ioas_id);
-	} else if (!xa_empty(&sobj->access.pins)) {
-		/* The pages came from the old IOAS and must go back to it */
-		rc = -EBUSY;
 	} else {
+		/* Pins from the old IOAS are asked back by the replace */
+		selftest_access_set_leaving(sobj, true);
 		rc = iommufd_access_replace(sobj->access.access,
 					    cmd->access_attach.ioas_id);
+		selftest_access_set_leaving(sobj, false);
 	}
 	if (!rc)
 		sobj->access.attached = true;
@@ -2001,11 +2046,11 @@ static int iommufd_test_access_detach(struct iommufd_ucmd *ucmd,
 		return PTR_ERR(sobj);
 	if (!sobj->access.attached) {
 		rc = -EINVAL;
-	} else if (!xa_empty(&sobj->access.pins)) {
-		/* Unpinning after the detach would find no IOAS */
-		rc = -EBUSY;
 	} else {
+		/* The detach asks for every pin back through the callback */
+		selftest_access_set_leaving(sobj, true);
 		iommufd_access_detach(sobj->access.access);
+		selftest_access_set_leaving(sobj, false);
 		sobj->access.attached = false;
 	}
 	selftest_obj_unlock_put(ucmd, sobj);
@@ -2231,6 +2276,7 @@ static int iommufd_test_access_info(struct iommufd_ucmd *ucmd,
 	sobj = selftest_obj_lock_get(ucmd, cmd->id, SELFTEST_OBJ_ACCESS);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
+	mutex_lock(&sobj->access.lock);
 	xa_for_each(&sobj->access.pins, handle, pin)
 		pins++;
 	cmd->access_info.out_pins = pins;
@@ -2240,6 +2286,7 @@ static int iommufd_test_access_info(struct iommufd_ucmd *ucmd,
 	cmd->access_info.out_last_unmap_iova = sobj->access.unmap.last_iova;
 	cmd->access_info.out_last_unmap_length =
 		sobj->access.unmap.last_length;
+	mutex_unlock(&sobj->access.lock);
 	selftest_obj_unlock_put(ucmd, sobj);
 	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }

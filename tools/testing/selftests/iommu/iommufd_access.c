@@ -11,14 +11,16 @@
  * between IOASes; ACCESS_PIN and ACCESS_UNPIN borrow and give back ranges;
  * ACCESS_RW copies through a kernel buffer. The object's unmap callback
  * gives back every pin an unmap touches, or, created with
- * MOCK_ACCESS_UNMAP_IGNORE, nothing at all; ACCESS_INFO tells what it did.
+ * MOCK_ACCESS_UNMAP_IGNORE, nothing until the access leaves its IOAS;
+ * ACCESS_INFO tells what it did.
  *
  * The suite checks the promises of the API: an attached access holds its
  * IOAS, and one that pins raises the IOAS's alignment to a CPU page; a pin
  * hands out exactly the pages behind the IOVAs without pinning them again;
  * rw moves exactly the requested bytes across page and mapping boundaries;
  * an unmap of borrowed pages asks the accesses first and succeeds once they
- * let go, or fails with EBUSY and keeps the mapping; a failed call leaves
+ * let go, or fails with EBUSY and keeps the mapping; leaving an IOAS takes
+ * every pin back through the same callback; a failed call leaves
  * nothing pinned; closing the file with live accesses releases everything.
  * A short fault injection sweep (the mechanism of iommufd_fail_nth.c) runs
  * ACCESS_CREATE with an attach, ACCESS_PIN and ACCESS_RW through their
@@ -219,6 +221,8 @@ FIXTURE_VARIANT_ADD(access, mock_domain)
 FIXTURE_SETUP(access)
 {
 	struct iommu_test_cmd probe = {};
+
+	SKIP_IF_UPSTREAM_MOCK();
 
 	self->fd = iommufd_open();
 	if (self->fd < 0)
@@ -692,7 +696,8 @@ TEST_F(access, pin_needs_an_attached_pinning_access)
 				0, NULL));
 }
 
-TEST_F(access, detach_and_replace_wait_until_the_pins_are_given_back)
+/* A driver gives its pins back when asked as its access leaves the IOAS */
+TEST_F(access, detach_and_replace_take_the_pins_back_first)
 {
 	struct access_info info;
 	uint32_t obj, h, other;
@@ -703,15 +708,106 @@ TEST_F(access, detach_and_replace_wait_until_the_pins_are_given_back)
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
 	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, CPU_PAGE, NULL, 0, &h));
 
-	EXPECT_ERRNO(EBUSY, access_detach(self->fd, obj));
-	EXPECT_ERRNO(EBUSY, access_replace(self->fd, obj, other));
+	ASSERT_EQ(0, access_replace(self->fd, obj, other));
 	INFO(obj, &info);
 	EXPECT_EQ(1, info.attached);
-	EXPECT_EQ(1, info.pins);
+	EXPECT_EQ(0, info.pins);
+	EXPECT_EQ(1, info.unmap_calls);
+	EXPECT_EQ(1, info.unmap_unpins);
+	/* The whole IOVA space of the old IOAS was asked for */
+	EXPECT_EQ(0, info.last_unmap_iova);
+	EXPECT_EQ(UINT64_MAX, info.last_unmap_length);
+	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, obj, h));
+	/* Nothing of the old IOAS is borrowed any more */
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA, CPU_PAGE, NULL));
 
-	ASSERT_EQ(0, access_unpin(self->fd, obj, h));
-	EXPECT_EQ(0, access_replace(self->fd, obj, other));
-	EXPECT_EQ(0, access_detach(self->fd, obj));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, other, self->buf2, CPU_PAGE,
+				    IOVA));
+	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, CPU_PAGE, self->buf2, 0,
+				&h));
+	ASSERT_EQ(0, access_detach(self->fd, obj));
+	INFO(obj, &info);
+	EXPECT_EQ(0, info.attached);
+	EXPECT_EQ(0, info.pins);
+	EXPECT_EQ(2, info.unmap_unpins);
+	EXPECT_EQ(0, object_destroy(self->fd, other));
+}
+
+/* Even a driver that ignores unmap requests lets go when it leaves */
+TEST_F(access, detach_takes_back_pins_the_access_kept_through_unmap)
+{
+	struct access_info info;
+	uint32_t obj;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    IOVA));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN | IGNORE, &obj,
+				   NULL));
+	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, CPU_PAGE, NULL, 0, NULL));
+	EXPECT_ERRNO(EBUSY, ioas_unmap(self->fd, self->ioas, IOVA, CPU_PAGE,
+				       NULL));
+	ASSERT_EQ(0, access_detach(self->fd, obj));
+	INFO(obj, &info);
+	EXPECT_EQ(0, info.pins);
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA, CPU_PAGE, NULL));
+}
+
+/*
+ * Each IOAS knows its accesses by its own index: leaving one IOAS for
+ * another that already has accesses must remove the entry of the IOAS that
+ * is left, not the one that index names in the new IOAS.
+ */
+TEST_F(access, replace_leaves_no_entry_behind_in_the_old_ioas)
+{
+	uint32_t a, b, on_b, moving, third;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &a));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &b));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, a, self->buf, CPU_PAGE, IOVA));
+	ASSERT_EQ(0, access_create(self->fd, b, PIN, &on_b, NULL));
+	ASSERT_EQ(0, access_create(self->fd, a, PIN, &moving, NULL));
+	ASSERT_EQ(0, access_create(self->fd, a, PIN, &third, NULL));
+
+	ASSERT_EQ(0, access_replace(self->fd, moving, b));
+	EXPECT_EQ(0, object_destroy(self->fd, moving));
+	/* An unmap of A asks only the access still there */
+	ASSERT_EQ(0, access_pin(self->fd, third, IOVA, CPU_PAGE, NULL, 0,
+				NULL));
+	EXPECT_EQ(0, ioas_unmap(self->fd, a, IOVA, CPU_PAGE, NULL));
+	EXPECT_EQ(0, object_destroy(self->fd, third));
+	/* With no access left, A goes without complaint */
+	EXPECT_EQ(0, object_destroy(self->fd, a));
+	EXPECT_EQ(0, object_destroy(self->fd, on_b));
+	EXPECT_EQ(0, object_destroy(self->fd, b));
+}
+
+/*
+ * A copy made of pieces that were fine in their own IOAS (no alignment
+ * there) must not slip sub-page pieces into an IOAS whose pinning access
+ * needs whole pages: the access would be handed pages of the wrong piece.
+ */
+TEST_F(access, copy_of_sub_page_pieces_into_a_pinning_ioas_fails)
+{
+	uint32_t src, obj;
+	uint64_t iova;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &src));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, src, self->buf, CPU_PAGE / 2,
+				    IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, src, self->buf2 + CPU_PAGE / 2,
+				    CPU_PAGE + CPU_PAGE / 2,
+				    IOVA + CPU_PAGE / 2));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &obj, NULL));
+
+	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, self->ioas, IOVA2, src,
+					     IOVA, 2 * CPU_PAGE));
+	iova = 0;
+	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, MAP_RW, self->ioas, &iova, src,
+				       IOVA, 2 * CPU_PAGE));
+	EXPECT_ERRNO(ENOENT, access_pin(self->fd, obj, IOVA2, 2 * CPU_PAGE,
+					NULL, 0, NULL));
+	EXPECT_EQ(0, object_destroy(self->fd, obj));
+	EXPECT_EQ(0, object_destroy(self->fd, src));
 }
 
 /* ---- Unmapping what an access pinned ---- */
@@ -1240,6 +1336,8 @@ FIXTURE_SETUP(nth)
 {
 	struct iommu_test_cmd probe = {};
 	char path[64];
+
+	SKIP_IF_UPSTREAM_MOCK();
 
 	self->nth_fd = -1;
 	self->probe_fd = iommufd_open();

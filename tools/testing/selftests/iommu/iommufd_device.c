@@ -175,6 +175,8 @@ FIXTURE(bind)
 
 FIXTURE_SETUP(bind)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
@@ -259,7 +261,7 @@ TEST_F(bind, destroying_the_mock_device_unbinds_it)
 TEST_F(bind, device_add_rejects_unknown_flags_and_reserved)
 {
 	struct iommu_test_cmd cmd = {
-		.mock_device.flags = MOCK_DEVICE_NO_RESV_REGION << 1,
+		.mock_device.flags = MOCK_DEVICE_SW_MSI << 1,
 	};
 	int before = mock_bus_devices();
 	struct mdev dev;
@@ -417,6 +419,8 @@ FIXTURE_VARIANT_ADD(attach, no_msi_window)
 
 FIXTURE_SETUP(attach)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
@@ -884,6 +888,8 @@ FIXTURE_VARIANT_ADD(hwpt, nest_parent_dirty_tracking)
 
 FIXTURE_SETUP(hwpt)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
@@ -1095,6 +1101,8 @@ FIXTURE(hwpt_bad)
 
 FIXTURE_SETUP(hwpt_bad)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
@@ -1246,6 +1254,8 @@ FIXTURE(nested)
 
 FIXTURE_SETUP(nested)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
@@ -1550,6 +1560,8 @@ FIXTURE_VARIANT_ADD(replace, dirty_tracking)
  */
 FIXTURE_SETUP(replace)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	self->buf = small_pages_alloc(BUF_SIZE);
@@ -1867,6 +1879,8 @@ FIXTURE(coherency)
 
 FIXTURE_SETUP(coherency)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
@@ -2078,6 +2092,8 @@ FIXTURE_VARIANT_ADD(hw_info, every_flag)
 
 FIXTURE_SETUP(hw_info)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, mdev_add(self->fd, variant->dev_flags, &self->dev));
@@ -2257,6 +2273,89 @@ TEST_F(hw_info, works_whatever_the_device_is_attached_to)
 			     &info));
 	EXPECT_EQ(MOCK_HW_INFO_SIGNATURE, data.signature);
 	EXPECT_EQ(caps_of(variant->dev_flags), info.out_capabilities);
+}
+
+/* ---- Software-managed MSI windows (IOMMU_RESV_SW_MSI, as on ARM) ---- */
+
+FIXTURE(sw_msi)
+{
+	int fd;
+	uint32_t ioas;
+	struct mdev dev;
+};
+
+FIXTURE_SETUP(sw_msi)
+{
+	SKIP_IF_UPSTREAM_MOCK();
+
+	self->fd = iommufd_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_SW_MSI, &self->dev));
+}
+
+FIXTURE_TEARDOWN(sw_msi)
+{
+	close(self->fd);
+}
+
+static bool has_msi_cookie(int fd, uint32_t id)
+{
+	struct dom dom;
+
+	return !dom_get(fd, id, &dom) && (dom.props & MOCK_PROP_MSI_COOKIE);
+}
+
+TEST_F(sw_msi, attach_reserves_the_window_and_prepares_the_domain)
+{
+	struct ioas_ranges got;
+	uint32_t hwpt;
+
+	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &hwpt));
+	EXPECT_TRUE(has_msi_cookie(self->fd, self->dev.id));
+	EXPECT_TRUE(has_msi_cookie(self->fd, hwpt));
+
+	ASSERT_EQ(0, ioas_ranges_get(self->fd, self->ioas, &got));
+	ASSERT_EQ(2, got.num);
+	EXPECT_EQ(0, got.range[0].start);
+	EXPECT_EQ(MOCK_SW_MSI_START - 1, got.range[0].last);
+	EXPECT_EQ(MOCK_SW_MSI_LAST + 1, got.range[1].start);
+	EXPECT_EQ(MOCK_APERTURE_LAST, got.range[1].last);
+}
+
+TEST_F(sw_msi, explicit_hwpt_gets_the_cookie_when_the_device_arrives)
+{
+	uint32_t hwpt, plain_hwpt;
+	struct mdev plain;
+
+	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->dev.idev, self->ioas,
+				&hwpt));
+	EXPECT_FALSE(has_msi_cookie(self->fd, hwpt));
+	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, NULL));
+	ASSERT_EQ(0, mdev_replace(self->fd, self->dev.id, hwpt, NULL));
+	EXPECT_TRUE(has_msi_cookie(self->fd, hwpt));
+
+	/* A device whose IOMMU maps MSIs itself needs none */
+	ASSERT_EQ(0, mdev_add(self->fd, 0, &plain));
+	ASSERT_EQ(0, mdev_attach(self->fd, plain.id, self->ioas, &plain_hwpt));
+	EXPECT_NE(hwpt, plain_hwpt);
+	EXPECT_FALSE(has_msi_cookie(self->fd, plain_hwpt));
+}
+
+TEST_F(sw_msi, nested_attach_prepares_the_parent)
+{
+	uint32_t parent, nested;
+
+	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_NEST_PARENT,
+				self->dev.idev, self->ioas, &parent));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, self->dev.idev, parent, 1,
+				       &nested));
+	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, nested, NULL));
+	EXPECT_TRUE(has_msi_cookie(self->fd, parent));
+	/* Detach and attach again: the cookie is the domain's for good */
+	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
+	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, parent, NULL));
+	EXPECT_TRUE(has_msi_cookie(self->fd, parent));
 }
 
 TEST_HARNESS_MAIN

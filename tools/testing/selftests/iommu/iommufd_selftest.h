@@ -74,6 +74,45 @@
 		ASSERT_EQ(err, errno);                                         \
 	} while (0)
 
+/* ---- Where the tests run ---- */
+
+/*
+ * The public-ABI tests also run on pristine upstream 6.12, the arbiter of
+ * behaviour (DESIGN.md 6.0). The workbench boots that kernel with
+ * "wbkernel=upstream" and the VM's init exports IOMMUFD_UPSTREAM=1.
+ *
+ * Upstream has an IOMMU_TEST_CMD too, but its ops and structs are not ours
+ * (iommufd_test.h), so nothing that needs the mock may run there: a fixture
+ * or test that needs it starts with SKIP_IF_UPSTREAM_MOCK(), and test_cmd()
+ * never issues the ioctl there: it ends the test as failed, so that a test
+ * that forgot to say so fails loudly instead of sending upstream a command
+ * it would misread. A test of behaviour 6.12 does not have says why with
+ * SKIP_IF_UPSTREAM().
+ */
+static inline bool on_upstream(void)
+{
+	const char *val = getenv("IOMMUFD_UPSTREAM");
+
+	return val && *val && strcmp(val, "0");
+}
+
+#define UPSTREAM_MOCK_REASON \
+	"upstream 6.12: needs our IOMMU_TEST_CMD mock, whose ops upstream lacks"
+
+/* In a fixture setup or test, before anything else */
+#define SKIP_IF_UPSTREAM_MOCK()                                                \
+	do {                                                                   \
+		if (on_upstream())                                             \
+			SKIP(return, UPSTREAM_MOCK_REASON);                    \
+	} while (0)
+
+/* A test of behaviour 6.12 does not have; @why says what it lacks */
+#define SKIP_IF_UPSTREAM(why)                                                  \
+	do {                                                                   \
+		if (on_upstream())                                             \
+			SKIP(return, "upstream 6.12: %s", why);                \
+	} while (0)
+
 /* ---- The file and its objects ---- */
 
 /* A new /dev/iommu file descriptor, or -1 */
@@ -395,6 +434,12 @@ static inline int hwpt_alloc_nested(int fd, uint32_t flags, uint32_t dev,
 static inline int test_cmd(int fd, uint32_t op, uint32_t id,
 			   struct iommu_test_cmd *cmd)
 {
+	if (on_upstream()) {
+		fprintf(stderr,
+			"# IOMMU_TEST_CMD op %u not issued on upstream 6.12: the test lacks SKIP_IF_UPSTREAM_MOCK()\n",
+			op);
+		_exit(KSFT_FAIL);
+	}
 	cmd->size = sizeof(*cmd);
 	cmd->op = op;
 	cmd->id = id;
@@ -422,9 +467,10 @@ struct map_shape {
 
 /*
  * [iova, iova + length) of the domain @id (a mock domain, HWPT or mock
- * device) leads to the memory at @va with exactly the MOCK_PROT_* @prot,
- * or with any permissions if @prot is 0. @shape (optional) gets the page
- * sizes on success.
+ * device) leads to the memory at @va with exactly the MOCK_PROT_* @prot
+ * plus MOCK_PROT_CACHE (iommufd maps everything cacheable), or with any
+ * permissions if @prot is 0. @shape (optional) gets the page sizes on
+ * success.
  */
 static inline int mock_check_map(int fd, uint32_t id, uint64_t iova,
 				 uint64_t length, const void *va,
@@ -435,7 +481,7 @@ static inline int mock_check_map(int fd, uint32_t id, uint64_t iova,
 			.iova = iova,
 			.length = length,
 			.uptr = (uintptr_t)va,
-			.prot = prot,
+			.prot = prot ? prot | MOCK_PROT_CACHE : 0,
 		},
 	};
 	int rc;

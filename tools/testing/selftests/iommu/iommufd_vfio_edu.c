@@ -429,4 +429,69 @@ TEST_F(edu_dma, rebind_after_close_dmas_through_the_same_ioas)
 			 "second bind");
 }
 
+/* Opens /dev/vfio/N, the VFIO group of the device at @bdf */
+static int edu_open_group(const char *bdf)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t len;
+	long nr;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf);
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len < 0)
+		return -1;
+	target[len] = '\0';
+	base = strrchr(target, '/');
+	nr = strtol(base ? base + 1 : target, NULL, 10);
+	snprintf(path, sizeof(path), "/dev/vfio/%ld", nr);
+	return open(path, O_RDWR);
+}
+
+/*
+ * The legacy group path with an iommufd as the container: VFIO drops its
+ * own reference on the iommufd at VFIO_GROUP_UNSET_CONTAINER while the
+ * device stays open and bound, so the device must keep the iommufd alive
+ * until it is closed.
+ */
+TEST(group_device_outlives_unset_container_and_iommufd_close)
+{
+	char bdf[32];
+	int iommufd, group, devfd;
+
+	if (edu_find(bdf, sizeof(bdf)))
+		SKIP(return, "no edu PCI device (1234:11e8)");
+	if (edu_bind_vfio_pci(bdf))
+		SKIP(return, "no vfio-pci driver in this kernel");
+	group = edu_open_group(bdf);
+	if (group < 0)
+		SKIP(return, "no VFIO group interface: %s", strerror(errno));
+
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	ASSERT_OK(ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+	devfd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, devfd) TH_LOG("VFIO_GROUP_GET_DEVICE_FD: %s",
+				   strerror(errno));
+
+	ASSERT_OK(ioctl(group, VFIO_GROUP_UNSET_CONTAINER));
+	ASSERT_OK(close(iommufd));
+	/* The last user of the iommufd: unbinds and releases it */
+	ASSERT_OK(close(devfd));
+	ASSERT_OK(close(group));
+
+	/* The device is free for the next user */
+	iommufd = iommufd_open();
+	ASSERT_LE(0, iommufd);
+	group = edu_open_group(bdf);
+	ASSERT_LE(0, group);
+	ASSERT_OK(ioctl(group, VFIO_GROUP_SET_CONTAINER, &iommufd));
+	devfd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, devfd);
+	ASSERT_OK(close(devfd));
+	ASSERT_OK(close(group));
+	ASSERT_OK(close(iommufd));
+}
+
 TEST_HARNESS_MAIN
