@@ -1,25 +1,32 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-kernel.sh base|debug
+# build-kernel.sh base|debug|upstream
 #
 # Prepares the source tree (once), configures build/obj-KIND from the
 # fragments (again only when they change) and builds bzImage incrementally.
 # The base kernel also installs the sanitized uAPI headers the userspace
-# programs compile against.
+# programs compile against. The upstream kernel is pristine 6.12 (its own
+# iommufd, not ours) with the base fragment: the reference our public-ABI
+# selftests must also pass on.
 set -euo pipefail
 
 kind=$1
 top=$(realpath "$(dirname "$0")/..")
 build="$top/build"
-src=$("$top/scripts/prepare-tree.sh" "$build")
 obj="$build/obj-$kind"
 
+flavour=overlay
 case "$kind" in
 base)	fragments=("$top/configs/base.config") ;;
 debug)	fragments=("$top/configs/base.config" "$top/configs/debug.config") ;;
+upstream)
+	fragments=("$top/configs/base.config")
+	flavour=upstream
+	;;
 *)	echo "unknown kernel kind: $kind" >&2; exit 2 ;;
 esac
+src=$("$top/scripts/prepare-tree.sh" "$build" "$flavour")
 
 "$top/scripts/configure-kernel.sh" "$src" "$obj" "${fragments[@]}"
 

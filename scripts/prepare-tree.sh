@@ -1,45 +1,70 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# prepare-tree.sh BUILD_DIR
+# prepare-tree.sh BUILD_DIR [overlay|upstream]
 #
 # Unpacks the newest linux-source-6.12 tarball under BUILD_DIR once (the
-# unpacked tree is keyed by the Debian package version), removes upstream's
-# iommufd implementation and links this repository's overlay in its place.
-# Linking rather than copying keeps kernel rebuilds incremental: an edit in
-# the repository is an edit in the tree, with its real modification time.
-# Prints the path of the prepared source tree on stdout.
+# unpacked tree is keyed by the Debian package version) and prints the path
+# of the prepared source tree on stdout.
+#
+# overlay (the default): removes upstream's iommufd implementation and
+# links this repository's overlay in its place. Linking rather than copying
+# keeps kernel rebuilds incremental: an edit in the repository is an edit
+# in the tree, with its real modification time.
+#
+# upstream: the same tarball, untouched, in a directory of its own
+# (linux-upstream-VERSION). It is the arbiter of behaviour: the public-ABI
+# selftests also run on a kernel built from it.
+#
+# Each tree is unpacked under a lock of its own, so that parallel make
+# jobs asking for the same tree wait for one unpack instead of racing.
 set -euo pipefail
 
 build=$(realpath -m "$1")
+flavour=${2:-overlay}
 top=$(realpath "$(dirname "$0")/..")
 tarball=/usr/src/linux-source-6.12.tar.xz
 version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 # Make-safe directory name: no "~" or ":" from the Debian version
-src="$build/linux-$(echo "$version" | tr "~:" "__")"
+version=$(echo "$version" | tr "~:" "__")
+
+case "$flavour" in
+overlay)	src="$build/linux-$version" ;;
+upstream)	src="$build/linux-upstream-$version" ;;
+*)		echo "unknown tree flavour: $flavour" >&2; exit 2 ;;
+esac
+
+mkdir -p "$build"
+exec 9>"$src.lock"
+flock 9
 
 if [ ! -e "$src/.unpacked" ]; then
-	echo "  UNPACK  linux-source-6.12 $version" >&2
-	rm -rf "$src" "$build/unpack.tmp"
-	mkdir -p "$build/unpack.tmp"
-	tar -xf "$tarball" -C "$build/unpack.tmp"
-	mv "$build/unpack.tmp"/linux-source-6.12 "$src"
-	rmdir "$build/unpack.tmp"
-	# Upstream's implementation goes; the contracts
-	# (include/linux/iommufd.h, include/linux/iova_bitmap.h) stay.
-	rm -rf "$src/drivers/iommu/iommufd" \
-	       "$src/include/uapi/linux/iommufd.h" \
-	       "$src/tools/testing/selftests/iommu" \
-	       "$src/Documentation/userspace-api/iommufd.rst"
+	echo "  UNPACK  linux-source-6.12 $version ($flavour)" >&2
+	tmp="$src.unpack.tmp"
+	rm -rf "$src" "$tmp"
+	mkdir -p "$tmp"
+	tar -xf "$tarball" -C "$tmp"
+	mv "$tmp"/linux-source-6.12 "$src"
+	rmdir "$tmp"
+	if [ "$flavour" = overlay ]; then
+		# Upstream's implementation goes; the contracts
+		# (include/linux/iommufd.h, include/linux/iova_bitmap.h) stay.
+		rm -rf "$src/drivers/iommu/iommufd" \
+		       "$src/include/uapi/linux/iommufd.h" \
+		       "$src/tools/testing/selftests/iommu" \
+		       "$src/Documentation/userspace-api/iommufd.rst"
+	fi
 	touch "$src/.unpacked"
 fi
 
-# The overlay: every path DESIGN.md lists as ours.
-for path in drivers/iommu/iommufd \
-	    include/uapi/linux/iommufd.h \
-	    tools/testing/selftests/iommu \
-	    Documentation/userspace-api/iommufd.rst; do
-	[ -e "$top/$path" ] || continue
-	ln -sfn "$top/$path" "$src/$path"
-done
+if [ "$flavour" = overlay ]; then
+	# The overlay: every path DESIGN.md lists as ours.
+	for path in drivers/iommu/iommufd \
+		    include/uapi/linux/iommufd.h \
+		    tools/testing/selftests/iommu \
+		    Documentation/userspace-api/iommufd.rst; do
+		[ -e "$top/$path" ] || continue
+		ln -sfn "$top/$path" "$src/$path"
+	done
+fi
 echo "$src"
