@@ -264,6 +264,8 @@ FIXTURE(set_tracking)
 
 FIXTURE_SETUP(set_tracking)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env);
 }
 
@@ -472,6 +474,8 @@ static uint64_t bitmap_span(uint64_t page_size)
 FIXTURE_SETUP(bitmap)
 {
 	uint64_t span = bitmap_span(variant->page_size);
+
+	SKIP_IF_UPSTREAM_MOCK();
 
 	self->buf = NULL;
 	env_setup(_metadata, &self->env);
@@ -827,6 +831,8 @@ FIXTURE_SETUP(window)
 {
 	uint64_t first_bits = WINDOW_BITS - variant->offset * 8;
 
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->spot = NULL;
 	env_setup(_metadata, &self->env);
 	self->length = WINDOW_NBITS * variant->page_size;
@@ -983,6 +989,8 @@ FIXTURE(bitmap_args)
 
 FIXTURE_SETUP(bitmap_args)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->buf = NULL;
 	env_setup(_metadata, &self->env);
 	self->buf = small_pages_alloc(SZ_64K);
@@ -1187,6 +1195,8 @@ FIXTURE(invalidate)
 
 FIXTURE_SETUP(invalidate)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));

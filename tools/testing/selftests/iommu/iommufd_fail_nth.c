@@ -1080,6 +1080,8 @@ FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_thp_two_domains_default_batch)
 
 FIXTURE_SETUP(map_sweep)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env, variant->pin_batch);
 }
 
@@ -1195,6 +1197,8 @@ FIXTURE_VARIANT_ADD(copy_sweep, auto_iova_thp)
 
 FIXTURE_SETUP(copy_sweep)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
 
@@ -1301,6 +1305,8 @@ FIXTURE_VARIANT_ADD(attach_sweep, second_domain)
 
 FIXTURE_SETUP(attach_sweep)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
 
@@ -1412,6 +1418,8 @@ FIXTURE_VARIANT_ADD(alloc_sweep, beside_a_mapped_ioas)
 
 FIXTURE_SETUP(alloc_sweep)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
 
@@ -1484,6 +1492,8 @@ FIXTURE(fail_nth)
 
 FIXTURE_SETUP(fail_nth)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
 
@@ -1736,6 +1746,8 @@ FIXTURE_VARIANT_ADD(dev_attach_sweep, joins_an_automatic_hwpt)
 
 FIXTURE_SETUP(dev_attach_sweep)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
 
@@ -1854,6 +1866,8 @@ FIXTURE_VARIANT_ADD(replace_sweep, to_explicit_hwpt)
 
 FIXTURE_SETUP(replace_sweep)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
 
@@ -2007,6 +2021,8 @@ FIXTURE_VARIANT_ADD(hwpt_sweep, nested)
 
 FIXTURE_SETUP(hwpt_sweep)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
 
@@ -2147,6 +2163,8 @@ FIXTURE_VARIANT_ADD(unbind_sweep, sharing_its_hwpt)
 
 FIXTURE_SETUP(unbind_sweep)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
 

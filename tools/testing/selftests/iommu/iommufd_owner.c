@@ -79,6 +79,8 @@ FIXTURE(group)
 
 FIXTURE_SETUP(group)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->bus_before = mock_bus_devices();
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
@@ -462,6 +464,8 @@ FIXTURE_VARIANT_ADD(two_files, by_closing_the_file)
 
 FIXTURE_SETUP(two_files)
 {
+	SKIP_IF_UPSTREAM_MOCK();
+
 	self->bus_before = mock_bus_devices();
 	self->fd1 = iommufd_open();
 	ASSERT_LE(0, self->fd1);
