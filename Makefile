@@ -8,14 +8,18 @@
 #   make check        build, run every test on the base and debug kernels,
 #                     then the static checks; ends with "N passed, N failed"
 #   make check-base   the same with the base kernel only (faster)
+#   make check-upstream  the public-ABI selftests on pristine 6.12 (its own
+#                     iommufd): the arbiter of behaviour, DESIGN.md 6.0
 #   make lint         the static checks alone
 #   make bench        the benchmark in the VM
-#   make deps | kernel | kernel-debug | selftests | clean
+#   make fuzz         the random-ioctl fuzzer on the debug kernel:
+#                     SEEDS="1 2 3" share TIME seconds (FUZZ_ARGS for more)
+#   make deps | kernel | kernel-debug | kernel-upstream | selftests | clean
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all deps kernel kernel-debug selftests run check check-base \
-	check-debug lint bench clean
+.PHONY: all deps kernel kernel-debug kernel-upstream selftests run check \
+	check-base check-debug check-upstream lint bench fuzz clean
 
 all: kernel selftests
 
@@ -27,6 +31,10 @@ kernel: deps
 
 kernel-debug: deps
 	@$(SCRIPTS)/build-kernel.sh debug
+
+# Pristine 6.12 with the base fragment: upstream's iommufd, not ours.
+kernel-upstream: deps
+	@$(SCRIPTS)/build-kernel.sh upstream
 
 # The uAPI headers they compile against come from the base kernel build.
 selftests: kernel
@@ -45,9 +53,18 @@ check-base: kernel selftests
 check-debug: kernel-debug selftests
 	@$(SCRIPTS)/check.sh debug
 
+check-upstream: kernel-upstream selftests
+	@$(SCRIPTS)/check.sh --no-lint upstream
+
 bench: kernel selftests
 	@$(SCRIPTS)/vm-run.sh base bench 1200; rc=$$?; \
 		cat build/logs/base-bench.results | grep -v '^WB-DONE'; exit $$rc
+
+SEEDS ?= 1 2 3 4 5
+TIME ?= 300
+
+fuzz: kernel-debug selftests
+	@$(SCRIPTS)/fuzz.sh debug $(TIME) "$(SEEDS)"
 
 lint: kernel
 	@$(SCRIPTS)/lint.sh

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # /init of the test VM. The kernel passes unknown "key=value" boot
-# parameters to init as environment variables: wbmode selects the job.
+# parameters to init as environment variables: wbmode selects the job,
+# wbkernel names the kernel. On pristine upstream 6.12 the selftests get
+# IOMMUFD_UPSTREAM=1 and skip, saying why, what needs our mock driver.
 # Program output goes to ttyS1 (the results channel); the kernel console
 # stays on ttyS0 for the host to scan for reports.
 /bin/busybox --install -s /bin
@@ -14,6 +16,7 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/hugepages
 mount -t hugetlbfs hugetlbfs /dev/hugepages
 export PATH=/bin:/sbin:/tests
+[ "$wbkernel" = upstream ] && export IOMMUFD_UPSTREAM=1
 
 exec >/dev/ttyS1 2>&1
 
@@ -26,9 +29,26 @@ run_suite() {
 	shift
 	echo "SUITE $name"
 	t0=$(uptime_ms)
-	timeout 900 "$@"
+	timeout "${suite_timeout:-900}" "$@"
 	rc=$?
 	echo "END $name rc=$rc ms=$(( $(uptime_ms) - t0 ))"
+}
+
+kmemleak_suite() {
+	[ -e /sys/kernel/debug/kmemleak ] || return 0
+	# Two scans: an object is reported only once it looked
+	# unreferenced in two consecutive scans.
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	echo "SUITE kmemleak"
+	if [ -s /sys/kernel/debug/kmemleak ]; then
+		cat /sys/kernel/debug/kmemleak
+		echo "not ok 1 kmemleak found unreferenced objects"
+	else
+		echo "ok 1 kmemleak found no leak"
+	fi
+	echo "END kmemleak rc=0 ms=0"
 }
 
 case "$wbmode" in
@@ -43,21 +63,19 @@ check)
 		[ -x "$t" ] || continue
 		run_suite "${t##*/}" "$t"
 	done
-	if [ -e /sys/kernel/debug/kmemleak ]; then
-		# Two scans: an object is reported only once it looked
-		# unreferenced in two consecutive scans.
-		echo scan > /sys/kernel/debug/kmemleak
-		sleep 6
-		echo scan > /sys/kernel/debug/kmemleak
-		echo "SUITE kmemleak"
-		if [ -s /sys/kernel/debug/kmemleak ]; then
-			cat /sys/kernel/debug/kmemleak
-			echo "not ok 1 kmemleak found unreferenced objects"
-		else
-			echo "ok 1 kmemleak found no leak"
-		fi
-		echo "END kmemleak rc=0 ms=0"
-	fi
+	kmemleak_suite
+	;;
+fuzz)
+	# fuzztime (seconds, all seeds), fuzzseeds and fuzzargs (more options,
+	# both comma-separated) come from the command line. hugetlbfs memory
+	# needs reserved huge pages; each session start goes to /dev/kmsg,
+	# unthrottled, so that a kernel report names its session.
+	echo 64 > /proc/sys/vm/nr_hugepages
+	echo on > /proc/sys/kernel/printk_devkmsg
+	suite_timeout=$(( ${fuzztime:-60} + 300 ))
+	run_suite fuzz fuzz $(echo "${fuzzargs:-}" | tr , ' ') \
+		-t "${fuzztime:-60}" $(echo "${fuzzseeds:-1}" | tr , ' ')
+	kmemleak_suite
 	;;
 *)
 	echo "unknown wbmode '$wbmode'"

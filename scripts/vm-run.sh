@@ -9,9 +9,14 @@
 # the streams apart: ttyS0 is the kernel console, ttyS1 carries only what
 # the guest's programs print.
 #
+# KIND is base, debug or upstream (pristine 6.12, see build-kernel.sh); the
+# guest learns it from "wbkernel=KIND" on the command line, so that the
+# tests can skip what upstream cannot run, saying why.
+#
 # Environment: WB_TESTS, names of the selftests to include (default: all);
 # WB_TAG, a suffix that keeps this run's initramfs and logs apart from
-# others running at the same time.
+# others running at the same time; WB_CMDLINE, more "key=value" boot
+# parameters for the guest (e.g. "fuzztime=60 fuzzseeds=1,2").
 #
 # Writes build/logs/KIND-MODE[-TAG].{console,results}. Exits non-zero if the guest
 # did not finish in time or the console shows a kernel report (WARNING, BUG,
@@ -54,7 +59,8 @@ if "$top/scripts/kvm-usable.sh" "$kernel"; then
 fi
 
 append="console=ttyS0 intel_iommu=on iommu.strict=1 panic=-1 wbmode=$mode"
-append+=" loglevel=7"
+append+=" wbkernel=$kind"
+append+=" loglevel=7 ${WB_CMDLINE:-}"
 [ "$kind" = debug ] && append+=" panic_on_warn=1 kmemleak=on"
 
 rm -f "$console" "$results"
