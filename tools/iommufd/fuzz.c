@@ -35,7 +35,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -64,7 +63,7 @@
 
 #define PAGE		4096ULL
 #define SZ_2M		(2ULL << 20)
-#define SZ_1G		(1ULL << 30)
+#define SZ_1G		(1024 * SZ_2M / 2)
 
 /*
  * MAP of a user range that is not backed by memory makes the kernel build a
@@ -88,8 +87,10 @@
 #define BITMAP_SIZE	(64 * 1024)
 #define MAX_THREADS	4
 
-typedef unsigned __int128 errset_t;
-#define E(e)		((errset_t)1 << (e))
+/* A set of errno values, all below 128 */
+#define errset		__uint128_t
+#define E(e)		((errset)1 << (e))
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Kinds of IDs the session remembers */
 enum kind {
@@ -254,7 +255,7 @@ static void describe_more(struct worker *w, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void errset_print(errset_t set, char *buf, size_t len)
+static void errset_print(errset set, char *buf, size_t len)
 {
 	size_t off = 0;
 	int e;
@@ -278,17 +279,16 @@ static void violation(struct worker *w, const char *fmt, ...)
 	if (atomic_exchange(&s->failed, true))
 		return;
 	pthread_mutex_lock(&print_lock);
-	printf("# VIOLATION seed %" PRIu64 " op %" PRIu64
-	       " (session %lu, op %lu of it, %s %d)\n",
-	       s->seed, s->first_op + op, s->number, op,
+	printf("# VIOLATION seed %llu op %llu (session %lu, op %lu of it, %s %d)\n",
+	       (unsigned long long)s->seed,
+	       (unsigned long long)(s->first_op + op), s->number, op,
 	       s->in_child ? "forked child of thread" : "thread", w->tid);
 	printf("#   ");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	printf("\n#   reproduce: fuzz -S %lu -v %" PRIu64
-	       "   (add -j 0 to run racing threads in turn)\n",
-	       s->number, s->seed);
+	printf("\n#   reproduce: fuzz -S %lu -v %llu   (-j 0: threads in turn)\n",
+	       s->number, (unsigned long long)s->seed);
 	fflush(stdout);
 	pthread_mutex_unlock(&print_lock);
 }
@@ -434,7 +434,7 @@ static uint64_t pick_iova(struct worker *w)
 			return m.iova;
 		}
 	case 4:
-		return special[below(w, sizeof(special) / sizeof(special[0]))];
+		return special[below(w, ARRAY_SIZE(special))];
 	case 5:
 		return rnd(w) & (chance(w, 50) ? ~(PAGE - 1) : ~0ULL);
 	case 6:
@@ -465,7 +465,7 @@ static uint64_t pick_uva(struct worker *w, uint64_t *backed)
 	if (chance(w, s->tidy ? 1 : 8)) {
 		if (chance(w, 50))
 			return rnd(w) & 0x7ffffffff000ULL;
-		return odd[below(w, sizeof(odd) / sizeof(odd[0]))];
+		return odd[below(w, ARRAY_SIZE(odd))];
 	}
 	pthread_mutex_lock(&s->lock);
 	slot = below(w, ARENA_SLOTS);
@@ -529,7 +529,7 @@ static void count_op(struct worker *w)
  */
 static int fz_ioctl(struct worker *w, const char *name, unsigned long req,
 		    void *arg, uint32_t size, uint32_t min_size,
-		    errset_t allowed, bool *outputs)
+		    errset allowed, bool *outputs)
 {
 	struct session *s = w->s;
 	unsigned int mode = below(w, 200);
@@ -604,7 +604,7 @@ static int fz_ioctl(struct worker *w, const char *name, unsigned long req,
 		atomic_fetch_add(&stats[w->kind].ok, 1);
 	else if (w->kind >= 0 && err < 128)
 		atomic_fetch_or(&stats[w->kind].errnos[err / 64],
-				1ULL << (err % 64));
+				(uint64_t)1 << (err % 64));
 	if (err && !(err < 128 && (allowed & E(err)))) {
 		errset_print(allowed, set, sizeof(set));
 		violation(w, "%s %s -> %s; allowed:%s", name, w->desc,
@@ -616,22 +616,28 @@ static int fz_ioctl(struct worker *w, const char *name, unsigned long req,
 	return err;
 }
 
-/* @last: the last member of the oldest accepted form of the struct */
-#define IOCTL(w, cmd, req, last, allowed, outputs)                             \
-	fz_ioctl(w, #req, req, cmd, sizeof(*(cmd)),                            \
-		 offsetof(typeof(*(cmd)), last) + sizeof((cmd)->last),         \
-		 allowed, outputs)
+/*
+ * The structs' oldest accepted sizes: the whole struct, except for these
+ * (up to and including their first __reserved member)
+ */
+#define HWPT_ALLOC_MIN_SIZE	24
+#define HW_INFO_MIN_SIZE	32
+#define TEST_CMD_MIN_SIZE	16
 
-/* Sets a __reserved member to non-zero in a few calls; EOPNOTSUPP then */
-#define MAYBE_RESERVED(w, member, allowed)                                     \
-	do {                                                                   \
-		if (chance(w, 2)) {                                            \
-			(member) = 1 + below(w, 255);                          \
-			(allowed) |= E(EOPNOTSUPP);                            \
-		}                                                              \
-	} while (0)
+#define IOCTL(w, cmd, req, allowed, outputs)                                   \
+	fz_ioctl(w, #req, req, &(cmd), sizeof(cmd), sizeof(cmd), allowed,      \
+		 outputs)
 
-static uint32_t pick_flags(struct worker *w, uint32_t known, errset_t *allowed)
+/* Mostly 0; in a few calls a non-zero __reserved, answered by EOPNOTSUPP */
+static uint8_t reserved_value(struct worker *w, errset *allowed)
+{
+	if (!chance(w, 2))
+		return 0;
+	*allowed |= E(EOPNOTSUPP);
+	return 1 + below(w, 255);
+}
+
+static uint32_t pick_flags(struct worker *w, uint32_t known, errset *allowed)
 {
 	uint32_t flags = rnd(w) & known;
 
@@ -650,18 +656,18 @@ static void op_destroy(struct worker *w)
 	bool out;
 
 	describe(w, "id=%u", cmd.id);
-	IOCTL(w, &cmd, IOMMU_DESTROY, id, E(ENOENT) | E(EBUSY), &out);
+	IOCTL(w, cmd, IOMMU_DESTROY, E(ENOENT) | E(EBUSY), &out);
 }
 
 static void op_ioas_alloc(struct worker *w)
 {
 	struct iommu_ioas_alloc cmd = {};
-	errset_t allowed = 0;
+	errset allowed = 0;
 	bool out;
 
 	cmd.flags = pick_flags(w, 0, &allowed);
 	describe(w, "flags=%#x", cmd.flags);
-	if (!IOCTL(w, &cmd, IOMMU_IOAS_ALLOC, out_ioas_id, allowed, &out) &&
+	if (!IOCTL(w, cmd, IOMMU_IOAS_ALLOC, allowed, &out) &&
 	    out)
 		pool_add(w->s, K_IOAS, cmd.out_ioas_id, cmd.out_ioas_id);
 }
@@ -673,7 +679,7 @@ static void op_iova_ranges(struct worker *w)
 		.num_iovas = below(w, 5),
 		.allowed_iovas = (uintptr_t)w->scratch,
 	};
-	errset_t allowed = E(ENOENT) | E(EMSGSIZE);
+	errset allowed = E(ENOENT) | E(EMSGSIZE);
 	bool out;
 
 	if (chance(w, 3)) {
@@ -681,10 +687,10 @@ static void op_iova_ranges(struct worker *w)
 		cmd.allowed_iovas = chance(w, 50) ? 0 : (uintptr_t)w->guard;
 		allowed |= E(EFAULT);
 	}
-	MAYBE_RESERVED(w, cmd.__reserved, allowed);
+	cmd.__reserved = reserved_value(w, &allowed);
 	describe(w, "ioas=%u num_iovas=%u allowed_iovas=%#llx", cmd.ioas_id,
 		 cmd.num_iovas, (unsigned long long)cmd.allowed_iovas);
-	IOCTL(w, &cmd, IOMMU_IOAS_IOVA_RANGES, out_iova_alignment, allowed,
+	IOCTL(w, cmd, IOMMU_IOAS_IOVA_RANGES, allowed,
 	      &out);
 }
 
@@ -696,7 +702,7 @@ static void op_allow_iovas(struct worker *w)
 		.num_iovas = chance(w, 25) ? 0 : 1 + below(w, 4),
 		.allowed_iovas = (uintptr_t)w->scratch,
 	};
-	errset_t allowed = E(ENOENT) | E(EINVAL) | E(EADDRINUSE) | E(EOVERFLOW);
+	errset allowed = E(ENOENT) | E(EINVAL) | E(EADDRINUSE) | E(EOVERFLOW);
 	unsigned int i;
 	bool out;
 
@@ -710,17 +716,17 @@ static void op_allow_iovas(struct worker *w)
 		cmd.allowed_iovas = (uintptr_t)w->guard - PAGE;
 		allowed |= E(EFAULT);
 	}
-	MAYBE_RESERVED(w, cmd.__reserved, allowed);
+	cmd.__reserved = reserved_value(w, &allowed);
 	describe(w, "ioas=%u num_iovas=%u [%#llx, %#llx]...", cmd.ioas_id,
 		 cmd.num_iovas, (unsigned long long)ranges[0].start,
 		 (unsigned long long)ranges[0].last);
-	IOCTL(w, &cmd, IOMMU_IOAS_ALLOW_IOVAS, allowed_iovas, allowed, &out);
+	IOCTL(w, cmd, IOMMU_IOAS_ALLOW_IOVAS, allowed, &out);
 }
 
-static const errset_t map_errors = E(ENOENT) | E(EINVAL) | E(EEXIST) |
+static const errset map_errors = E(ENOENT) | E(EINVAL) | E(EEXIST) |
 	E(ENOSPC) | E(EOVERFLOW) | E(EFAULT);
 
-static uint32_t pick_map_flags(struct worker *w, errset_t *allowed)
+static uint32_t pick_map_flags(struct worker *w, errset *allowed)
 {
 	uint32_t flags = (below(w, 4) << 1) | (chance(w, 50) ?
 					       IOMMU_IOAS_MAP_FIXED_IOVA : 0);
@@ -735,7 +741,7 @@ static uint32_t pick_map_flags(struct worker *w, errset_t *allowed)
 static void op_map(struct worker *w)
 {
 	struct iommu_ioas_map cmd = { .ioas_id = pick_id(w, K_IOAS) };
-	errset_t allowed = map_errors;
+	errset allowed = map_errors;
 	uint64_t backed;
 	bool out;
 
@@ -751,18 +757,18 @@ static void op_map(struct worker *w)
 	cmd.iova = chance(w, 70) ? (cmd.user_va & (PAGE - 1)) |
 					   (pick_iova(w) & ~(PAGE - 1)) :
 				   pick_iova(w);
-	MAYBE_RESERVED(w, cmd.__reserved, allowed);
+	cmd.__reserved = reserved_value(w, &allowed);
 	describe(w, "ioas=%u flags=%#x user_va=%#llx length=%#llx iova=%#llx",
 		 cmd.ioas_id, cmd.flags, (unsigned long long)cmd.user_va,
 		 (unsigned long long)cmd.length, (unsigned long long)cmd.iova);
-	if (!IOCTL(w, &cmd, IOMMU_IOAS_MAP, iova, allowed, &out) && out)
+	if (!IOCTL(w, cmd, IOMMU_IOAS_MAP, allowed, &out) && out)
 		map_add(w->s, cmd.ioas_id, cmd.iova, cmd.length, cmd.user_va);
 }
 
 static void op_copy(struct worker *w)
 {
 	struct iommu_ioas_copy cmd = { .dst_ioas_id = pick_id(w, K_IOAS) };
-	errset_t allowed = map_errors | E(EPERM);
+	errset allowed = map_errors | E(EPERM);
 	struct mapping m = {};
 	bool out;
 
@@ -782,12 +788,13 @@ static void op_copy(struct worker *w)
 	}
 	cmd.flags = pick_map_flags(w, &allowed);
 	cmd.dst_iova = pick_iova(w);
-	describe(w, "dst=%u src=%u flags=%#x length=%#llx dst_iova=%#llx "
-		 "src_iova=%#llx", cmd.dst_ioas_id, cmd.src_ioas_id, cmd.flags,
+	describe(w,
+		 "dst=%u src=%u flags=%#x length=%#llx dst_iova=%#llx src_iova=%#llx",
+		 cmd.dst_ioas_id, cmd.src_ioas_id, cmd.flags,
 		 (unsigned long long)cmd.length,
 		 (unsigned long long)cmd.dst_iova,
 		 (unsigned long long)cmd.src_iova);
-	if (!IOCTL(w, &cmd, IOMMU_IOAS_COPY, src_iova, allowed, &out) && out)
+	if (!IOCTL(w, cmd, IOMMU_IOAS_COPY, allowed, &out) && out)
 		map_add(w->s, cmd.dst_ioas_id, cmd.dst_iova, cmd.length,
 			m.uva);
 }
@@ -810,7 +817,7 @@ static void op_unmap(struct worker *w)
 	}
 	describe(w, "ioas=%u iova=%#llx length=%#llx", cmd.ioas_id,
 		 (unsigned long long)cmd.iova, (unsigned long long)cmd.length);
-	IOCTL(w, &cmd, IOMMU_IOAS_UNMAP, length,
+	IOCTL(w, cmd, IOMMU_IOAS_UNMAP,
 	      E(ENOENT) | E(EINVAL) | E(EOVERFLOW) | E(EBUSY), &out);
 }
 
@@ -818,7 +825,7 @@ static void op_option(struct worker *w)
 {
 	static const uint64_t vals[] = { 0, 1, 2, UINT64_MAX };
 	struct iommu_option cmd = {};
-	errset_t allowed = E(EOPNOTSUPP) | E(ENOENT) | E(EPERM) | E(EBUSY) |
+	errset allowed = E(EOPNOTSUPP) | E(ENOENT) | E(EPERM) | E(EBUSY) |
 			   E(EINVAL) | E(EADDRINUSE);
 	bool out;
 
@@ -827,29 +834,29 @@ static void op_option(struct worker *w)
 	cmd.object_id = cmd.option_id == IOMMU_OPTION_RLIMIT_MODE &&
 			chance(w, 90) ? 0 : pick_id(w, K_IOAS);
 	cmd.val64 = chance(w, 90) ? below(w, 2) : vals[below(w, 4)];
-	MAYBE_RESERVED(w, cmd.__reserved, allowed);
+	cmd.__reserved = reserved_value(w, &allowed);
 	describe(w, "option=%u op=%u object=%u val64=%#llx", cmd.option_id,
 		 cmd.op, cmd.object_id, (unsigned long long)cmd.val64);
-	IOCTL(w, &cmd, IOMMU_OPTION, val64, allowed, &out);
+	IOCTL(w, cmd, IOMMU_OPTION, allowed, &out);
 }
 
 static void op_vfio_ioas(struct worker *w)
 {
 	struct iommu_vfio_ioas cmd = { .ioas_id = pick_id(w, K_IOAS) };
-	errset_t allowed = E(EOPNOTSUPP) | E(ENOENT) | E(ENODEV);
+	errset allowed = E(EOPNOTSUPP) | E(ENOENT) | E(ENODEV);
 	bool out;
 
 	cmd.op = chance(w, 95) ? below(w, 3) : rnd(w);
-	MAYBE_RESERVED(w, cmd.__reserved, allowed);
+	cmd.__reserved = reserved_value(w, &allowed);
 	describe(w, "op=%u ioas=%u", cmd.op, cmd.ioas_id);
-	IOCTL(w, &cmd, IOMMU_VFIO_IOAS, __reserved, allowed, &out);
+	IOCTL(w, cmd, IOMMU_VFIO_IOAS, allowed, &out);
 }
 
 static void op_hwpt_alloc(struct worker *w)
 {
 	struct iommu_hwpt_mock_nested *data = (void *)w->scratch;
 	struct iommu_hwpt_alloc cmd = { .dev_id = pick_id(w, K_IDEV) };
-	errset_t allowed = E(ENOENT) | E(EINVAL) | E(EOPNOTSUPP) | E(EFAULT) |
+	errset allowed = E(ENOENT) | E(EINVAL) | E(EOPNOTSUPP) | E(EFAULT) |
 			   E(EADDRINUSE) | E(EBUSY);
 	bool nested = chance(w, 40);
 	bool out;
@@ -866,7 +873,7 @@ static void op_hwpt_alloc(struct worker *w)
 		cmd.data_type = chance(w, 90) ? IOMMU_HWPT_DATA_SELFTEST :
 			chance(w, 50) ? IOMMU_HWPT_DATA_VTD_S1 : rnd(w);
 		data->iotlb = rnd(w);
-		MAYBE_RESERVED(w, data->__reserved, allowed);
+		data->__reserved = reserved_value(w, &allowed);
 		cmd.data_len = sizeof(*data);
 		cmd.data_uptr = (uintptr_t)data;
 		if (chance(w, 5)) {
@@ -877,12 +884,14 @@ static void op_hwpt_alloc(struct worker *w)
 		if (chance(w, 3))
 			cmd.data_uptr = chance(w, 50) ? 0 : (uintptr_t)w->guard;
 	}
-	MAYBE_RESERVED(w, cmd.__reserved, allowed);
-	describe(w, "flags=%#x dev=%u pt=%u data_type=%#x data_len=%u "
-		 "data_uptr=%#llx fault=%u", cmd.flags, cmd.dev_id, cmd.pt_id,
+	cmd.__reserved = reserved_value(w, &allowed);
+	describe(w,
+		 "flags=%#x dev=%u pt=%u data_type=%#x data_len=%u data_uptr=%#llx fault=%u",
+		 cmd.flags, cmd.dev_id, cmd.pt_id,
 		 cmd.data_type, cmd.data_len,
 		 (unsigned long long)cmd.data_uptr, cmd.fault_id);
-	if (!IOCTL(w, &cmd, IOMMU_HWPT_ALLOC, __reserved, allowed, &out) && out)
+	if (!fz_ioctl(w, "IOMMU_HWPT_ALLOC", IOMMU_HWPT_ALLOC, &cmd,
+		      sizeof(cmd), HWPT_ALLOC_MIN_SIZE, allowed, &out) && out)
 		pool_add(w->s, nested ? K_HWPT_NESTED : K_HWPT_PAGING,
 			 cmd.out_hwpt_id, nested ? 0 : cmd.pt_id);
 }
@@ -894,7 +903,7 @@ static void op_get_hw_info(struct worker *w)
 		.data_len = chance(w, 20) ? 0 : below(w, 64),
 		.data_uptr = (uintptr_t)w->scratch,
 	};
-	errset_t allowed = E(ENOENT) | E(EOPNOTSUPP);
+	errset allowed = E(ENOENT) | E(EOPNOTSUPP);
 	bool out;
 
 	if (chance(w, 3)) {
@@ -903,10 +912,11 @@ static void op_get_hw_info(struct worker *w)
 		allowed |= E(EFAULT);
 	}
 	cmd.flags = pick_flags(w, 0, &allowed);
-	MAYBE_RESERVED(w, cmd.__reserved[below(w, 3)], allowed);
+	cmd.__reserved[below(w, 3)] = reserved_value(w, &allowed);
 	describe(w, "dev=%u flags=%#x data_len=%u data_uptr=%#llx", cmd.dev_id,
 		 cmd.flags, cmd.data_len, (unsigned long long)cmd.data_uptr);
-	IOCTL(w, &cmd, IOMMU_GET_HW_INFO, __reserved, allowed, &out);
+	fz_ioctl(w, "IOMMU_GET_HW_INFO", IOMMU_GET_HW_INFO, &cmd, sizeof(cmd),
+		 HW_INFO_MIN_SIZE, allowed, &out);
 }
 
 static void op_set_dirty_tracking(struct worker *w)
@@ -914,13 +924,13 @@ static void op_set_dirty_tracking(struct worker *w)
 	struct iommu_hwpt_set_dirty_tracking cmd = {
 		.hwpt_id = pick_id(w, K_HWPT_PAGING),
 	};
-	errset_t allowed = E(ENOENT) | E(EOPNOTSUPP) | E(EINVAL);
+	errset allowed = E(ENOENT) | E(EOPNOTSUPP) | E(EINVAL);
 	bool out;
 
 	cmd.flags = pick_flags(w, IOMMU_HWPT_DIRTY_TRACKING_ENABLE, &allowed);
-	MAYBE_RESERVED(w, cmd.__reserved, allowed);
+	cmd.__reserved = reserved_value(w, &allowed);
 	describe(w, "hwpt=%u flags=%#x", cmd.hwpt_id, cmd.flags);
-	IOCTL(w, &cmd, IOMMU_HWPT_SET_DIRTY_TRACKING, __reserved, allowed, &out);
+	IOCTL(w, cmd, IOMMU_HWPT_SET_DIRTY_TRACKING, allowed, &out);
 }
 
 static void op_get_dirty_bitmap(struct worker *w)
@@ -930,7 +940,7 @@ static void op_get_dirty_bitmap(struct worker *w)
 		.hwpt_id = pick_id(w, K_HWPT_PAGING),
 		.data = (uintptr_t)w->bitmap,
 	};
-	errset_t allowed = E(ENOENT) | E(EOPNOTSUPP) | E(EINVAL) |
+	errset allowed = E(ENOENT) | E(EOPNOTSUPP) | E(EINVAL) |
 			   E(EOVERFLOW) | E(EFAULT);
 	struct mapping m;
 	bool out;
@@ -948,13 +958,14 @@ static void op_get_dirty_bitmap(struct worker *w)
 		cmd.data = chance(w, 50) ? 0 : rnd(w);
 	cmd.flags = pick_flags(w, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
 			       &allowed);
-	MAYBE_RESERVED(w, cmd.__reserved, allowed);
-	describe(w, "hwpt=%u flags=%#x iova=%#llx length=%#llx page_size=%#llx "
-		 "data=%#llx", cmd.hwpt_id, cmd.flags,
+	cmd.__reserved = reserved_value(w, &allowed);
+	describe(w,
+		 "hwpt=%u flags=%#x iova=%#llx length=%#llx page_size=%#llx data=%#llx",
+		 cmd.hwpt_id, cmd.flags,
 		 (unsigned long long)cmd.iova, (unsigned long long)cmd.length,
 		 (unsigned long long)cmd.page_size,
 		 (unsigned long long)cmd.data);
-	IOCTL(w, &cmd, IOMMU_HWPT_GET_DIRTY_BITMAP, data, allowed, &out);
+	IOCTL(w, cmd, IOMMU_HWPT_GET_DIRTY_BITMAP, allowed, &out);
 }
 
 static void op_hwpt_invalidate(struct worker *w)
@@ -967,7 +978,7 @@ static void op_hwpt_invalidate(struct worker *w)
 		.entry_len = sizeof(*inv),
 		.entry_num = below(w, 5),
 	};
-	errset_t allowed = E(ENOENT) | E(EOPNOTSUPP) | E(EINVAL) | E(EFAULT);
+	errset allowed = E(ENOENT) | E(EOPNOTSUPP) | E(EINVAL) | E(EFAULT);
 	unsigned int i;
 	bool out;
 
@@ -990,29 +1001,30 @@ static void op_hwpt_invalidate(struct worker *w)
 		cmd.entry_num = rnd(w);
 		cmd.data_uptr = chance(w, 30) ? 0 : (uintptr_t)w->guard - 16;
 	}
-	MAYBE_RESERVED(w, cmd.__reserved, allowed);
-	describe(w, "hwpt=%u data_type=%#x entry_len=%u entry_num=%u "
-		 "data_uptr=%#llx", cmd.hwpt_id, cmd.data_type, cmd.entry_len,
+	cmd.__reserved = reserved_value(w, &allowed);
+	describe(w,
+		 "hwpt=%u data_type=%#x entry_len=%u entry_num=%u data_uptr=%#llx",
+		 cmd.hwpt_id, cmd.data_type, cmd.entry_len,
 		 cmd.entry_num, (unsigned long long)cmd.data_uptr);
-	IOCTL(w, &cmd, IOMMU_HWPT_INVALIDATE, __reserved, allowed, &out);
+	IOCTL(w, cmd, IOMMU_HWPT_INVALIDATE, allowed, &out);
 }
 
 static void op_fault_alloc(struct worker *w)
 {
 	struct iommu_fault_alloc cmd = {};
 	/* Not in this kernel's dispatch table yet: ENOTTY */
-	errset_t allowed = E(ENOTTY);
+	errset allowed = E(ENOTTY);
 	struct session *s = w->s;
 	bool out;
 
 	cmd.flags = pick_flags(w, 0, &allowed);
 	describe(w, "flags=%#x", cmd.flags);
-	if (IOCTL(w, &cmd, IOMMU_FAULT_QUEUE_ALLOC, out_fault_fd, allowed,
+	if (IOCTL(w, cmd, IOMMU_FAULT_QUEUE_ALLOC, allowed,
 		  &out) || !out)
 		return;
 	pool_add(s, K_FAULT, cmd.out_fault_id, 0);
 	pthread_mutex_lock(&s->lock);
-	if (s->nfault_fds < sizeof(s->fault_fds) / sizeof(s->fault_fds[0]))
+	if (s->nfault_fds < ARRAY_SIZE(s->fault_fds))
 		s->fault_fds[s->nfault_fds++] = cmd.out_fault_fd;
 	else
 		close(cmd.out_fault_fd);
@@ -1043,18 +1055,17 @@ static void op_unknown_ioctl(struct worker *w)
 /* The operations of the mock driver: IOMMU_TEST_CMD */
 
 static int test_cmd(struct worker *w, const char *name,
-		    struct iommu_test_cmd *cmd, errset_t allowed, bool *out)
+		    struct iommu_test_cmd *cmd, errset allowed, bool *out)
 {
 	char what[sizeof(w->desc)];
 	size_t n;
 
-	MAYBE_RESERVED(w, cmd->__reserved, allowed);
+	cmd->__reserved = reserved_value(w, &allowed);
 	n = snprintf(what, sizeof(what), "%s id=%u ", name, cmd->id);
 	strncat(what, w->desc, sizeof(what) - n - 1);
 	memcpy(w->desc, what, sizeof(what));
 	return fz_ioctl(w, "IOMMU_TEST_CMD", IOMMU_TEST_CMD, cmd, sizeof(*cmd),
-			offsetof(struct iommu_test_cmd, __reserved) + 4,
-			allowed, out);
+			TEST_CMD_MIN_SIZE, allowed, out);
 }
 
 /*
@@ -1077,7 +1088,7 @@ static void op_mock_domain(struct worker *w)
 	struct iommu_test_cmd cmd = {
 		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pick_id(w, K_IOAS),
 	};
-	errset_t allowed = E(ENOENT) | E(EADDRINUSE) | E(EINVAL) | E(EFAULT);
+	errset allowed = E(ENOENT) | E(EADDRINUSE) | E(EINVAL) | E(EFAULT);
 	bool out;
 
 	cmd.mock_domain.flags = pick_flags(w, MOCK_DOMAIN_NO_HUGE_PAGES |
@@ -1093,7 +1104,7 @@ static void op_md_check_map(struct worker *w)
 	struct iommu_test_cmd cmd = {
 		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
 	};
-	errset_t allowed = E(ENOENT) | E(EINVAL) | E(EFAULT) | E(EOVERFLOW) |
+	errset allowed = E(ENOENT) | E(EINVAL) | E(EFAULT) | E(EOVERFLOW) |
 			   E(ENXIO);
 	uint64_t backed;
 	struct mapping m;
@@ -1138,7 +1149,7 @@ static void op_md_check_unmapped(struct worker *w)
 static void op_check_pins(struct worker *w)
 {
 	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_CHECK_PINS };
-	errset_t allowed = E(EINVAL) | E(EFAULT) | E(EOVERFLOW);
+	errset allowed = E(EINVAL) | E(EFAULT) | E(EOVERFLOW);
 	uint64_t backed;
 	bool out;
 
@@ -1146,7 +1157,7 @@ static void op_check_pins(struct worker *w)
 	cmd.check_pins.length = backed && chance(w, 80) ?
 		PAGE * (1 + below(w, backed / PAGE)) : pick_length(w);
 	cmd.check_pins.pins = below(w, 3);
-	MAYBE_RESERVED(w, cmd.check_pins.__reserved, allowed);
+	cmd.check_pins.__reserved = reserved_value(w, &allowed);
 	describe(w, "uptr=%#llx length=%#llx pins=%u",
 		 (unsigned long long)cmd.check_pins.uptr,
 		 (unsigned long long)cmd.check_pins.length, cmd.check_pins.pins);
@@ -1172,11 +1183,11 @@ static void op_add_reserved(struct worker *w)
 static void op_pin_batch(struct worker *w)
 {
 	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_SET_PIN_BATCH };
-	errset_t allowed = 0;
+	errset allowed = 0;
 	bool out;
 
 	cmd.pin_batch.pages = chance(w, 30) ? 0 : 1 + below(w, 64);
-	MAYBE_RESERVED(w, cmd.pin_batch.__reserved, allowed);
+	cmd.pin_batch.__reserved = reserved_value(w, &allowed);
 	describe(w, "pages=%u", cmd.pin_batch.pages);
 	test_cmd(w, "SET_PIN_BATCH", &cmd, allowed, &out);
 }
@@ -1193,7 +1204,7 @@ static void op_accounting(struct worker *w)
 static void op_mock_device_add(struct worker *w)
 {
 	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_MOCK_DEVICE_ADD };
-	errset_t allowed = E(ENOENT) | E(EINVAL) | E(EBUSY);
+	errset allowed = E(ENOENT) | E(EINVAL) | E(EBUSY);
 	bool out;
 
 	cmd.mock_device.flags = pick_flags(w, MOCK_DEVICE_ENFORCE_COHERENCY |
@@ -1204,8 +1215,8 @@ static void op_mock_device_add(struct worker *w)
 	if (cmd.mock_device.driver > MOCK_DRIVER_DMA_API)
 		allowed |= E(EOPNOTSUPP);
 	cmd.mock_device.group = chance(w, 50) ? 0 : pick_id(w, K_GROUP);
-	MAYBE_RESERVED(w, cmd.mock_device.__reserved, allowed);
-	MAYBE_RESERVED(w, cmd.mock_device.__reserved2, allowed);
+	cmd.mock_device.__reserved = reserved_value(w, &allowed);
+	cmd.mock_device.__reserved2 = reserved_value(w, &allowed);
 	describe(w, "flags=%#x driver=%u group=%u", cmd.mock_device.flags,
 		 cmd.mock_device.driver, cmd.mock_device.group);
 	if (test_cmd(w, "MOCK_DEVICE_ADD", &cmd, allowed, &out) || !out)
@@ -1297,7 +1308,7 @@ static void op_try_dma_api(struct worker *w)
 		 E(ENOENT) | E(EINVAL) | E(EBUSY), &out);
 }
 
-static const errset_t access_attach_errors = E(ENOENT) | E(EINVAL) |
+static const errset access_attach_errors = E(ENOENT) | E(EINVAL) |
 	E(EADDRINUSE) | E(EBUSY) | E(EFAULT);
 
 static void op_access_create(struct worker *w)
@@ -1306,12 +1317,12 @@ static void op_access_create(struct worker *w)
 		.op = IOMMU_TEST_OP_ACCESS_CREATE,
 		.id = chance(w, 20) ? 0 : pick_id(w, K_IOAS),
 	};
-	errset_t allowed = access_attach_errors;
+	errset allowed = access_attach_errors;
 	bool out;
 
 	cmd.access_create.flags = pick_flags(w, MOCK_ACCESS_PIN_PAGES |
 					     MOCK_ACCESS_UNMAP_IGNORE, &allowed);
-	MAYBE_RESERVED(w, cmd.access_create.__reserved, allowed);
+	cmd.access_create.__reserved = reserved_value(w, &allowed);
 	describe(w, "flags=%#x", cmd.access_create.flags);
 	if (test_cmd(w, "ACCESS_CREATE", &cmd, allowed, &out) || !out)
 		return;
@@ -1330,12 +1341,12 @@ static void op_access_attach(struct worker *w)
 		.op = IOMMU_TEST_OP_ACCESS_ATTACH + which,
 		.id = pick_id(w, K_ACCESS_OBJ),
 	};
-	errset_t allowed = access_attach_errors;
+	errset allowed = access_attach_errors;
 	bool out;
 
 	if (cmd.op != IOMMU_TEST_OP_ACCESS_DETACH) {
 		cmd.access_attach.ioas_id = pick_id(w, K_IOAS);
-		MAYBE_RESERVED(w, cmd.access_attach.__reserved, allowed);
+		cmd.access_attach.__reserved = reserved_value(w, &allowed);
 	}
 	describe(w, "ioas=%u", cmd.access_attach.ioas_id);
 	test_cmd(w, names[which], &cmd, allowed, &out);
@@ -1346,7 +1357,7 @@ static void op_access_pin(struct worker *w)
 	struct iommu_test_cmd cmd = {
 		.op = IOMMU_TEST_OP_ACCESS_PIN,
 	};
-	errset_t allowed = E(ENOENT) | E(EINVAL) | E(E2BIG) | E(EPERM) |
+	errset allowed = E(ENOENT) | E(EINVAL) | E(E2BIG) | E(EPERM) |
 			   E(EFAULT) | E(EOVERFLOW);
 	struct session *s = w->s;
 	struct mapping m;
@@ -1383,7 +1394,7 @@ static void op_access_pin(struct worker *w)
 static void op_access_unpin(struct worker *w)
 {
 	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_ACCESS_UNPIN };
-	errset_t allowed = E(ENOENT);
+	errset allowed = E(ENOENT);
 	struct session *s = w->s;
 	bool out;
 
@@ -1400,7 +1411,7 @@ static void op_access_unpin(struct worker *w)
 		cmd.id = pick_id(w, K_ACCESS_OBJ);
 	if (chance(w, 5))
 		cmd.access_unpin.handle = rnd(w);
-	MAYBE_RESERVED(w, cmd.access_unpin.__reserved, allowed);
+	cmd.access_unpin.__reserved = reserved_value(w, &allowed);
 	describe(w, "handle=%u", cmd.access_unpin.handle);
 	test_cmd(w, "ACCESS_UNPIN", &cmd, allowed, &out);
 }
@@ -1411,7 +1422,7 @@ static void op_access_rw(struct worker *w)
 		.op = IOMMU_TEST_OP_ACCESS_RW,
 		.access_rw.uptr = (uintptr_t)w->scratch,
 	};
-	errset_t allowed = E(ENOENT) | E(EINVAL) | E(E2BIG) | E(EPERM) |
+	errset allowed = E(ENOENT) | E(EINVAL) | E(E2BIG) | E(EPERM) |
 			   E(EFAULT) | E(EOVERFLOW);
 	struct mapping m;
 	bool out;
@@ -1430,7 +1441,7 @@ static void op_access_rw(struct worker *w)
 		cmd.access_rw.uptr = chance(w, 50) ? 0 : (uintptr_t)w->guard - 8;
 	cmd.access_rw.flags = pick_flags(w, MOCK_ACCESS_RW_WRITE |
 					 MOCK_ACCESS_RW_KTHREAD, &allowed);
-	MAYBE_RESERVED(w, cmd.access_rw.__reserved, allowed);
+	cmd.access_rw.__reserved = reserved_value(w, &allowed);
 	describe(w, "iova=%#llx length=%#llx uptr=%#llx flags=%#x",
 		 (unsigned long long)cmd.access_rw.iova,
 		 (unsigned long long)cmd.access_rw.length,
@@ -1615,7 +1626,7 @@ static void op_mem_advise(struct worker *w)
 		off &= ~(SZ_2M - 1);
 		len = r->len - off;
 	}
-	advise = advice[below(w, sizeof(advice) / sizeof(advice[0]))];
+	advise = advice[below(w, ARRAY_SIZE(advice))];
 	describe(w, "madvise %#llx length %#llx advice %d",
 		 (unsigned long long)(r->addr + off), (unsigned long long)len,
 		 advise);
@@ -1700,7 +1711,7 @@ static void random_op(struct worker *w)
 	unsigned int i, pick;
 
 	if (!total)
-		for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(ops); i++)
 			total += ops[i].weight;
 	pick = below(w, total);
 	for (i = 0; pick >= ops[i].weight; i++)
@@ -1890,10 +1901,11 @@ static bool accounting_differs(char *why, size_t len)
 	if (pin == baseline.vm_pin_kb && lck == baseline.vm_lck_kb &&
 	    user == baseline.user_locked)
 		return false;
-	snprintf(why, len, "after close: VmPin %lu kB (start %lu), VmLck %lu "
-		 "kB (start %lu), user locked_vm %" PRIu64 " pages (start %"
-		 PRIu64 ")", pin, baseline.vm_pin_kb, lck, baseline.vm_lck_kb,
-		 user, baseline.user_locked);
+	snprintf(why, len,
+		 "after close: VmPin %lu kB (start %lu), VmLck %lu kB (start %lu), user locked_vm %llu pages (start %llu)",
+		 pin, baseline.vm_pin_kb, lck, baseline.vm_lck_kb,
+		 (unsigned long long)user,
+		 (unsigned long long)baseline.user_locked);
 	return true;
 }
 
@@ -1953,8 +1965,8 @@ static unsigned long run_session(uint64_t seed, unsigned long number,
 		free(s);
 		return 0;
 	}
-	snprintf(mark, sizeof(mark), "fuzz: seed %" PRIu64 " session %lu\n",
-		 seed, number);
+	snprintf(mark, sizeof(mark), "fuzz: seed %llu session %lu\n",
+		 (unsigned long long)seed, number);
 	if (kmsg_fd >= 0 && write(kmsg_fd, mark, strlen(mark)) < 0)
 		kmsg_fd = -1;
 
@@ -1974,7 +1986,7 @@ static unsigned long run_session(uint64_t seed, unsigned long number,
 		bool out;
 
 		describe(&w, "option=RLIMIT_MODE op=SET val64=1");
-		IOCTL(&w, &cmd, IOMMU_OPTION, val64, E(EPERM), &out);
+		IOCTL(&w, cmd, IOMMU_OPTION, E(EPERM), &out);
 	}
 
 	n = 50 + below(&w, 1500);
@@ -2112,8 +2124,9 @@ static void fatal_signal(int sig)
 	char msg[512];
 	int n;
 
-	n = snprintf(msg, sizeof(msg), "# VIOLATION signal %d in seed %" PRIu64
-		     " session %lu op %lu: %s\n", sig, w ? w->s->seed : 0,
+	n = snprintf(msg, sizeof(msg),
+		     "# VIOLATION signal %d in seed %llu session %lu op %lu: %s\n",
+		     sig, w ? (unsigned long long)w->s->seed : 0,
 		     w ? w->s->number : 0, w ? w->op : 0, w ? w->desc : "?");
 	if (write(STDOUT_FILENO, msg, n) < 0)
 		_exit(4);
@@ -2122,14 +2135,14 @@ static void fatal_signal(int sig)
 
 static void print_stats(void)
 {
-	unsigned int i, n = sizeof(ops) / sizeof(ops[0]);
+	unsigned int i, n = ARRAY_SIZE(ops);
 	unsigned long calls;
 	char set[256];
 
 	printf("# %-20s %9s %5s  %s\n", "op", "calls", "ok", "errnos seen");
 	for (i = 0; i < n; i++) {
 		calls = atomic_load(&stats[i].calls);
-		errset_print((errset_t)atomic_load(&stats[i].errnos[1]) << 64 |
+		errset_print((errset)atomic_load(&stats[i].errnos[1]) << 64 |
 			     atomic_load(&stats[i].errnos[0]), set, sizeof(set));
 		printf("# %-20s %9lu %4.0f%% %s\n", ops[i].name, calls,
 		       calls ? 100.0 * atomic_load(&stats[i].ok) / calls : 0.0,
@@ -2137,7 +2150,7 @@ static void print_stats(void)
 	}
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr,
 		"usage: fuzz [-t SECONDS] [-n OPS] [-j THREADS] [-S SESSION] [-v]\n"
@@ -2188,12 +2201,12 @@ int main(int argc, char **argv)
 			opt.length_cap = false;
 			break;
 		default:
-			usage();
+			print_usage();
 		}
 	}
 	nseeds = argc - optind;
 	if (nseeds < 1)
-		usage();
+		print_usage();
 	opt.seconds = total_time / nseeds;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -2211,8 +2224,8 @@ int main(int argc, char **argv)
 	}
 
 	printf("TAP version 13\n1..%d\n", nseeds + 1);
-	printf("# fuzz: %d seed(s), %.0f s each, up to %u racing threads, "
-	       "MAP of unbacked memory %s\n", nseeds, opt.seconds, opt.threads,
+	printf("# fuzz: %d seed(s), %.0f s each, up to %u threads, unbacked MAP %s\n",
+	       nseeds, opt.seconds, opt.threads,
 	       opt.length_cap ? "below 64 GiB" : "uncapped");
 	for (i = 0; i < nseeds; i++) {
 		uint64_t seed = strtoull(argv[optind + i], NULL, 0);
@@ -2233,23 +2246,24 @@ int main(int argc, char **argv)
 		}
 		t = now() - t0;
 		total_ops += op_no;
-		printf("%s %d - seed %" PRIu64 ": %" PRIu64 " ops in %lu "
-		       "sessions, %.1f s, %.0f ops/min\n",
-		       seed_ok ? "ok" : "not ok", i + 1, seed, op_no, sessions,
-		       t, t > 0 ? op_no * 60 / t : 0);
+		printf("%s %d - seed %llu: %llu ops in %lu sessions, %.1f s, %.0f ops/min\n",
+		       seed_ok ? "ok" : "not ok", i + 1,
+		       (unsigned long long)seed, (unsigned long long)op_no,
+		       sessions, t, t > 0 ? op_no * 60 / t : 0);
 		failed |= !seed_ok;
 	}
 	t = now();
 	if (known_good(why, sizeof(why))) {
-		printf("not ok %d - known-good sequence after fuzzing: %s\n",
+		printf("not ok %d - known-good sequence: %s\n",
 		       nseeds + 1, why);
 		failed = 1;
 	} else {
-		printf("ok %d - known-good sequence after fuzzing (IOAS, map, "
-		       "mock domain, access rw)\n", nseeds + 1);
+		printf("ok %d - known-good sequence: IOAS, map, mock domain, access rw\n",
+		       nseeds + 1);
 	}
 	print_stats();
-	printf("# total: %" PRIu64 " ops in %.1f s, %.0f ops/min\n", total_ops,
-	       t, t > 0 ? total_ops * 60 / t : 0);
+	printf("# total: %llu ops in %.1f s, %.0f ops/min\n",
+	       (unsigned long long)total_ops, t,
+	       t > 0 ? total_ops * 60 / t : 0);
 	return failed;
 }
