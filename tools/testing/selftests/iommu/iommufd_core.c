@@ -106,7 +106,7 @@ TEST_F(iommufd, unknown_ioctls_are_enotty)
 	struct iommu_destroy cmd = { .size = sizeof(cmd) };
 
 	/* 6.12 with CONFIG_IOMMUFD_TEST numbers its IOMMU_TEST_CMD 0xa0 */
-	SKIP_IF_UPSTREAM("_IO(IOMMUFD_TYPE, 0xa0) is its IOMMU_TEST_CMD");
+	SKIP_IF_UPSTREAM(return, "_IO(IOMMUFD_TYPE, 0xa0) is its IOMMU_TEST_CMD");
 	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOMMUFD_TYPE, 0x7f), &cmd));
 	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOMMUFD_TYPE, 0xff), &cmd));
 	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOMMUFD_TYPE, 0xa0), &cmd));

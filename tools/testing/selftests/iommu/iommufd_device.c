@@ -175,7 +175,7 @@ FIXTURE(bind)
 
 FIXTURE_SETUP(bind)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
@@ -419,7 +419,7 @@ FIXTURE_VARIANT_ADD(attach, no_msi_window)
 
 FIXTURE_SETUP(attach)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
@@ -888,7 +888,7 @@ FIXTURE_VARIANT_ADD(hwpt, nest_parent_dirty_tracking)
 
 FIXTURE_SETUP(hwpt)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
@@ -1101,7 +1101,7 @@ FIXTURE(hwpt_bad)
 
 FIXTURE_SETUP(hwpt_bad)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
@@ -1254,7 +1254,7 @@ FIXTURE(nested)
 
 FIXTURE_SETUP(nested)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
@@ -1560,7 +1560,7 @@ FIXTURE_VARIANT_ADD(replace, dirty_tracking)
  */
 FIXTURE_SETUP(replace)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
@@ -1879,7 +1879,7 @@ FIXTURE(coherency)
 
 FIXTURE_SETUP(coherency)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
@@ -2092,7 +2092,7 @@ FIXTURE_VARIANT_ADD(hw_info, every_flag)
 
 FIXTURE_SETUP(hw_info)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
@@ -2286,7 +2286,7 @@ FIXTURE(sw_msi)
 
 FIXTURE_SETUP(sw_msi)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);

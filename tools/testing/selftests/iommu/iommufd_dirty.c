@@ -264,7 +264,7 @@ FIXTURE(set_tracking)
 
 FIXTURE_SETUP(set_tracking)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env);
 }
@@ -475,7 +475,7 @@ FIXTURE_SETUP(bitmap)
 {
 	uint64_t span = bitmap_span(variant->page_size);
 
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->buf = NULL;
 	env_setup(_metadata, &self->env);
@@ -831,7 +831,7 @@ FIXTURE_SETUP(window)
 {
 	uint64_t first_bits = WINDOW_BITS - variant->offset * 8;
 
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->spot = NULL;
 	env_setup(_metadata, &self->env);
@@ -989,7 +989,7 @@ FIXTURE(bitmap_args)
 
 FIXTURE_SETUP(bitmap_args)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->buf = NULL;
 	env_setup(_metadata, &self->env);
@@ -1195,7 +1195,7 @@ FIXTURE(invalidate)
 
 FIXTURE_SETUP(invalidate)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);

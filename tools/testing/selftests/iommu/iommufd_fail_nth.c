@@ -1080,7 +1080,7 @@ FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_thp_two_domains_default_batch)
 
 FIXTURE_SETUP(map_sweep)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env, variant->pin_batch);
 }
@@ -1197,7 +1197,7 @@ FIXTURE_VARIANT_ADD(copy_sweep, auto_iova_thp)
 
 FIXTURE_SETUP(copy_sweep)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
@@ -1305,7 +1305,7 @@ FIXTURE_VARIANT_ADD(attach_sweep, second_domain)
 
 FIXTURE_SETUP(attach_sweep)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
@@ -1418,7 +1418,7 @@ FIXTURE_VARIANT_ADD(alloc_sweep, beside_a_mapped_ioas)
 
 FIXTURE_SETUP(alloc_sweep)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
@@ -1492,7 +1492,7 @@ FIXTURE(fail_nth)
 
 FIXTURE_SETUP(fail_nth)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
@@ -1746,7 +1746,7 @@ FIXTURE_VARIANT_ADD(dev_attach_sweep, joins_an_automatic_hwpt)
 
 FIXTURE_SETUP(dev_attach_sweep)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
@@ -1866,7 +1866,7 @@ FIXTURE_VARIANT_ADD(replace_sweep, to_explicit_hwpt)
 
 FIXTURE_SETUP(replace_sweep)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
@@ -2021,7 +2021,7 @@ FIXTURE_VARIANT_ADD(hwpt_sweep, nested)
 
 FIXTURE_SETUP(hwpt_sweep)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }
@@ -2163,7 +2163,7 @@ FIXTURE_VARIANT_ADD(unbind_sweep, sharing_its_hwpt)
 
 FIXTURE_SETUP(unbind_sweep)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	env_setup(_metadata, &self->env, PIN_BATCH);
 }

@@ -264,7 +264,7 @@ FIXTURE_SETUP(mock)
 {
 	unsigned int i;
 
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->mm_mode = variant->mm_mode;
 	self->fd = iommufd_open_in_mode(variant->mm_mode);
@@ -862,7 +862,7 @@ FIXTURE(ranges)
 
 FIXTURE_SETUP(ranges)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->mm_mode = false;
 	self->fd = iommufd_open_in_mode(self->mm_mode);
@@ -1351,7 +1351,7 @@ static int large_ioas_new(int fd, bool huge_pages_off, uint32_t domain_flags,
 
 FIXTURE_SETUP(large)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->old_nr_hugepages = -1;
 	self->mm_mode = variant->mm_mode;
@@ -1721,7 +1721,7 @@ FIXTURE_VARIANT_ADD(batch, seven_page_batches_of_thp)
 
 FIXTURE_SETUP(batch)
 {
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->mm_mode = variant->kind == MEM_THP;
 	self->fd = iommufd_open_in_mode(self->mm_mode);
@@ -1923,7 +1923,7 @@ FIXTURE_SETUP(two_ioas)
 {
 	unsigned int i, d;
 
-	SKIP_IF_UPSTREAM_MOCK();
+	SKIP_IF_UPSTREAM_MOCK(return);
 
 	self->mm_mode = variant->mm_mode;
 	self->fd = iommufd_open_in_mode(self->mm_mode);

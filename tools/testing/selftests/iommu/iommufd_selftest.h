@@ -83,11 +83,12 @@
  *
  * Upstream has an IOMMU_TEST_CMD too, but its ops and structs are not ours
  * (iommufd_test.h), so nothing that needs the mock may run there: a fixture
- * or test that needs it starts with SKIP_IF_UPSTREAM_MOCK(), and test_cmd()
- * never issues the ioctl there: it ends the test as failed, so that a test
- * that forgot to say so fails loudly instead of sending upstream a command
- * it would misread. A test of behaviour 6.12 does not have says why with
- * SKIP_IF_UPSTREAM().
+ * or test that needs it starts with SKIP_IF_UPSTREAM_MOCK(return), and
+ * test_cmd() never issues the ioctl there: it ends the test as failed, so
+ * that a test that forgot to say so fails loudly instead of sending upstream
+ * a command it would misread. A test of behaviour 6.12 does not have says
+ * why with SKIP_IF_UPSTREAM(return, why). Like SKIP(), both run @statement
+ * after reporting the skip.
  */
 static inline bool on_upstream(void)
 {
@@ -100,17 +101,17 @@ static inline bool on_upstream(void)
 	"upstream 6.12: needs our IOMMU_TEST_CMD mock, whose ops upstream lacks"
 
 /* In a fixture setup or test, before anything else */
-#define SKIP_IF_UPSTREAM_MOCK()                                                \
+#define SKIP_IF_UPSTREAM_MOCK(statement)                                       \
 	do {                                                                   \
 		if (on_upstream())                                             \
-			SKIP(return, UPSTREAM_MOCK_REASON);                    \
+			SKIP(statement, UPSTREAM_MOCK_REASON);                 \
 	} while (0)
 
 /* A test of behaviour 6.12 does not have; @why says what it lacks */
-#define SKIP_IF_UPSTREAM(why)                                                  \
+#define SKIP_IF_UPSTREAM(statement, why)                                       \
 	do {                                                                   \
 		if (on_upstream())                                             \
-			SKIP(return, "upstream 6.12: %s", why);                \
+			SKIP(statement, "upstream 6.12: %s", why);             \
 	} while (0)
 
 /* ---- The file and its objects ---- */
@@ -436,7 +437,7 @@ static inline int test_cmd(int fd, uint32_t op, uint32_t id,
 {
 	if (on_upstream()) {
 		fprintf(stderr,
-			"# IOMMU_TEST_CMD op %u not issued on upstream 6.12: the test lacks SKIP_IF_UPSTREAM_MOCK()\n",
+			"# IOMMU_TEST_CMD op %u not issued on upstream 6.12: the test lacks SKIP_IF_UPSTREAM_MOCK(return)\n",
 			op);
 		_exit(KSFT_FAIL);
 	}
