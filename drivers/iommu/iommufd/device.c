@@ -451,9 +451,14 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	if (rc)
 		goto out_unlock;
 
-	/* Last before the attach itself: neither can be undone */
+	/*
+	 * Last before the attach itself: neither can be undone. A nested
+	 * HWPT keeps the coherency its parent was allocated with; the
+	 * parent is not changed under the first stage the user owns.
+	 */
 	rc = iommufd_hwpt_setup_sw_msi(paging, igroup->sw_msi_start);
-	if (!rc && idev->enforce_cache_coherency)
+	if (!rc && idev->enforce_cache_coherency &&
+	    hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING)
 		rc = iommufd_hwpt_enforce_cc(paging);
 	if (!rc && !old)
 		rc = iommu_attach_group(hwpt->domain, igroup->group);
@@ -492,6 +497,45 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * Takes @idev out of its group's attachment; the last device puts the
+ * group back on the blocking domain. Returns the HWPT it was attached to,
+ * whose ref the caller now owns, or NULL if it was not attached.
+ */
+static struct iommufd_hw_pagetable *
+iommufd_group_remove_device(struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *hwpt;
+
+	mutex_lock(&igroup->lock);
+	hwpt = igroup->hwpt;
+	if (WARN_ON(!hwpt || list_empty(&idev->group_item))) {
+		mutex_unlock(&igroup->lock);
+		return NULL;
+	}
+	list_del_init(&idev->group_item);
+	if (list_empty(&igroup->device_list)) {
+		iommu_detach_group(hwpt->domain, igroup->group);
+		igroup->hwpt = NULL;
+	}
+	iopt_remove_reserved_iova(&hwpt_paging_of(hwpt)->ioas->iopt, idev);
+	mutex_unlock(&igroup->lock);
+	return hwpt;
+}
+
+/*
+ * Undoes an attach whose HWPT the caller is about to destroy itself: drops
+ * the device's ref without the automatic-HWPT bookkeeping.
+ */
+static void iommufd_hwpt_drop_device(struct iommufd_device *idev)
+{
+	struct iommufd_hw_pagetable *hwpt = iommufd_group_remove_device(idev);
+
+	if (hwpt)
+		refcount_dec(&hwpt->obj.refs);
+}
+
 /* Attaches to an automatic HWPT of @ioas, creating one if none fits */
 static int iommufd_device_auto_attach(struct iommufd_device *idev,
 				      struct iommufd_ioas *ioas, u32 *pt_id,
@@ -520,8 +564,27 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 		rc = PTR_ERR(hwpt_paging);
 		goto out_unlock;
 	}
-	rc = iommufd_device_do_attach(idev, &hwpt_paging->common, replace,
-				      left);
+	if (replace) {
+		/* The group moves without a gap: the domain is full first */
+		rc = iommufd_hwpt_paging_fill(hwpt_paging);
+		if (!rc)
+			rc = iommufd_device_do_attach(idev,
+						      &hwpt_paging->common,
+						      true, left);
+	} else {
+		/*
+		 * Some drivers set a domain's aperture and page sizes only
+		 * when the first device attaches: attach to it empty (the
+		 * device's DMA was blocked anyway), then fill it.
+		 */
+		rc = iommufd_device_do_attach(idev, &hwpt_paging->common,
+					      false, left);
+		if (!rc) {
+			rc = iommufd_hwpt_paging_fill(hwpt_paging);
+			if (rc)
+				iommufd_hwpt_drop_device(idev);
+		}
+	}
 	if (rc) {
 		/* Unlinked here: its destroy must not take the IOAS mutex */
 		list_del_init(&hwpt_paging->hwpt_item);
@@ -647,24 +710,10 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
  */
 void iommufd_device_detach(struct iommufd_device *idev)
 {
-	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_hw_pagetable *hwpt = iommufd_group_remove_device(idev);
 
-	mutex_lock(&igroup->lock);
-	hwpt = igroup->hwpt;
-	if (WARN_ON(!hwpt || list_empty(&idev->group_item))) {
-		mutex_unlock(&igroup->lock);
-		return;
-	}
-	list_del_init(&idev->group_item);
-	if (list_empty(&igroup->device_list)) {
-		iommu_detach_group(hwpt->domain, igroup->group);
-		igroup->hwpt = NULL;
-	}
-	iopt_remove_reserved_iova(&hwpt_paging_of(hwpt)->ioas->iopt, idev);
-	mutex_unlock(&igroup->lock);
-
-	iommufd_hwpt_drop_attach(idev->ictx, hwpt);
+	if (hwpt)
+		iommufd_hwpt_drop_attach(idev->ictx, hwpt);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
 

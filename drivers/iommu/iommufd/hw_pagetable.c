@@ -125,8 +125,10 @@ int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
  * @flags: IOMMU_HWPT_ALLOC_* flags for the driver
  * @auto_domain: created by an attach, to be destroyed with its last device
  *
- * The HWPT is added to the IOAS before it returns but not finalized: the
- * caller finalizes it or aborts it with iommufd_object_abort_and_destroy().
+ * The HWPT is not finalized, and its domain does not mirror the IOAS yet:
+ * the caller adds it with iommufd_hwpt_paging_fill(), which some drivers
+ * allow only once a device is attached, and then finalizes it, or aborts
+ * it with iommufd_object_abort_and_destroy().
  *
  * Context: Process context; the caller holds @ioas->mutex.
  * Return: the HWPT or an ERR_PTR.
@@ -185,16 +187,38 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			goto err_abort;
 	}
 
-	rc = iopt_table_add_domain(&ioas->iopt, domain);
-	if (rc)
-		goto err_abort;
-	hwpt_paging->in_iopt = true;
-	list_add_tail(&hwpt_paging->hwpt_item, &ioas->hwpt_list);
 	return hwpt_paging;
 
 err_abort:
 	iommufd_object_abort_and_destroy(ictx, &hwpt_paging->common.obj);
 	return ERR_PTR(rc);
+}
+
+/**
+ * iommufd_hwpt_paging_fill() - make a new paging HWPT mirror its IOAS
+ * @hwpt_paging: a HWPT from iommufd_hwpt_paging_alloc()
+ *
+ * Maps every area of the IOAS into the domain, which from then on follows
+ * the IOAS, and lists the HWPT on the IOAS for attaches to find. The domain
+ * must know its aperture and page sizes by now.
+ *
+ * Context: Process context; the caller holds the IOAS mutex.
+ * Return: 0 or the error of iopt_table_add_domain(); on error nothing
+ * changed.
+ */
+int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt_paging)
+{
+	struct iommufd_ioas *ioas = hwpt_paging->ioas;
+	int rc;
+
+	lockdep_assert_held(&ioas->mutex);
+
+	rc = iopt_table_add_domain(&ioas->iopt, hwpt_paging->common.domain);
+	if (rc)
+		return rc;
+	hwpt_paging->in_iopt = true;
+	list_add_tail(&hwpt_paging->hwpt_item, &ioas->hwpt_list);
+	return 0;
 }
 
 /*
@@ -277,6 +301,12 @@ static int iommufd_hwpt_alloc_from_ioas(struct iommufd_ucmd *ucmd,
 						cmd->flags, false);
 	if (IS_ERR(hwpt_paging)) {
 		rc = PTR_ERR(hwpt_paging);
+		goto out_unlock;
+	}
+	rc = iommufd_hwpt_paging_fill(hwpt_paging);
+	if (rc) {
+		iommufd_object_abort_and_destroy(ucmd->ictx,
+						 &hwpt_paging->common.obj);
 		goto out_unlock;
 	}
 	cmd->out_hwpt_id = hwpt_paging->common.obj.id;

@@ -202,6 +202,8 @@ static int area_fill_chunk(unsigned long offset, phys_addr_t phys,
 		phys += len;
 		length -= len;
 	}
+	/* Fragmented memory means one chunk per page: many GiB take long */
+	cond_resched();
 	return 0;
 }
 
@@ -638,6 +640,19 @@ int iopt_copy_iova(struct io_pagetable *dst, unsigned long *dst_iova,
 	return rc;
 }
 
+/* Sets or clears prevent_access on every area of [start, last] */
+static void iopt_prevent_access(struct io_pagetable *iopt, unsigned long start,
+				unsigned long last, bool prevent)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	     node; node = interval_tree_iter_next(node, start, last))
+		area_of(node)->prevent_access = prevent;
+}
+
 /**
  * iopt_unmap_iova() - remove every mapping inside an IOVA range
  * @iopt: the table
@@ -646,18 +661,20 @@ int iopt_copy_iova(struct io_pagetable *dst, unsigned long *dst_iova,
  * @unmapped: out: bytes unmapped
  *
  * Mappings are never split: if one crosses either end of the range nothing
- * is unmapped.
+ * is unmapped. Accesses that borrowed pages of the range are asked once to
+ * give them back; meanwhile no pin or copy through the range can start.
  *
- * Context: Process context; takes the table's locks.
- * Return: 0, or -ENOENT if the range holds no mapping or cuts one.
+ * Context: Process context; takes the table's locks, and calls the unmap
+ * callbacks of accesses with none held.
+ * Return: 0, -ENOENT if the range holds no mapping or cuts one, or -EBUSY
+ * if an access kept its pages although asked.
  */
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
 		    unsigned long last, unsigned long *unmapped)
 {
 	unsigned long pinned_start, pinned_last, total = 0;
 	struct interval_tree_node *node, *next;
-	unsigned int notified = 0;
-	bool access_pinned;
+	bool access_pinned, notified = false;
 	LIST_HEAD(areas);
 	int rc;
 
@@ -680,15 +697,23 @@ again:
 		pinned_last = node->last;
 		access_pinned = true;
 	}
+	if (access_pinned && notified) {
+		/* An access kept its pins although asked: give up */
+		iopt_prevent_access(iopt, start, last, false);
+		rc = -EBUSY;
+		goto out_unlock;
+	}
 	if (access_pinned) {
+		/*
+		 * No pin may start between asking and unmapping, or an
+		 * access that pins again from its callback would make the
+		 * unmap fail.
+		 */
+		iopt_prevent_access(iopt, start, last, true);
 		up_write(&iopt->iova_rwsem);
 		up_read(&iopt->domains_rwsem);
-		/* Two rounds of asking the accesses to drop their pins */
-		if (notified++ == 2) {
-			*unmapped = 0;
-			return -EBUSY;
-		}
 		iommufd_access_notify_unmap(iopt, pinned_start, pinned_last);
+		notified = true;
 		goto again;
 	}
 	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
@@ -1158,6 +1183,8 @@ static int access_pin_piece(struct iopt_area *area, unsigned long iova,
 	unsigned long first = area_pages_byte(area, iova) >> PAGE_SHIFT;
 	unsigned long n = len >> PAGE_SHIFT, i;
 
+	if (area->prevent_access)
+		return -EINVAL;
 	if (pin->write && !(area->iommu_prot & IOMMU_WRITE))
 		return -EPERM;
 	for (i = 0; i != n; i++)
@@ -1188,7 +1215,8 @@ static int access_unpin_piece(struct iopt_area *area, unsigned long iova,
  *
  * Context: Process context; takes iova_rwsem for read.
  * Return: 0, -ENOENT if part of the range is not mapped, -EPERM if @write
- * and a mapping is read-only, -EINVAL for a misaligned range.
+ * and a mapping is read-only, -EINVAL for a misaligned range or while an
+ * unmap of part of it is asking accesses to let go.
  */
 int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
 			  unsigned long length, struct page **out, bool write)
@@ -1233,10 +1261,15 @@ struct access_rw {
 	bool write;
 };
 
-static int access_check_writable(struct iopt_area *area, unsigned long iova,
-				 unsigned long len, void *arg)
+/* Refuses areas an unmap is taking away, and read-only ones for a write */
+static int access_check_area(struct iopt_area *area, unsigned long iova,
+			     unsigned long len, void *arg)
 {
-	return area->iommu_prot & IOMMU_WRITE ? 0 : -EPERM;
+	bool write = *(bool *)arg;
+
+	if (area->prevent_access)
+		return -EINVAL;
+	return !write || area->iommu_prot & IOMMU_WRITE ? 0 : -EPERM;
 }
 
 static int access_rw_piece(struct iopt_area *area, unsigned long iova,
@@ -1271,9 +1304,10 @@ static int access_rw_piece(struct iopt_area *area, unsigned long iova,
  * @write: copy @data into the mapped memory rather than out of it
  *
  * Context: Process context; takes iova_rwsem for read.
- * Return: 0, -ENOENT if part of the range is not mapped (a read may have
- * copied the part before the hole), -EPERM for a write to a read-only
- * mapping (nothing written), -EOVERFLOW if the range wraps.
+ * Return: 0, -ENOENT if part of the range is not mapped, -EPERM for a
+ * write to a read-only mapping, -EINVAL while an unmap of part of the range
+ * is asking accesses to let go, -EOVERFLOW if the range wraps; on error
+ * nothing was copied.
  */
 int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
 		   size_t len, bool write)
@@ -1287,9 +1321,8 @@ int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
 	if (check_add_overflow(iova, len - 1, &last))
 		return -EOVERFLOW;
 	down_read(&iopt->iova_rwsem);
-	/* A write checks every piece first, so a refused one writes nothing */
-	rc = write ? iopt_walk_mapped(iopt, iova, last, access_check_writable,
-				      NULL) : 0;
+	/* Every piece is checked first, so a refused copy moves nothing */
+	rc = iopt_walk_mapped(iopt, iova, last, access_check_area, &write);
 	if (!rc)
 		rc = iopt_walk_mapped(iopt, iova, last, access_rw_piece, &rw);
 	up_read(&iopt->iova_rwsem);

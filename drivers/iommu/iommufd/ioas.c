@@ -178,12 +178,13 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	if (rc)
 		goto out_put;
 
+	/*
+	 * A failed copy-back leaves the mapping in place, as 6.12 does:
+	 * taking it back could remove what another thread mapped there
+	 * after an unmap of ours raced in.
+	 */
 	cmd->iova = iova;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	/* Userspace never learnt where the mapping is: take it back */
-	if (rc)
-		iopt_unmap_iova(&ioas->iopt, iova, iova + cmd->length - 1,
-				&(unsigned long){ 0 });
 out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
@@ -217,12 +218,9 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	if (rc)
 		goto out_put_dst;
 
+	/* As for MAP, a failed copy-back leaves the copy in place */
 	cmd->dst_iova = dst_iova;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		iopt_unmap_iova(&dst->iopt, dst_iova,
-				dst_iova + cmd->length - 1,
-				&(unsigned long){ 0 });
 out_put_dst:
 	iommufd_put_object(ucmd->ictx, &dst->obj);
 out_put_src:

@@ -322,6 +322,11 @@ struct iopt_area {
 	int iommu_prot;
 	/* Pages of this area accesses hold; unmap waits for them */
 	atomic_t num_access_pins;
+	/*
+	 * An unmap is asking the accesses to let go: no new pin or copy
+	 * may start. Under iova_rwsem.
+	 */
+	bool prevent_access;
 	/* Links the areas of one operation while they are built or freed */
 	struct list_head list;
 };
@@ -415,6 +420,7 @@ struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags,
 			  bool auto_domain);
+int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt_paging);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);

@@ -269,18 +269,26 @@ enum iommu_test_mock_prot {
  *	[MOCK_SW_MSI_START, MOCK_SW_MSI_LAST] as IOMMU_RESV_SW_MSI, for which
  *	the paging domains it attaches to (the parent, for a nested one) must
  *	get an MSI cookie (MOCK_PROP_MSI_COOKIE).
+ * @MOCK_DEVICE_FINALIZE_AT_ATTACH: like drivers that finish a domain only
+ *	when a device attaches, the paging domains IOMMU_HWPT_ALLOC (and an
+ *	automatic attach) allocates for this device have no aperture and no
+ *	page sizes until a device attaches to them. HWPT_ALLOC of such a
+ *	domain therefore fails (EINVAL); attaching the device to an IOAS
+ *	works, as iommufd attaches before it fills the domain.
  *
  * Every mock device keeps DMA cache coherent (IOMMU_CAP_CACHE_COHERENCY) and
  * sits on the mock IOMMU's identity domain while no driver owns it. The
  * IOMMU translates a group as a whole, so MOCK_DEVICE_ENFORCE_COHERENCY and
  * MOCK_DEVICE_DIRTY_TRACKING are the same for all devices of a group;
- * MOCK_DEVICE_NO_RESV_REGION is chosen per device.
+ * MOCK_DEVICE_NO_RESV_REGION, MOCK_DEVICE_SW_MSI and
+ * MOCK_DEVICE_FINALIZE_AT_ATTACH are chosen per device.
  */
 enum iommu_test_mock_device_flags {
 	MOCK_DEVICE_ENFORCE_COHERENCY = 1 << 0,
 	MOCK_DEVICE_DIRTY_TRACKING = 1 << 1,
 	MOCK_DEVICE_NO_RESV_REGION = 1 << 2,
 	MOCK_DEVICE_SW_MSI = 1 << 3,
+	MOCK_DEVICE_FINALIZE_AT_ATTACH = 1 << 4,
 };
 
 /**
@@ -351,10 +359,15 @@ enum iommu_test_mock_domain_props {
  *	when the access leaves its IOAS it still gives them back. Without it
  *	the callback gives back every pin that overlaps the range being
  *	unmapped.
+ * @MOCK_ACCESS_UNMAP_REPIN: the unmap callback gives a pin back and then
+ *	at once tries to pin the same range again, keeping it if that works,
+ *	as a driver whose DMA is still running may; iommufd refuses such pins
+ *	while the unmap is in progress, so the unmap still succeeds.
  */
 enum iommu_test_access_flags {
 	MOCK_ACCESS_PIN_PAGES = 1 << 0,
 	MOCK_ACCESS_UNMAP_IGNORE = 1 << 1,
+	MOCK_ACCESS_UNMAP_REPIN = 1 << 2,
 };
 
 /**

@@ -170,6 +170,11 @@ struct mock_domain {
 	 * DMA the IOMMU cannot block
 	 */
 	unsigned int nr_devs_no_enforce;
+	/*
+	 * Allocated for a MOCK_DEVICE_FINALIZE_AT_ATTACH device: no aperture
+	 * and page sizes until a device attaches. Under mock_attach_lock.
+	 */
+	bool unfinished;
 };
 
 /* A nested domain: an IOTLB tag over the translation of its parent */
@@ -225,6 +230,7 @@ static const struct iommu_domain_ops mock_domain_ops;
 static const struct iommu_domain_ops mock_nested_ops;
 static struct iommu_domain mock_blocked_domain;
 static struct iommu_domain mock_identity_domain;
+static void mock_domain_finish(struct mock_domain *md, u32 flags);
 
 static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
 {
@@ -440,6 +446,11 @@ static int mock_attach_dev(struct iommu_domain *domain, struct device *dev)
 		mutex_unlock(&mock_attach_lock);
 		return -EINVAL;
 	}
+	/* Like drivers that learn the device's IOMMU only now */
+	if (md && md->unfinished) {
+		mock_domain_finish(md, 0);
+		md->unfinished = false;
+	}
 	if (mdev->domain)
 		mock_domain_count_dev(mdev->domain, mdev, -1);
 	mock_domain_count_dev(domain, mdev, 1);
@@ -615,6 +626,13 @@ static struct mock_domain *mock_domain_alloc(u32 flags)
 	md->domain.type = IOMMU_DOMAIN_UNMANAGED;
 	md->domain.owner = &mock_iommu_ops;
 	md->domain.ops = &mock_domain_ops;
+	mock_domain_finish(md, flags);
+	return md;
+}
+
+/* Sets what a domain translates: its page sizes and its aperture */
+static void mock_domain_finish(struct mock_domain *md, u32 flags)
+{
 	md->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
 	if (!(flags & MOCK_DOMAIN_NO_HUGE_PAGES))
 		md->domain.pgsize_bitmap |= MOCK_HUGE_PGSIZES;
@@ -626,7 +644,6 @@ static struct mock_domain *mock_domain_alloc(u32 flags)
 		md->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	}
 	md->domain.geometry.force_aperture = true;
-	return md;
 }
 
 static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
@@ -751,6 +768,11 @@ mock_domain_alloc_user(struct device *dev, u32 flags,
 	md = mock_domain_alloc(0);
 	if (IS_ERR(md))
 		return ERR_CAST(md);
+	if (to_mock_dev(dev)->flags & MOCK_DEVICE_FINALIZE_AT_ATTACH) {
+		md->domain.pgsize_bitmap = 0;
+		md->domain.geometry = (struct iommu_domain_geometry){};
+		md->unfinished = true;
+	}
 	md->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
 		md->domain.dirty_ops = &mock_dirty_ops;
@@ -1139,6 +1161,8 @@ struct selftest_obj {
 			bool pin_pages;
 			/* Unpin on IOAS_UNMAP only when leaving the IOAS */
 			bool ignore_unmap;
+			/* Pin again right after giving a pin back */
+			bool repin;
 			/* Protects @attached */
 			struct mutex attach_lock;
 			bool attached;
@@ -1634,7 +1658,8 @@ static int iommufd_test_mock_device_add(struct iommufd_ucmd *ucmd,
 {
 	const u32 known = MOCK_DEVICE_ENFORCE_COHERENCY |
 			  MOCK_DEVICE_DIRTY_TRACKING |
-			  MOCK_DEVICE_NO_RESV_REGION | MOCK_DEVICE_SW_MSI;
+			  MOCK_DEVICE_NO_RESV_REGION | MOCK_DEVICE_SW_MSI |
+			  MOCK_DEVICE_FINALIZE_AT_ATTACH;
 	u32 driver = cmd->mock_device.driver;
 	struct iommufd_device *idev = NULL;
 	struct selftest_obj *sobj;
@@ -1910,11 +1935,15 @@ static void selftest_access_unmap(void *data, unsigned long iova,
 	xa_for_each(&sobj->access.pins, handle, pin) {
 		if (pin->iova > last || pin->iova + pin->length - 1 < iova)
 			continue;
-		xa_erase(&sobj->access.pins, handle);
 		iommufd_access_unpin_pages(sobj->access.access, pin->iova,
 					   pin->length);
-		selftest_pin_free(pin);
 		sobj->access.unmap.unpins++;
+		if (sobj->access.repin && !sobj->access.leaving &&
+		    !iommufd_access_pin_pages(sobj->access.access, pin->iova,
+					      pin->length, pin->pages, 0))
+			continue;
+		xa_erase(&sobj->access.pins, handle);
+		selftest_pin_free(pin);
 	}
 out_unlock:
 	mutex_unlock(&sobj->access.lock);
@@ -1952,7 +1981,8 @@ static void selftest_access_set_leaving(struct selftest_obj *sobj,
 static int iommufd_test_access_create(struct iommufd_ucmd *ucmd,
 				      struct iommu_test_cmd *cmd)
 {
-	const u32 known = MOCK_ACCESS_PIN_PAGES | MOCK_ACCESS_UNMAP_IGNORE;
+	const u32 known = MOCK_ACCESS_PIN_PAGES | MOCK_ACCESS_UNMAP_IGNORE |
+			  MOCK_ACCESS_UNMAP_REPIN;
 	u32 flags = cmd->access_create.flags;
 	struct iommufd_access *access;
 	struct selftest_obj *sobj;
@@ -1969,6 +1999,7 @@ static int iommufd_test_access_create(struct iommufd_ucmd *ucmd,
 	sobj->kind = SELFTEST_OBJ_ACCESS;
 	sobj->access.pin_pages = flags & MOCK_ACCESS_PIN_PAGES;
 	sobj->access.ignore_unmap = flags & MOCK_ACCESS_UNMAP_IGNORE;
+	sobj->access.repin = flags & MOCK_ACCESS_UNMAP_REPIN;
 	mutex_init(&sobj->access.attach_lock);
 	mutex_init(&sobj->access.lock);
 	xa_init_flags(&sobj->access.pins, XA_FLAGS_ALLOC1);

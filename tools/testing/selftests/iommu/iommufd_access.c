@@ -841,6 +841,43 @@ TEST_F(access, unmap_of_a_pinned_range_asks_the_access_first)
 	EXPECT_LOCKED(0);
 }
 
+/*
+ * A driver whose DMA still runs may pin again as soon as it gave a pin
+ * back. Once an unmap has asked, no pin of the range can start, so the
+ * unmap goes through instead of finding the pages borrowed again.
+ */
+TEST_F(access, unmap_refuses_pins_that_start_after_it_asked)
+{
+	struct access_info info;
+	uint64_t unmapped;
+	uint32_t obj;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf,
+				    2 * CPU_PAGE, IOVA));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas,
+				   PIN | MOCK_ACCESS_UNMAP_REPIN, &obj, NULL));
+	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, CPU_PAGE, NULL, 0, NULL));
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, IOVA, 2 * CPU_PAGE,
+				&unmapped));
+	EXPECT_EQ(2 * CPU_PAGE, unmapped);
+	INFO(obj, &info);
+	EXPECT_EQ(1, info.unmap_calls);
+	EXPECT_EQ(0, info.pins);
+	EXPECT_EQ(0, check_pins(self->fd, self->buf, 2 * CPU_PAGE, 0));
+	EXPECT_LOCKED(0);
+
+	/* A refused unmap lets pins and copies start again */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, CPU_PAGE,
+				    IOVA));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN | IGNORE, &obj,
+				   NULL));
+	ASSERT_EQ(0, access_pin(self->fd, obj, IOVA, CPU_PAGE, NULL, 0, NULL));
+	EXPECT_ERRNO(EBUSY, ioas_unmap(self->fd, self->ioas, IOVA, CPU_PAGE,
+				       NULL));
+	EXPECT_EQ(0, access_pin(self->fd, obj, IOVA, CPU_PAGE, NULL, 0, NULL));
+}
+
 TEST_F(access, unmap_callback_gives_back_only_overlapping_pins)
 {
 	uint32_t obj, first, second, both;

@@ -124,26 +124,6 @@ static void expect_ranges(struct __test_metadata *_metadata, int fd,
 /* The IOAS is not held by any HWPT: IOMMU_DESTROY takes it */
 #define EXPECT_IOAS_FREE(ioas) EXPECT_EQ(0, object_destroy(self->fd, ioas))
 
-/*
- * A page holding a copy of @cmd that the kernel can read but not write,
- * so that an ioctl fails where it reports its results. NULL on failure.
- */
-static void *read_only_copy(const void *cmd, size_t size)
-{
-	void *page;
-
-	page = mmap(NULL, CPU_PAGE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (page == MAP_FAILED)
-		return NULL;
-	memcpy(page, cmd, size);
-	if (mprotect(page, CPU_PAGE, PROT_READ)) {
-		munmap(page, CPU_PAGE);
-		return NULL;
-	}
-	return page;
-}
-
 /* An address no memory is mapped at; NULL on failure */
 static void *hole_get(void)
 {
@@ -261,7 +241,7 @@ TEST_F(bind, destroying_the_mock_device_unbinds_it)
 TEST_F(bind, device_add_rejects_unknown_flags_and_reserved)
 {
 	struct iommu_test_cmd cmd = {
-		.mock_device.flags = MOCK_DEVICE_SW_MSI << 1,
+		.mock_device.flags = MOCK_DEVICE_FINALIZE_AT_ATTACH << 1,
 	};
 	int before = mock_bus_devices();
 	struct mdev dev;
@@ -2273,6 +2253,85 @@ TEST_F(hw_info, works_whatever_the_device_is_attached_to)
 			     &info));
 	EXPECT_EQ(MOCK_HW_INFO_SIGNATURE, data.signature);
 	EXPECT_EQ(caps_of(variant->dev_flags), info.out_capabilities);
+}
+
+/* ---- Drivers that differ from the common case ---- */
+
+FIXTURE(driver_quirks)
+{
+	int fd;
+	uint32_t ioas;
+	uint8_t *buf;
+};
+
+FIXTURE_SETUP(driver_quirks)
+{
+	SKIP_IF_UPSTREAM_MOCK(return);
+
+	self->fd = iommufd_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	self->buf = small_pages_alloc(BUF_SIZE);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(driver_quirks)
+{
+	close(self->fd);
+	if (self->buf)
+		munmap(self->buf, BUF_SIZE);
+}
+
+/*
+ * A driver that learns a domain's aperture and page sizes only from the
+ * first device attached: an automatic attach must attach before it fills.
+ */
+TEST_F(driver_quirks, domain_finished_at_attach_is_attached_then_filled)
+{
+	struct ioas_ranges got;
+	struct mdev dev;
+	uint32_t hwpt;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf, BUF_SIZE,
+				    IOVA_A));
+	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_FINALIZE_AT_ATTACH, &dev));
+	/* Alone, the domain cannot mirror an IOAS */
+	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, 0, dev.idev, self->ioas,
+					&hwpt));
+
+	ASSERT_EQ(0, mdev_attach(self->fd, dev.id, self->ioas, &hwpt));
+	EXPECT_EQ(0, mock_check_map(self->fd, dev.id, IOVA_A, BUF_SIZE,
+				    self->buf, MOCK_PROT_READ |
+				    MOCK_PROT_WRITE, NULL));
+	ASSERT_EQ(0, ioas_ranges_get(self->fd, self->ioas, &got));
+	EXPECT_EQ(IO_PAGE, got.align);
+	EXPECT_EQ(MOCK_APERTURE_LAST, got.range[got.num - 1].last);
+	ASSERT_EQ(0, mdev_detach(self->fd, dev.id));
+	EXPECT_EQ(0, object_destroy(self->fd, self->ioas));
+}
+
+/*
+ * A nested HWPT keeps the coherency its parent was allocated with: a
+ * device that could enforce it does not change the parent under the
+ * devices that use the parent directly.
+ */
+TEST_F(driver_quirks, nested_attach_leaves_the_parent_coherency_alone)
+{
+	uint32_t parent, nested;
+	struct mdev plain, cc;
+	struct dom dom;
+
+	ASSERT_EQ(0, mdev_add(self->fd, 0, &plain));
+	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_ENFORCE_COHERENCY, &cc));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_NEST_PARENT,
+				plain.idev, self->ioas, &parent));
+	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, 0, cc.idev, parent, 1,
+				       &nested));
+
+	ASSERT_EQ(0, mdev_attach(self->fd, cc.id, nested, NULL));
+	ASSERT_EQ(0, dom_get(self->fd, parent, &dom));
+	EXPECT_EQ(0, dom.props & MOCK_PROP_COHERENCY_ENFORCED);
+	EXPECT_EQ(0, mdev_attach(self->fd, plain.id, parent, NULL));
 }
 
 /* ---- Software-managed MSI windows (IOMMU_RESV_SW_MSI, as on ARM) ---- */

@@ -776,6 +776,51 @@ TEST_F(ioas, copy_needs_read_or_write)
 	EXPECT_PINNED(1);
 }
 
+/*
+ * A MAP or COPY whose result cannot be written back fails with EFAULT but
+ * keeps its mapping (6.12 does not take it back: another thread may have
+ * replaced it by then).
+ */
+TEST_F(ioas, map_and_copy_keep_the_mapping_when_the_result_is_unwritable)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = self->ioas_id,
+		.user_va = (uintptr_t)self->buf,
+		.length = CPU_PAGE,
+		.iova = 0x10000,
+	};
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+		.dst_ioas_id = self->ioas_id,
+		.src_ioas_id = self->ioas_id,
+		.length = CPU_PAGE,
+		.dst_iova = 0x20000,
+		.src_iova = 0x10000,
+	};
+	uint64_t unmapped;
+	void *ro;
+
+	ro = read_only_copy(&map, sizeof(map));
+	ASSERT_NE(NULL, ro);
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_MAP, ro));
+	munmap(ro, CPU_PAGE);
+	ro = read_only_copy(&copy, sizeof(copy));
+	ASSERT_NE(NULL, ro);
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_COPY, ro));
+	munmap(ro, CPU_PAGE);
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, CPU_PAGE,
+				&unmapped));
+	EXPECT_EQ(CPU_PAGE, unmapped);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20000, CPU_PAGE,
+				&unmapped));
+	EXPECT_EQ(CPU_PAGE, unmapped);
+}
+
 TEST_F(ioas, copy_with_only_one_permission_works)
 {
 	uint64_t iova = 0x80000;

@@ -114,6 +114,26 @@ static inline bool on_upstream(void)
 			SKIP(statement, "upstream 6.12: %s", why);             \
 	} while (0)
 
+/*
+ * A page holding a copy of @cmd that the kernel can read but not write,
+ * so that an ioctl fails where it reports its results. NULL on failure.
+ */
+static inline void *read_only_copy(const void *cmd, size_t size)
+{
+	void *page;
+
+	page = mmap(NULL, CPU_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return NULL;
+	memcpy(page, cmd, size);
+	if (mprotect(page, CPU_PAGE, PROT_READ)) {
+		munmap(page, CPU_PAGE);
+		return NULL;
+	}
+	return page;
+}
+
 /* ---- The file and its objects ---- */
 
 /* A new /dev/iommu file descriptor, or -1 */
