@@ -559,7 +559,7 @@ static int iommufd_device_auto_attach(struct iommufd_device *idev,
 	}
 
 	hwpt_paging = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, 0,
-						true);
+						true, NULL);
 	if (IS_ERR(hwpt_paging)) {
 		rc = PTR_ERR(hwpt_paging);
 		goto out_unlock;

@@ -124,6 +124,8 @@ int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
  * @idev: the device whose IOMMU allocates the domain
  * @flags: IOMMU_HWPT_ALLOC_* flags for the driver
  * @auto_domain: created by an attach, to be destroyed with its last device
+ * @user_data: driver data from IOMMU_HWPT_ALLOC, or NULL; as in 6.12 the
+ *             driver decides whether a paging domain takes any
  *
  * The HWPT is not finalized, and its domain does not mirror the IOAS yet:
  * the caller adds it with iommufd_hwpt_paging_fill(), which some drivers
@@ -136,7 +138,8 @@ int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags,
-			  bool auto_domain)
+			  bool auto_domain,
+			  const struct iommu_user_data *user_data)
 {
 	const u32 known = IOMMU_HWPT_ALLOC_NEST_PARENT |
 			  IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
@@ -147,9 +150,9 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 
 	lockdep_assert_held(&ioas->mutex);
 
-	if (flags & ~known)
+	if ((flags || user_data) && !ops->domain_alloc_user)
 		return ERR_PTR(-EOPNOTSUPP);
-	if (flags && !ops->domain_alloc_user)
+	if (flags & ~known)
 		return ERR_PTR(-EOPNOTSUPP);
 
 	hwpt_paging = iommufd_object_alloc_at(ictx, struct iommufd_hwpt_paging,
@@ -164,7 +167,8 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	refcount_inc(&ioas->obj.refs);
 
 	if (ops->domain_alloc_user) {
-		domain = ops->domain_alloc_user(idev->dev, flags, NULL, NULL);
+		domain = ops->domain_alloc_user(idev->dev, flags, NULL,
+						user_data);
 		if (!IS_ERR(domain))
 			domain->owner = ops;
 	} else {
@@ -223,7 +227,8 @@ int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt_paging)
 
 /*
  * A nested HWPT needs driver data and a NEST_PARENT parent of the same
- * IOMMU driver; the nesting flags describe the parent, not the child.
+ * IOMMU driver that is not an automatic one; the nesting flags describe
+ * the parent, not the child.
  */
 static int iommufd_hwpt_nested_check(struct iommufd_hwpt_paging *parent,
 				     const struct iommu_ops *ops, u32 flags,
@@ -235,7 +240,8 @@ static int iommufd_hwpt_nested_check(struct iommufd_hwpt_paging *parent,
 		return -EOPNOTSUPP;
 	if (!ops->domain_alloc_user)
 		return -EOPNOTSUPP;
-	if (!parent->nest_parent || parent->common.domain->owner != ops)
+	if (parent->auto_domain || !parent->nest_parent ||
+	    parent->common.domain->owner != ops)
 		return -EINVAL;
 	return 0;
 }
@@ -287,18 +293,24 @@ static int iommufd_hwpt_alloc_from_ioas(struct iommufd_ucmd *ucmd,
 					struct iommufd_device *idev,
 					struct iommu_hwpt_alloc *cmd)
 {
+	const struct iommu_user_data user_data = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.len = cmd->data_len,
+	};
 	struct iommufd_hwpt_paging *hwpt_paging;
 	int rc;
 
-	if (cmd->data_type != IOMMU_HWPT_DATA_NONE)
-		return -EINVAL;
-	/* FAULT objects do not exist (yet), so no fault_id names one */
-	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
-		return -ENOENT;
-
+	/*
+	 * Driver data goes to the driver, which refuses a type it cannot
+	 * take (EOPNOTSUPP); so does the FAULT_ID_VALID flag here, which
+	 * 6.12 does not accept for a paging HWPT.
+	 */
 	mutex_lock(&ioas->mutex);
 	hwpt_paging = iommufd_hwpt_paging_alloc(ucmd->ictx, ioas, idev,
-						cmd->flags, false);
+						cmd->flags, false,
+						user_data.len ? &user_data :
+								NULL);
 	if (IS_ERR(hwpt_paging)) {
 		rc = PTR_ERR(hwpt_paging);
 		goto out_unlock;
@@ -336,16 +348,20 @@ static int iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 	struct iommufd_hwpt_nested *hwpt_nested;
 	int rc;
 
-	/* FAULT objects do not exist (yet), so no fault_id names one */
-	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
-		return -ENOENT;
-
 	hwpt_nested = iommufd_hwpt_nested_alloc(ucmd->ictx, parent, idev,
 						cmd->flags, &user_data);
 	if (IS_ERR(hwpt_nested))
 		return PTR_ERR(hwpt_nested);
-	cmd->out_hwpt_id = hwpt_nested->common.obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	/*
+	 * As in 6.12 the fault_id is looked up once the domain exists. FAULT
+	 * objects do not exist (yet), so no fault_id names one.
+	 */
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		rc = -ENOENT;
+	} else {
+		cmd->out_hwpt_id = hwpt_nested->common.obj.id;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
 	if (rc)
 		iommufd_object_abort_and_destroy(ucmd->ictx,
 						 &hwpt_nested->common.obj);
@@ -362,19 +378,25 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	bool has_data;
 	int rc;
 
-	if (cmd->__reserved || cmd->__reserved2)
+	/* 6.12 checks __reserved only; __reserved2 is ignored */
+	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	/* Driver data comes with a type, a length and a pointer, or with none */
+	/*
+	 * Driver data comes with a type and a length, or with neither. The
+	 * pointer is not checked here: without data it is ignored, and a bad
+	 * one is the driver's EFAULT.
+	 */
 	has_data = cmd->data_type != IOMMU_HWPT_DATA_NONE;
-	if (has_data != !!cmd->data_len || has_data != !!cmd->data_uptr)
+	if (has_data != !!cmd->data_len)
 		return -EINVAL;
 
 	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
+	/* A pt_id that names nothing is EINVAL, like one of another kind */
 	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt_obj)) {
-		rc = PTR_ERR(pt_obj);
+		rc = -EINVAL;
 		goto out_put_idev;
 	}
 

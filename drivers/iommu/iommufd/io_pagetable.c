@@ -4,12 +4,13 @@
  *
  * Three interval trees describe the space. The area tree holds the mappings
  * (struct iopt_area), each showing a byte range of a pinned struct
- * iopt_pages. The allowed tree is the user's own constraint
- * (IOMMU_IOAS_ALLOW_IOVAS); when it is empty the whole unsigned long space is
- * allowed. The reserved tree holds ranges no mapping may cover, each tagged
- * with its owner: what lies outside an attached domain's aperture, a
- * device's reserved regions, a test's reservation. Usable IOVA is allowed
- * minus reserved; a mapping must lie in it and overlap no other mapping.
+ * iopt_pages. The reserved tree holds ranges no mapping may cover, each
+ * tagged with its owner: what lies outside an attached domain's aperture, a
+ * device's reserved regions, a test's reservation. A mapping must avoid
+ * them and every other mapping. The allowed tree is the user's own list
+ * (IOMMU_IOAS_ALLOW_IOVAS): as in 6.12 it only steers automatic IOVA
+ * allocation (empty: the whole space), and nothing may be reserved inside
+ * it.
  *
  * Every attached iommu_domain holds every area: adding an area maps it into
  * all domains (or, on failure, into none), adding a domain maps every area
@@ -139,10 +140,14 @@ static int iopt_emit_unreserved(struct io_pagetable *iopt, unsigned long start,
 }
 
 /**
- * iopt_walk_usable_ranges() - walk the IOVA ranges a mapping may use
+ * iopt_walk_usable_ranges() - walk the IOVA ranges that are not reserved
  * @iopt: the table
- * @fn: called once per maximal usable range, in ascending order
+ * @fn: called once per maximal range, in ascending order
  * @arg: passed to @fn
+ *
+ * These are what IOMMU_IOAS_IOVA_RANGES reports: the whole unsigned long
+ * space minus the reserved ranges. The allowed list does not narrow them;
+ * it only steers automatic allocation.
  *
  * Context: Caller holds iova_rwsem, for read or write.
  * Return: 0, or the first non-zero value @fn returned.
@@ -150,24 +155,9 @@ static int iopt_emit_unreserved(struct io_pagetable *iopt, unsigned long start,
 int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn,
 			    void *arg)
 {
-	struct interval_tree_span_iter allowed;
-	int rc;
-
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
-		return iopt_emit_unreserved(iopt, 0, ULONG_MAX, fn, arg);
-
-	interval_tree_for_each_span(&allowed, &iopt->allowed_itree, 0,
-				    ULONG_MAX) {
-		if (allowed.is_hole)
-			continue;
-		rc = iopt_emit_unreserved(iopt, allowed.start_used,
-					  allowed.last_used, fn, arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return iopt_emit_unreserved(iopt, 0, ULONG_MAX, fn, arg);
 }
 
 /* Mapping an area into one domain, chunk by physically contiguous chunk */
@@ -270,113 +260,142 @@ static int iopt_area_map_domains(struct io_pagetable *iopt,
 	return 0;
 }
 
-/* Is [start, last] inside the allowed ranges (or are there none)? */
-static bool iopt_is_allowed(struct io_pagetable *iopt, unsigned long start,
-			    unsigned long last)
-{
-	struct interval_tree_span_iter span;
-
-	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
-		return true;
-	interval_tree_for_each_span(&span, &iopt->allowed_itree, start, last)
-		if (span.is_hole)
-			return false;
-	return true;
-}
-
 /*
- * Checks a user-chosen IOVA range. @ref is an address whose offset within
- * a CPU page the IOVA must share: the user VA (or, for a copy, the source's
- * VA) that the first byte comes from.
+ * Checks a user-chosen IOVA range, in the order 6.12 does: the length and
+ * the IOVA must fit the alignment, the range must not wrap, touch a
+ * reserved range or overlap a mapping. The allowed list is not consulted:
+ * it only steers automatic allocation. Nothing ties the IOVA's offset in a
+ * CPU page to the user VA's; only the page offset of @ref, the user address
+ * of the first byte, must fit the alignment (0 leaves that to the caller).
  */
 static int iopt_check_fixed_iova(struct io_pagetable *iopt, unsigned long iova,
 				 unsigned long length, unsigned long ref)
 {
+	unsigned long align_mask = iopt->iova_alignment - 1;
 	unsigned long last;
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	if ((iova | length) & (iopt->iova_alignment - 1))
-		return -EINVAL;
-	if ((iova ^ ref) & (PAGE_SIZE - 1))
+	if ((length | iova) & align_mask)
 		return -EINVAL;
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
-	if (iopt_tree_overlaps(&iopt->reserved_itree, iova, last) ||
-	    !iopt_is_allowed(iopt, iova, last))
+	if (iopt_tree_overlaps(&iopt->reserved_itree, iova, last))
 		return -EINVAL;
 	if (iopt_tree_overlaps(&iopt->area_itree, iova, last))
 		return -EEXIST;
-	return 0;
-}
-
-struct iova_search {
-	struct io_pagetable *iopt;
-	unsigned long length;
-	unsigned long align;	/* power of two */
-	unsigned long ref;	/* the result is congruent to this mod align */
-	unsigned long found;
-};
-
-/* Lowest IOVA >= start that is congruent to ref modulo align, 0 on wrap */
-static bool iova_search_place(struct iova_search *s, unsigned long start,
-			      unsigned long last)
-{
-	unsigned long iova = start + ((s->ref - start) & (s->align - 1));
-
-	if (iova < start || iova > last || s->length - 1 > last - iova)
-		return false;
-	s->found = iova;
-	return true;
-}
-
-static int iova_search_range(unsigned long start, unsigned long last,
-			     void *arg)
-{
-	struct iova_search *s = arg;
-	struct interval_tree_span_iter span;
-
-	interval_tree_for_each_span(&span, &s->iopt->area_itree, start, last) {
-		if (span.is_hole &&
-		    iova_search_place(s, span.start_hole, span.last_hole))
-			return 1;
-	}
+	if (offset_in_page(ref) & align_mask)
+		return -EINVAL;
 	return 0;
 }
 
 /*
- * Picks the lowest free IOVA for @length bytes whose first byte shares the
- * low bits of @ref. For lengths that can hold a 2 MiB or 1 GiB page,
- * matching @ref modulo that size keeps the large folios behind the user VA
- * aligned in IOVA too, so the domains can use their large IO pages; if no
- * such hole exists, or the length is smaller, only the offset within the
- * CPU page has to match.
+ * Automatic placement follows 6.12 to the byte, so that a VMM sees the same
+ * IOVAs on either kernel. The search covers [PAGE_SIZE, ULONG_MAX -
+ * PAGE_SIZE] (so never IOVA 0), or the allowed ranges clipped to it. The
+ * alignment asked of the IOVA is the length rounded up to a power of two,
+ * lowered to the lowest set bit of the user address and capped at the
+ * largest folio THP can give (PAGE_SIZE without THP): a large, well aligned
+ * buffer keeps its alignment in IOVA, so domains can use large IO pages.
+ * The user address's offset in its CPU page is then ORed into the aligned
+ * hole start, and the result must lie strictly below the hole's last byte.
  */
+struct iova_search {
+	unsigned long length;
+	unsigned long align;		/* power of two */
+	unsigned long page_offset;	/* of the user address */
+};
+
+/* On success *@start becomes the IOVA the search offers in [*start, last] */
+static bool iova_search_fits(const struct iova_search *s,
+			     unsigned long *start, unsigned long last)
+{
+	unsigned long iova;
+
+	if (check_add_overflow(*start, s->align - 1, &iova))
+		return false;
+	iova = (iova & ~(s->align - 1)) | s->page_offset;
+	if (iova >= last || last - iova < s->length - 1)
+		return false;
+	*start = iova;
+	return true;
+}
+
+/*
+ * Searches one window (an allowed range, or the whole searchable space).
+ * The window itself must offer a place first; the holes between reserved
+ * ranges and mappings are then tried from that place on.
+ */
+static bool iova_search_window(struct io_pagetable *iopt,
+			       const struct iova_search *s,
+			       unsigned long start, unsigned long last,
+			       unsigned long *iova)
+{
+	struct interval_tree_span_iter free, unused;
+
+	if (!iova_search_fits(s, &start, last))
+		return false;
+	interval_tree_for_each_span(&free, &iopt->reserved_itree, start, last) {
+		if (!free.is_hole)
+			continue;
+		interval_tree_for_each_span(&unused, &iopt->area_itree,
+					    free.start_hole, free.last_hole) {
+			unsigned long place = unused.start_hole;
+
+			if (unused.is_hole &&
+			    iova_search_fits(s, &place, unused.last_hole)) {
+				*iova = place;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static unsigned long iova_search_max_align(void)
+{
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	return HPAGE_PMD_SIZE;
+#else
+	return PAGE_SIZE;
+#endif
+}
+
+/* Picks an IOVA for @length bytes whose first byte is at user address @ref */
 static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 			   unsigned long length, unsigned long ref)
 {
+	const unsigned long lowest = PAGE_SIZE, highest = ULONG_MAX - PAGE_SIZE;
 	struct iova_search s = {
-		.iopt = iopt,
 		.length = length,
-		.ref = ref,
+		.page_offset = offset_in_page(ref),
 	};
+	struct interval_tree_span_iter allowed;
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	if ((ref | length) & (iopt->iova_alignment - 1))
+	if (length & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	/* Keeps roundup_pow_of_two() from overflowing */
+	if (length >= ULONG_MAX / 2)
+		return -EOVERFLOW;
+
+	s.align = roundup_pow_of_two(length);
+	if (ref)
+		s.align = min(s.align, 1UL << __ffs(ref));
+	s.align = min(s.align, iova_search_max_align());
+	if (s.align < iopt->iova_alignment)
 		return -EINVAL;
 
-	s.align = length >= SZ_1G ? SZ_1G :
-		  length >= SZ_2M ? SZ_2M : PAGE_SIZE;
-	if (s.align > PAGE_SIZE &&
-	    iopt_walk_usable_ranges(iopt, iova_search_range, &s)) {
-		*iova = s.found;
-		return 0;
-	}
-	s.align = PAGE_SIZE;
-	if (iopt_walk_usable_ranges(iopt, iova_search_range, &s)) {
-		*iova = s.found;
-		return 0;
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
+		return iova_search_window(iopt, &s, lowest, highest, iova) ?
+			       0 : -ENOSPC;
+	interval_tree_for_each_span(&allowed, &iopt->allowed_itree, lowest,
+				    highest) {
+		if (!allowed.is_hole &&
+		    iova_search_window(iopt, &s, allowed.start_used,
+				       allowed.last_used, iova))
+			return 0;
 	}
 	return -ENOSPC;
 }
@@ -419,8 +438,9 @@ static int iopt_insert_areas(struct io_pagetable *iopt,
 
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
+	/* Each piece's page offset is checked below, after its permission */
 	if (fixed)
-		rc = iopt_check_fixed_iova(iopt, *iova, length, ref);
+		rc = iopt_check_fixed_iova(iopt, *iova, length, 0);
 	else
 		rc = iopt_alloc_iova(iopt, iova, length, ref);
 	if (rc)
@@ -436,10 +456,19 @@ static int iopt_insert_areas(struct io_pagetable *iopt,
 	}
 	/*
 	 * A copy joins pieces of other mappings, which only had to fit their
-	 * own IOAS's alignment: each piece must fit this one's.
+	 * own IOAS's alignment: each piece must fit this one's. As in 6.12 a
+	 * piece's memory must be writable for a writable copy (EPERM), and
+	 * its offset in a CPU page must fit the alignment (EINVAL); pieces
+	 * are checked in order, each for both. Its IOVA must fit too.
 	 */
 	list_for_each_entry(area, areas, list) {
-		if (area->node.start & (iopt->iova_alignment - 1)) {
+		if ((area->iommu_prot & IOMMU_WRITE) &&
+		    !area->pages->writable) {
+			rc = -EPERM;
+			goto out_restore;
+		}
+		if ((offset_in_page(area->pages_offset) | area->node.start) &
+		    (iopt->iova_alignment - 1)) {
 			rc = -EINVAL;
 			goto out_restore;
 		}
@@ -577,11 +606,6 @@ static int iopt_clone_range(struct io_pagetable *iopt, unsigned long iova,
 			rc = -ENOENT;
 			goto out_unlock;
 		}
-		if ((iommu_prot & IOMMU_WRITE) &&
-		    !(src->iommu_prot & IOMMU_WRITE)) {
-			rc = -EPERM;
-			goto out_unlock;
-		}
 		if (start == iova)
 			*ref = src->pages->uptr + src->pages_offset +
 			       (start - node->start);
@@ -660,34 +684,40 @@ static void iopt_prevent_access(struct io_pagetable *iopt, unsigned long start,
  * @last: last IOVA of the range, inclusive
  * @unmapped: out: bytes unmapped
  *
- * Mappings are never split: if one crosses either end of the range nothing
- * is unmapped. Accesses that borrowed pages of the range are asked once to
- * give them back; meanwhile no pin or copy through the range can start.
+ * Mappings are never split. As in 6.12, the mappings are taken in IOVA
+ * order: the whole ones met before the first mapping that crosses an end
+ * of the range are removed, and that one stops the call with -ENOENT, so a
+ * failed call may still have unmapped something (@unmapped says how much).
+ * Accesses that borrowed pages of the mappings to remove are asked once to
+ * give them back; meanwhile no pin or copy through those mappings can
+ * start.
  *
  * Context: Process context; takes the table's locks, and calls the unmap
  * callbacks of accesses with none held.
  * Return: 0, -ENOENT if the range holds no mapping or cuts one, or -EBUSY
- * if an access kept its pages although asked.
+ * if an access kept its pages although asked (then nothing is unmapped).
  */
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
 		    unsigned long last, unsigned long *unmapped)
 {
 	unsigned long pinned_start, pinned_last, total = 0;
-	struct interval_tree_node *node, *next;
+	struct interval_tree_node *node, *next, *cut;
 	bool access_pinned, notified = false;
 	LIST_HEAD(areas);
 	int rc;
 
 again:
 	rc = 0;
+	cut = NULL;
 	access_pinned = false;
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
 	     node; node = interval_tree_iter_next(node, start, last)) {
 		if (node->start < start || node->last > last) {
-			rc = -ENOENT;
-			goto out_unlock;
+			/* The whole mappings before this one still go */
+			cut = node;
+			break;
 		}
 		if (!atomic_read(&area_of(node)->num_access_pins))
 			continue;
@@ -707,9 +737,9 @@ again:
 		/*
 		 * No pin may start between asking and unmapping, or an
 		 * access that pins again from its callback would make the
-		 * unmap fail.
+		 * unmap fail. Only the mappings to remove are fenced.
 		 */
-		iopt_prevent_access(iopt, start, last, true);
+		iopt_prevent_access(iopt, start, pinned_last, true);
 		up_write(&iopt->iova_rwsem);
 		up_read(&iopt->domains_rwsem);
 		iommufd_access_notify_unmap(iopt, pinned_start, pinned_last);
@@ -717,7 +747,7 @@ again:
 		goto again;
 	}
 	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
-	     node; node = next) {
+	     node && node != cut; node = next) {
 		struct iopt_area *area = area_of(node);
 
 		next = interval_tree_iter_next(node, start, last);
@@ -726,7 +756,7 @@ again:
 		total += area_length(area);
 		list_add(&area->list, &areas);
 	}
-	if (list_empty(&areas))
+	if (cut || list_empty(&areas))
 		rc = -ENOENT;
 out_unlock:
 	up_write(&iopt->iova_rwsem);
@@ -738,48 +768,65 @@ out_unlock:
 }
 
 /**
+ * iopt_allowed_add() - add a range to a list being built for ALLOW_IOVAS
+ * @list: the list, an rb_root_cached initialized to RB_ROOT_CACHED
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ *
+ * The list is private to the caller until iopt_set_allowed_iovas(); free it
+ * with iopt_allowed_free() in any case.
+ *
+ * Context: Process context.
+ * Return: 0, -EINVAL if @start is not below @last (6.12 refuses a one-byte
+ * range too) or the range overlaps one already in @list, or -ENOMEM.
+ */
+int iopt_allowed_add(struct rb_root_cached *list, unsigned long start,
+		     unsigned long last)
+{
+	struct iopt_range_node *allowed;
+
+	if (start >= last || iopt_tree_overlaps(list, start, last))
+		return -EINVAL;
+	allowed = iopt_range_node_alloc(start, last, NULL);
+	if (!allowed)
+		return -ENOMEM;
+	interval_tree_insert(&allowed->node, list);
+	return 0;
+}
+
+/**
+ * iopt_allowed_free() - free a list built with iopt_allowed_add()
+ * @list: the list; empty afterwards
+ *
+ * Context: Process context.
+ */
+void iopt_allowed_free(struct rb_root_cached *list)
+{
+	iopt_free_range_tree(list);
+}
+
+/**
  * iopt_set_allowed_iovas() - replace the user's allowed ranges
  * @iopt: the table
- * @ranges: the new ranges, in any order, or NULL with @nr == 0
- * @nr: number of ranges; 0 removes the constraint
+ * @list: the new ranges, built with iopt_allowed_add(); an empty list
+ *        removes the constraint. On success it holds the old ranges, on
+ *        failure the new ones: the caller frees it either way.
+ *
+ * The allowed ranges only steer automatic IOVA allocation; fixed IOVAs and
+ * existing mappings are not checked against them.
  *
  * Context: Process context; takes iova_rwsem for write.
- * Return: 0, -EINVAL if a range ends before it starts or two overlap,
- * -EADDRINUSE if one overlaps a reserved range, -ENOMEM. On error the old
- * ranges stay.
+ * Return: 0, or -EADDRINUSE if a range overlaps a reserved range; on error
+ * the old ranges stay.
  */
 int iopt_set_allowed_iovas(struct io_pagetable *iopt,
-			   const struct iommu_iova_range *ranges, u32 nr)
+			   struct rb_root_cached *list)
 {
-	struct rb_root_cached tree = RB_ROOT_CACHED;
 	struct interval_tree_node *node;
 	int rc = 0;
-	u32 i;
-
-	for (i = 0; i != nr; i++) {
-		struct iopt_range_node *allowed;
-
-		if (ranges[i].start > ranges[i].last ||
-		    ranges[i].last > ULONG_MAX) {
-			rc = -EINVAL;
-			goto out_free;
-		}
-		if (iopt_tree_overlaps(&tree, ranges[i].start,
-				       ranges[i].last)) {
-			rc = -EINVAL;
-			goto out_free;
-		}
-		allowed = iopt_range_node_alloc(ranges[i].start, ranges[i].last,
-						NULL);
-		if (!allowed) {
-			rc = -ENOMEM;
-			goto out_free;
-		}
-		interval_tree_insert(&allowed->node, &tree);
-	}
 
 	down_write(&iopt->iova_rwsem);
-	for (node = interval_tree_iter_first(&tree, 0, ULONG_MAX); node;
+	for (node = interval_tree_iter_first(list, 0, ULONG_MAX); node;
 	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		if (iopt_tree_overlaps(&iopt->reserved_itree, node->start,
 				       node->last)) {
@@ -788,11 +835,8 @@ int iopt_set_allowed_iovas(struct io_pagetable *iopt,
 		}
 	}
 	if (!rc)
-		swap(tree, iopt->allowed_itree);
+		swap(*list, iopt->allowed_itree);
 	up_write(&iopt->iova_rwsem);
-out_free:
-	/* Either the old ranges or the rejected new ones */
-	iopt_free_range_tree(&tree);
 	return rc;
 }
 
@@ -814,16 +858,18 @@ static unsigned long iopt_required_alignment(struct io_pagetable *iopt,
 	return align;
 }
 
-/* Do all areas start and end on multiples of @align? */
+/* Do all areas start and end on multiples of @align, in IOVA and memory? */
 static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
 {
 	struct interval_tree_node *node;
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
+	/* The memory's offset in its CPU page counts too, as in 6.12 */
 	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
-		if ((node->start | (node->last + 1)) & (align - 1))
+		if ((node->start | (node->last + 1) |
+		     area_of(node)->pages_offset) & (align - 1))
 			return false;
 	return true;
 }

@@ -136,27 +136,29 @@ static int iommufd_map_prot(u32 flags)
 	return prot;
 }
 
-/* Checks shared by MAP and COPY; returns the IOMMU protection bits */
+/*
+ * Checks shared by MAP and COPY that come before the IOAS lookup, in 6.12's
+ * order: flags, then values that do not fit unsigned long, then the
+ * permissions. Returns the IOMMU protection bits.
+ */
 static int iommufd_check_map_args(u32 flags, u64 iova, u64 length)
 {
 	const u32 known = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |
 			  IOMMU_IOAS_MAP_READABLE;
-	int prot = iommufd_map_prot(flags);
 
 	if (flags & ~known)
 		return -EOPNOTSUPP;
-	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)) ||
-	    !length)
-		return -EINVAL;
 	if (iova >= ULONG_MAX || length >= ULONG_MAX)
 		return -EOVERFLOW;
-	return prot;
+	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	return iommufd_map_prot(flags);
 }
 
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
-	unsigned long iova = cmd->iova;
+	unsigned long iova = cmd->iova, end;
 	struct iommufd_ioas *ioas;
 	int prot, rc;
 
@@ -165,12 +167,26 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	prot = iommufd_check_map_args(cmd->flags, cmd->iova, cmd->length);
 	if (prot < 0)
 		return prot;
-	if (cmd->user_va > ULONG_MAX)
-		return -EOVERFLOW;
 
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
+
+	/*
+	 * The user range is checked after the lookup, as 6.12 does: a length
+	 * whose page count would not fit is EINVAL, a range that wraps the
+	 * address space (ending exactly at its top is fine) EOVERFLOW.
+	 */
+	if (!cmd->length || cmd->length > SIZE_MAX - PAGE_SIZE) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	if (cmd->user_va > ULONG_MAX ||
+	    check_add_overflow((unsigned long)cmd->user_va,
+			       (unsigned long)cmd->length, &end)) {
+		rc = -EOVERFLOW;
+		goto out_put;
+	}
 
 	rc = iopt_map_user_pages(&ioas->iopt, &iova, cmd->user_va, cmd->length,
 				 prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
@@ -193,7 +209,7 @@ out_put:
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
-	unsigned long dst_iova = cmd->dst_iova;
+	unsigned long dst_iova = cmd->dst_iova, src_last;
 	struct iommufd_ioas *src, *dst;
 	int prot, rc;
 
@@ -206,6 +222,16 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
 	if (IS_ERR(src))
 		return PTR_ERR(src);
+	/* The source range is judged before the destination is looked up */
+	if (!cmd->length) {
+		rc = -EINVAL;
+		goto out_put_src;
+	}
+	if (check_add_overflow((unsigned long)cmd->src_iova,
+			       (unsigned long)cmd->length - 1, &src_last)) {
+		rc = -EOVERFLOW;
+		goto out_put_src;
+	}
 	dst = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
 	if (IS_ERR(dst)) {
 		rc = PTR_ERR(dst);
@@ -233,31 +259,42 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
 	unsigned long unmapped = 0, last;
 	struct iommufd_ioas *ioas;
+	bool all;
 	int rc;
 
-	if (cmd->iova == 0 && cmd->length == U64_MAX) {
-		last = ULONG_MAX;
-	} else {
-		if (!cmd->length)
-			return -EINVAL;
-		if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
-		    check_add_overflow((unsigned long)cmd->iova,
-				       (unsigned long)cmd->length - 1, &last))
-			return -EOVERFLOW;
-	}
-
+	/* 6.12 looks the IOAS up before judging the range */
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
+	all = cmd->iova == 0 && cmd->length == U64_MAX;
+	if (all) {
+		last = ULONG_MAX;
+	} else if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX) {
+		rc = -EOVERFLOW;
+		goto out_put;
+	} else if (!cmd->length) {
+		rc = -EINVAL;
+		goto out_put;
+	} else if (check_add_overflow((unsigned long)cmd->iova,
+				      (unsigned long)cmd->length - 1, &last)) {
+		rc = -EOVERFLOW;
+		goto out_put;
+	}
+
+	/*
+	 * A failure can come after whole mappings were removed (see
+	 * iopt_unmap_iova()); like 6.12 it reports only the errno.
+	 */
 	rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, last, &unmapped);
 	/* Unmapping everything from an empty IOAS is not an error */
-	if (rc == -ENOENT && last == ULONG_MAX && cmd->iova == 0)
+	if (rc == -ENOENT && all && !unmapped)
 		rc = 0;
 	if (!rc) {
 		cmd->length = unmapped;
 		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}
+out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
@@ -265,29 +302,40 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
-	struct iommu_iova_range *ranges = NULL;
+	struct iommu_iova_range __user *uranges =
+		u64_to_user_ptr(cmd->allowed_iovas);
+	struct rb_root_cached list = RB_ROOT_CACHED;
 	struct iommufd_ioas *ioas;
-	int rc;
+	int rc = 0;
+	u32 i;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 
-	if (cmd->num_iovas) {
-		ranges = memdup_array_user(u64_to_user_ptr(cmd->allowed_iovas),
-					   cmd->num_iovas, sizeof(*ranges));
-		if (IS_ERR(ranges))
-			return PTR_ERR(ranges);
-	}
-
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-	if (IS_ERR(ioas)) {
-		rc = PTR_ERR(ioas);
-		goto out_free;
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	/*
+	 * One range at a time, so that nothing is sized by the user's count
+	 * and the first bad range decides the errno, as in 6.12.
+	 */
+	for (i = 0; i != cmd->num_iovas; i++) {
+		struct iommu_iova_range range;
+
+		if (copy_from_user(&range, &uranges[i], sizeof(range))) {
+			rc = -EFAULT;
+			goto out_free;
+		}
+		rc = iopt_allowed_add(&list, range.start, range.last);
+		if (rc)
+			goto out_free;
+		cond_resched();
 	}
-	rc = iopt_set_allowed_iovas(&ioas->iopt, ranges, cmd->num_iovas);
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	rc = iopt_set_allowed_iovas(&ioas->iopt, &list);
 out_free:
-	kfree(ranges);
+	iopt_allowed_free(&list);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
 

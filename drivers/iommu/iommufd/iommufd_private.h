@@ -42,6 +42,7 @@ struct iommu_domain;
 struct iommu_group;
 struct iommu_iova_range;
 struct iommu_option;
+struct iommu_user_data;
 struct iommufd_access;
 struct page;
 
@@ -59,8 +60,6 @@ struct iommufd_ctx {
 	struct xarray objects;
 	/* Woken when an object's last short-term user goes away */
 	wait_queue_head_t destroy_wait;
-	/* Next ID to try; IDs are handed out cyclically */
-	u32 next_id;
 	/* enum iommufd_account_mode; only changes while the table is empty */
 	u8 account_mode;
 	/* iommu_group ID -> struct iommufd_group of this file's devices */
@@ -204,8 +203,11 @@ int iopt_copy_iova(struct io_pagetable *dst, unsigned long *dst_iova,
 		   unsigned long length, int iommu_prot, bool fixed);
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
 		    unsigned long last, unsigned long *unmapped);
+int iopt_allowed_add(struct rb_root_cached *list, unsigned long start,
+		     unsigned long last);
+void iopt_allowed_free(struct rb_root_cached *list);
 int iopt_set_allowed_iovas(struct io_pagetable *iopt,
-			   const struct iommu_iova_range *ranges, u32 nr);
+			   struct rb_root_cached *list);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		    bool pins_pages, u32 *index);
@@ -419,7 +421,8 @@ int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
 struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags,
-			  bool auto_domain);
+			  bool auto_domain,
+			  const struct iommu_user_data *user_data);
 int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt_paging);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);

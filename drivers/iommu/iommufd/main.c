@@ -70,7 +70,8 @@ static const struct iommufd_object_ops iommufd_object_ops[] = {
  * iommufd_object_finalize(). The creator must end with finalize or abort.
  *
  * Context: Process context, may sleep.
- * Return: the zeroed object, or ERR_PTR(-ENOMEM) / ERR_PTR(-ENOSPC).
+ * Return: the zeroed object, or ERR_PTR(-ENOMEM), or ERR_PTR(-EBUSY) when
+ * every ID is taken.
  */
 struct iommufd_object *__iommufd_object_alloc(struct iommufd_ctx *ictx,
 					      size_t size,
@@ -86,10 +87,14 @@ struct iommufd_object *__iommufd_object_alloc(struct iommufd_ctx *ictx,
 		.refs = REFCOUNT_INIT(1),
 		.type = type,
 	};
-	/* The slot reads as NULL to lookups until the object is finalized */
-	rc = xa_alloc_cyclic(&ictx->objects, &obj->id, XA_ZERO_ENTRY,
-			     xa_limit_31b, &ictx->next_id, GFP_KERNEL_ACCOUNT);
-	if (rc >= 0)
+	/*
+	 * The slot reads as NULL to lookups until the object is finalized.
+	 * As in 6.12 the lowest free ID is taken, so the ID of a destroyed
+	 * object is handed out again by the next allocation.
+	 */
+	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (!rc)
 		return obj;
 	kfree(obj);
 	return ERR_PTR(rc);

@@ -123,9 +123,9 @@
  *   IOAS; PAGE_SIZE while IOMMU_OPTION_HUGE_PAGES is 0; PAGE_SIZE while an
  *   ACCESS that pins pages is attached. It never exceeds PAGE_SIZE.
  *
- * The usable ranges are the allowed ranges (or the whole space) with the
- * aperture limits and reserved regions cut out. IOMMU_IOAS_IOVA_RANGES
- * reports exactly these ranges and the alignment. Each operation changes
+ * The usable ranges are the whole space with the aperture limits and
+ * reserved regions cut out; the allowed list does not narrow them.
+ * IOMMU_IOAS_IOVA_RANGES reports exactly these ranges and the alignment. Each operation changes
  * them as follows:
  *
  * - IOMMU_IOAS_ALLOC: one usable range, 0 to U64_MAX, alignment 1.
@@ -149,7 +149,8 @@
  * - IOMMU_IOAS_MAP, IOMMU_IOAS_COPY and IOMMU_IOAS_UNMAP use the usable
  *   ranges but never change them.
  *
- * Once an allowed list is set, a MAP or COPY outside it fails, and the
+ * Once an allowed list is set, automatic IOVA selection only picks from
+ * it; a MAP or COPY with a fixed IOVA outside it is still accepted. The
  * kernel never shrinks an allowed range: the attach or HWPT creation that
  * would do so is refused instead.
  */
@@ -285,9 +286,9 @@ struct iommu_iova_range {
  * @out_iova_alignment: returns the alignment that IOVAs and lengths given
  *                      to IOMMU_IOAS_MAP and IOMMU_IOAS_COPY must have
  *
- * Reports where the IOAS can map at this moment: the allowed list (or the
- * whole space) minus the apertures and reserved regions of the attached
- * HWPTs and devices, as described in "iommufd IOVA space rules". The answer
+ * Reports where the IOAS can map at this moment: the whole space minus the
+ * apertures and reserved regions of the attached HWPTs and devices (the
+ * allowed list is not shown), as described in "iommufd IOVA space rules". The answer
  * is only a snapshot; attaching or detaching devices changes it.
  *
  * A MAP or COPY at @iova of @length bytes is acceptable only when both @iova
@@ -320,13 +321,11 @@ struct iommu_ioas_iova_ranges {
  * @allowed_iovas: user pointer to an array of struct iommu_iova_range
  *
  * Sets the IOAS's allowed list, replacing any previous one as a whole. The
- * list is a promise in both directions. Userspace promises to stay inside it:
- * afterwards IOMMU_IOAS_MAP and IOMMU_IOAS_COPY fail for IOVAs outside the
- * list and automatic IOVA selection only picks from it. The kernel promises
- * to keep it usable: a later device attach or HWPT creation that would
- * reserve part of an allowed range fails with EADDRINUSE rather than
- * narrowing it, so IOMMU_IOAS_IOVA_RANGES keeps reporting every allowed
- * range in full.
+ * list steers automatic IOVA selection of IOMMU_IOAS_MAP and
+ * IOMMU_IOAS_COPY, which only picks from it; a fixed IOVA outside it is
+ * still accepted. The kernel promises to keep it usable: a later device
+ * attach or HWPT creation that would reserve part of an allowed range fails
+ * with EADDRINUSE rather than narrowing it.
  *
  * With @num_iovas = 0 the list becomes empty and the IOAS is unconstrained
  * again, as a new one is.
@@ -335,8 +334,8 @@ struct iommu_ioas_iova_ranges {
  * Nothing changes when the ioctl fails.
  *
  * Errors: ENOENT if @ioas_id is not an IOAS. EOPNOTSUPP if @__reserved is not
- * 0. EINVAL if a range has @start > @last or overlaps another range of the
- * array. EADDRINUSE if a range overlaps what is already reserved (an
+ * 0. EINVAL if a range has @start >= @last (a one-byte range is refused)
+ * or overlaps another range of the array. EADDRINUSE if a range overlaps what is already reserved (an
  * aperture limit or a device reserved region). EFAULT if the array cannot be
  * read. Existing mappings are not checked against the new list, as in 6.12.
  */
@@ -380,24 +379,28 @@ enum iommufd_ioas_map_flags {
  * (long-term) and charged to RLIMIT_MEMLOCK by this call, once, whether or
  * not a domain is attached yet, so a failure to pin is reported here.
  *
- * The IOVA range must be inside the usable ranges, aligned as reported by
- * IOMMU_IOAS_IOVA_RANGES, and free: an existing mapping is never replaced.
- * @iova must have the same offset inside a CPU page as @user_va, and
- * @user_va must be a multiple of the alignment too. Without FIXED_IOVA the
- * kernel takes the lowest free, usable hole; it favours IOVAs that share
- * the large-page alignment of @user_va so that large IOMMU pages can be
- * used.
+ * The IOVA range must avoid the reserved ranges, be aligned as reported by
+ * IOMMU_IOAS_IOVA_RANGES, and be free: an existing mapping is never
+ * replaced. The offset of @user_va inside its CPU page must be a multiple of
+ * the alignment; with alignment 1 (no domain) nothing ties @iova's page
+ * offset to @user_va's. Without FIXED_IOVA the kernel searches from
+ * PAGE_SIZE (never IOVA 0) up to U64_MAX - PAGE_SIZE, inside the allowed
+ * list if there is one, for the lowest hole that holds the range at an
+ * IOVA aligned to @length rounded up to a power of two, but not beyond the
+ * alignment of @user_va nor beyond a PMD-sized page, with the page offset
+ * of @user_va ORed in.
  *
  * Each successful call creates one mapping that IOMMU_IOAS_UNMAP can only
  * remove as a whole.
  *
  * Errors: ENOENT if @ioas_id is not an IOAS. EOPNOTSUPP for unknown @flags
  * bits or a non-zero @__reserved. EINVAL if neither WRITEABLE nor READABLE is
- * set, @length is 0, an IOVA, the length or the page offset of @user_va is
- * misaligned, or a fixed range touches a reserved range or lies outside the
- * allowed list. EEXIST if a fixed range overlaps an existing mapping.
+ * set, @length is 0 or above SIZE_MAX - PAGE_SIZE, an IOVA, the length or
+ * the page offset of @user_va is misaligned, or a fixed range touches a
+ * reserved range. EEXIST if a fixed range overlaps an existing mapping.
  * ENOSPC if no suitable hole exists. EOVERFLOW if @iova or @length exceed
- * unsigned long or their sum wraps. EFAULT if the memory cannot be pinned.
+ * unsigned long, @user_va + @length or a fixed range wraps, or an automatic
+ * @length is ULONG_MAX / 2 or more. EFAULT if the memory cannot be pinned.
  * ENOMEM if memory runs out or RLIMIT_MEMLOCK would be exceeded.
  */
 struct iommu_ioas_map {
@@ -455,10 +458,11 @@ struct iommu_ioas_copy {
  *
  * Removes every mapping that lies inside [@iova, @iova + @length). Mappings
  * are atomic units: a mapping that sticks out of either end of the range is
- * not split or trimmed, the call fails instead. The special range @iova = 0,
- * @length = U64_MAX removes everything and succeeds on an empty IOAS.
- *
- * A failing call unmaps nothing.
+ * not split or trimmed. The mappings are taken in IOVA order; the first one
+ * that sticks out fails the call with ENOENT, after the whole mappings met
+ * before it were removed (as 6.12 does; @length is not written then). The
+ * special range @iova = 0, @length = U64_MAX removes everything and succeeds
+ * on an empty IOAS.
  *
  * Errors: ENOENT if the IOAS does not exist, if nothing is mapped in the
  * range (other than for the special range), or if a mapping crosses its
