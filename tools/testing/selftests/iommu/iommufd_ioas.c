@@ -2,12 +2,15 @@
 /*
  * The data path of an IOAS as userspace sees it, with no IOMMU domain
  * attached: IOMMU_IOAS_MAP, IOMMU_IOAS_COPY, IOMMU_IOAS_UNMAP,
- * IOMMU_IOAS_ALLOW_IOVAS and the per-IOAS HUGE_PAGES option.
+ * IOMMU_IOAS_ALLOW_IOVAS and the per-IOAS HUGE_PAGES option. Every test
+ * uses the public uAPI only and passes on pristine 6.12 too.
  *
- * Mappings are pinned and charged when they are made, so the memory
- * accounting is checked here too: in RLIMIT_MODE 1 the charge lands in the
- * process's pinned_vm, which /proc/self/status shows as VmPin, and the tests
- * compare it exactly after every step.
+ * As in 6.12, a MAP or COPY into an IOAS with no domain and no access pins
+ * and charges nothing and does not even look at the user memory (that
+ * happens when a domain is attached or an access pins): VmPin stays where
+ * it was, an unbacked user_va is accepted, RLIMIT_MEMLOCK does not bind.
+ * The tests say so after every step. The accounting of pinned memory is
+ * tested where a domain exists: iommufd_mock.c and iommufd_vfio_edu.c.
  */
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -33,9 +36,9 @@ static uint64_t pages_spanned(const void *va, uint64_t len)
 }
 
 /*
- * An empty IOAS in RLIMIT_MODE 1, so that its charge shows as VmPin, with a
+ * An empty IOAS in RLIMIT_MODE 1, where a charge would show as VmPin, with a
  * 64 KiB anonymous buffer. vmpin0 is VmPin when the test starts; every test
- * checks its charge against it.
+ * checks that nothing moved it.
  */
 #define BUF_SIZE (16 * CPU_PAGE)
 
@@ -65,9 +68,8 @@ FIXTURE_TEARDOWN(ioas)
 	munmap(self->buf, BUF_SIZE);
 }
 
-/* VmPin must be its starting value plus @pages 4 KiB pages */
-#define EXPECT_PINNED(pages) \
-	EXPECT_EQ(self->vmpin0 + (long)(pages) * 4, vmpin_kb())
+/* Without a domain or an access nothing is pinned: VmPin has not moved */
+#define EXPECT_NOTHING_PINNED() EXPECT_EQ(self->vmpin0, vmpin_kb())
 
 /*
  * Whether @iova is covered by a mapping: a one-byte fixed map there fails
@@ -87,11 +89,11 @@ TEST_F(ioas, map_fixed_then_unmap_returns_length)
 
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    BUF_SIZE, 0x100000));
-	EXPECT_PINNED(16);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x100000, BUF_SIZE,
 				&len));
 	EXPECT_EQ(BUF_SIZE, len);
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_rejects_unknown_flags)
@@ -104,7 +106,7 @@ TEST_F(ioas, map_rejects_unknown_flags)
 			     ioas_map(self->fd, self->ioas_id,
 				      MAP_RW | (1u << bit), self->buf, CPU_PAGE,
 				      &iova));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_rejects_nonzero_reserved)
@@ -121,7 +123,7 @@ TEST_F(ioas, map_rejects_nonzero_reserved)
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
 	cmd.__reserved = 0x80000000;
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_needs_read_or_write)
@@ -133,7 +135,7 @@ TEST_F(ioas, map_needs_read_or_write)
 	EXPECT_ERRNO(EINVAL, ioas_map(self->fd, self->ioas_id,
 				      IOMMU_IOAS_MAP_FIXED_IOVA, self->buf,
 				      CPU_PAGE, &iova));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_with_only_one_permission_works)
@@ -151,7 +153,7 @@ TEST_F(ioas, map_with_only_one_permission_works)
 			      IOMMU_IOAS_MAP_WRITEABLE,
 			      self->buf, CPU_PAGE, &iova));
 	EXPECT_EQ(0x20000, iova);
-	EXPECT_PINNED(2);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_zero_length_is_einval)
@@ -162,7 +164,7 @@ TEST_F(ioas, map_zero_length_is_einval)
 					    0, 0x10000));
 	EXPECT_ERRNO(EINVAL, ioas_map_auto(self->fd, self->ioas_id, self->buf,
 					   0, &iova));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_unknown_ioas_is_enoent)
@@ -173,7 +175,7 @@ TEST_F(ioas, map_unknown_ioas_is_enoent)
 					    0x10000));
 	EXPECT_ERRNO(ENOENT, ioas_map_auto(self->fd, self->ioas_id + 100,
 					   self->buf, CPU_PAGE, &iova));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_iova_or_length_of_u64_max_is_eoverflow)
@@ -188,7 +190,7 @@ TEST_F(ioas, map_iova_or_length_of_u64_max_is_eoverflow)
 					       self->buf, UINT64_MAX, 0));
 	EXPECT_ERRNO(EOVERFLOW, ioas_map_auto(self->fd, self->ioas_id,
 					      self->buf, UINT64_MAX, &iova));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_fixed_range_wrapping_past_u64_max_is_eoverflow)
@@ -199,10 +201,30 @@ TEST_F(ioas, map_fixed_range_wrapping_past_u64_max_is_eoverflow)
 	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
 					       self->buf + CPU_PAGE - 1, 2,
 					       UINT64_MAX));
+	EXPECT_NOTHING_PINNED();
+}
+
+/*
+ * A length whose page count would not fit (above SIZE_MAX - PAGE_SIZE) is
+ * EINVAL, and that is checked before any wrap of the IOVA or user range.
+ */
+TEST_F(ioas, map_length_above_size_max_minus_a_page_is_einval)
+{
+	uint64_t iova;
+
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, UINT64_MAX - 1,
+					    2 * CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, UINT64_MAX - CPU_PAGE + 1,
+					    0));
+	EXPECT_ERRNO(EINVAL, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+					   UINT64_MAX - 1, &iova));
+	/* One byte less and the user range wrapping is what is refused */
 	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
-					       self->buf, UINT64_MAX - 1,
-					       2 * CPU_PAGE));
-	EXPECT_PINNED(0);
+					       self->buf, UINT64_MAX - CPU_PAGE,
+					       0));
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_user_range_wrapping_is_eoverflow)
@@ -211,26 +233,30 @@ TEST_F(ioas, map_user_range_wrapping_is_eoverflow)
 
 	/* user_va + length wraps although the IOVA range would fit */
 	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
-					       self->buf, UINT64_MAX - 1, 0));
+					       self->buf, UINT64_MAX - CPU_PAGE,
+					       0));
 	EXPECT_ERRNO(EOVERFLOW, ioas_map_auto(self->fd, self->ioas_id,
 					      (void *)(UINT64_MAX - CPU_PAGE + 1),
 					      2 * CPU_PAGE, &iova));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, map_user_range_at_top_of_address_space_fails_cleanly)
+TEST_F(ioas, map_user_range_ending_at_top_of_address_space_is_accepted)
 {
+	uint64_t len;
+
 	/*
-	 * user_va + length is exactly UINT64_MAX: no wrap, but rounding the
-	 * end up to a page does wrap. Kernel addresses cannot be pinned, so
-	 * either EOVERFLOW or EFAULT is right; nothing may be charged.
+	 * user_va + length is exactly UINT64_MAX: no wrap. Kernel addresses
+	 * could never be pinned, but with no domain nothing is pinned, so
+	 * 6.12 takes the MAP; a domain attached later would fail to fill.
 	 */
-	errno = 0;
-	EXPECT_EQ(-1, ioas_map_fixed(self->fd, self->ioas_id,
-				     (void *)(UINT64_MAX - 2 * CPU_PAGE + 2),
-				     2 * CPU_PAGE - 2, 0x10001));
-	EXPECT_TRUE(errno == EOVERFLOW || errno == EFAULT);
-	EXPECT_PINNED(0);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    (void *)(UINT64_MAX - 2 * CPU_PAGE + 2),
+				    2 * CPU_PAGE - 2, 0x10001));
+	EXPECT_NOTHING_PINNED();
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10001,
+				2 * CPU_PAGE - 2, &len));
+	EXPECT_EQ(2 * CPU_PAGE - 2, len);
 }
 
 TEST_F(ioas, map_fixed_may_end_exactly_at_u64_max)
@@ -240,12 +266,12 @@ TEST_F(ioas, map_fixed_may_end_exactly_at_u64_max)
 
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    CPU_PAGE, top));
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf,
 				UINT64_MAX - 1));
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, top, CPU_PAGE, &len));
 	EXPECT_EQ(CPU_PAGE, len);
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_fixed_unaligned_range_ending_at_u64_max)
@@ -255,29 +281,40 @@ TEST_F(ioas, map_fixed_unaligned_range_ending_at_u64_max)
 
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 1,
 				    CPU_PAGE - 1, UINT64_MAX - CPU_PAGE + 2));
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
 	EXPECT_EQ(CPU_PAGE - 1, len);
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, map_iova_page_offset_must_match_user_va)
+/*
+ * With alignment 1 (no domain) nothing ties the IOVA's offset in a page to
+ * the user VA's; a domain raises the alignment, and then both must fit it
+ * (iommufd_mock.c tests that).
+ */
+TEST_F(ioas, map_iova_page_offset_need_not_match_user_va_without_a_domain)
 {
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, 0x10001));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf + 0x800, CPU_PAGE,
-					    0x10000));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf + 0x800, CPU_PAGE,
-					    0x10801));
-	EXPECT_PINNED(0);
+	uint64_t len;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10001));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
+				    CPU_PAGE, 0x20000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
+				    CPU_PAGE, 0x30801));
+	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x11000));
+	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x20fff));
+	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x30801));
+	EXPECT_NOTHING_PINNED();
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 0x30000,
+				&len));
+	EXPECT_EQ(3 * CPU_PAGE, len);
 	/* Same offset, different pages: fine, even off any larger alignment */
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
 				    CPU_PAGE, 0x13800));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x123,
 				    5, 0x7123));
-	EXPECT_PINNED(3);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_charges_every_page_the_range_touches)
@@ -286,10 +323,10 @@ TEST_F(ioas, map_charges_every_page_the_range_touches)
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0xfff,
 				    0x1002, 0x20fff));
 	EXPECT_EQ(3, pages_spanned(self->buf + 0xfff, 0x1002));
-	EXPECT_PINNED(3);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20fff, 0x1002,
 				NULL));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_fixed_overlapping_a_mapping_is_eexist)
@@ -313,7 +350,7 @@ TEST_F(ioas, map_fixed_overlapping_a_mapping_is_eexist)
 	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
 					    self->buf + 0xfff, 1,
 					    base + 4 * CPU_PAGE - 1));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_fixed_right_next_to_a_mapping_works)
@@ -331,65 +368,61 @@ TEST_F(ioas, map_fixed_right_next_to_a_mapping_works)
 				    0xff, base + 8 * CPU_PAGE + 0xf00));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0xfff,
 				    1, base + 8 * CPU_PAGE + 0xfff));
-	EXPECT_PINNED(14);
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, map_of_unmapped_user_memory_is_efault)
+/*
+ * 6.12 does not look at the user memory of a MAP into an IOAS with no
+ * domain and no access: unmapped, PROT_NONE or read-only memory is taken
+ * (a later domain attach or access pin reports the fault), and each such
+ * MAP holds its IOVA like any other.
+ */
+TEST_F(ioas, map_of_unmapped_user_memory_is_accepted_without_a_domain)
 {
 	uint8_t *hole = self->buf + 4 * CPU_PAGE;
-	uint64_t iova;
+	uint64_t iova, len;
 
 	ASSERT_EQ(0, munmap(hole, 2 * CPU_PAGE));
-	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, hole,
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, hole, CPU_PAGE,
+				    0x10000));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, hole + 1, 10,
+				   &iova));
+	/* Starts in good memory and runs into the hole */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    8 * CPU_PAGE, 0x20000));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 					    CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EFAULT, ioas_map_auto(self->fd, self->ioas_id, hole + 1,
-					   10, &iova));
-	/* Starts in good memory and runs into the hole: nothing stays pinned */
-	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    8 * CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id,
-					    hole + CPU_PAGE, 3 * CPU_PAGE,
-					    0x10000));
-	EXPECT_PINNED(0);
-	/* The failures reserved no IOVA */
-	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x10000));
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	EXPECT_EQ(CPU_PAGE + 10 + 8 * CPU_PAGE, len);
 }
 
-TEST_F(ioas, map_of_prot_none_memory_is_efault)
+TEST_F(ioas, map_of_prot_none_memory_is_accepted_without_a_domain)
 {
-	uint64_t iova;
+	uint64_t iova = 0;
 
 	ASSERT_EQ(0, mprotect(self->buf, 2 * CPU_PAGE, PROT_NONE));
-	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, 0x10000));
-	iova = 0;
-	EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id,
-				      IOMMU_IOAS_MAP_READABLE, self->buf,
-				      CPU_PAGE, &iova));
-	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf + CPU_PAGE, 4 * CPU_PAGE,
-					    0x10000));
-	EXPECT_PINNED(0);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, IOMMU_IOAS_MAP_READABLE,
+			      self->buf, CPU_PAGE, &iova));
+	EXPECT_NE(0, iova);
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, map_writeable_of_read_only_memory_is_efault)
+TEST_F(ioas, map_writeable_of_read_only_memory_is_accepted_without_a_domain)
 {
 	uint64_t iova = 0x10000;
 
 	ASSERT_EQ(0, mprotect(self->buf, 4 * CPU_PAGE, PROT_READ));
-	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id,
-				      IOMMU_IOAS_MAP_FIXED_IOVA |
-				      IOMMU_IOAS_MAP_WRITEABLE,
-				      self->buf, CPU_PAGE, &iova));
-	/* Partly read-only is still refused as a whole */
-	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf + 2 * CPU_PAGE,
-					    4 * CPU_PAGE, 0x10000));
-	EXPECT_PINNED(0);
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_WRITEABLE,
+			      self->buf, CPU_PAGE, &iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 2 * CPU_PAGE, 4 * CPU_PAGE,
+				    0x20000));
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_readable_of_read_only_memory_works)
@@ -401,31 +434,50 @@ TEST_F(ioas, map_readable_of_read_only_memory_works)
 			      IOMMU_IOAS_MAP_FIXED_IOVA |
 			      IOMMU_IOAS_MAP_READABLE,
 			      self->buf, 4 * CPU_PAGE, &iova));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, map_auto_in_empty_ioas_takes_iova_zero)
+/*
+ * 6.12's automatic IOVA search starts at PAGE_SIZE (IOVA 0 is never
+ * chosen) and aligns the IOVA to the length rounded up to a power of two,
+ * but not beyond the alignment of the user address.
+ */
+TEST_F(ioas, map_auto_in_empty_ioas_never_takes_iova_zero)
 {
-	uint64_t iova = 0xdead000;
+	uint64_t iova = 0xdead000, align;
 
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+				   CPU_PAGE, &iova));
+	EXPECT_EQ(CPU_PAGE, iova);
+	/* 16 KiB long: 16 KiB aligned if the buffer is, else as the buffer */
+	align = (uintptr_t)self->buf & -(uintptr_t)self->buf;
+	if (align > 4 * CPU_PAGE)
+		align = 4 * CPU_PAGE;
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
 				   4 * CPU_PAGE, &iova));
-	EXPECT_EQ(0, iova);
-	EXPECT_PINNED(4);
+	EXPECT_EQ(0, iova % align);
+	EXPECT_EQ(2 * CPU_PAGE + align - 1 - (2 * CPU_PAGE + align - 1) % align,
+		  iova);
+	EXPECT_NOTHING_PINNED();
 }
 
+/*
+ * The user address's page offset is ORed into the aligned start of the
+ * hole: with an odd user address the alignment is 1 byte, so a hole that
+ * starts on a page boundary gives an IOVA with that same page offset.
+ */
 TEST_F(ioas, map_auto_keeps_the_page_offset_of_user_va)
 {
 	uint64_t iova;
 
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0x123,
 				   0x100, &iova));
-	EXPECT_EQ(0x123, iova);
+	EXPECT_EQ(CPU_PAGE + 0x123, iova);
+	/* Aligned to 4 bytes, searched from 0x1abc on: right after it */
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0xabc,
 				   2 * CPU_PAGE, &iova));
-	EXPECT_EQ(0xabc, iova & (CPU_PAGE - 1));
-	EXPECT_LE(0x223, iova);
-	EXPECT_PINNED(1 + 3);
+	EXPECT_EQ(CPU_PAGE + 0xabc, iova);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_auto_takes_the_lowest_free_hole)
@@ -434,19 +486,23 @@ TEST_F(ioas, map_auto_takes_the_lowest_free_hole)
 
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
 				   &iova));
-	EXPECT_EQ(0, iova);
-	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
-				   &iova));
 	EXPECT_EQ(CPU_PAGE, iova);
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
 				   &iova));
 	EXPECT_EQ(2 * CPU_PAGE, iova);
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, CPU_PAGE, CPU_PAGE,
-				NULL));
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
 				   &iova));
-	EXPECT_EQ(CPU_PAGE, iova);
-	EXPECT_PINNED(3);
+	EXPECT_EQ(3 * CPU_PAGE, iova);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 2 * CPU_PAGE,
+				CPU_PAGE, NULL));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
+	EXPECT_EQ(2 * CPU_PAGE, iova);
+	/* A free IOVA 0 is still not taken */
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
+				   &iova));
+	EXPECT_EQ(4 * CPU_PAGE, iova);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_auto_skips_holes_that_are_too_small)
@@ -464,7 +520,7 @@ TEST_F(ioas, map_auto_skips_holes_that_are_too_small)
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0x10,
 				   CPU_PAGE - 0x10, &iova));
 	EXPECT_EQ(CPU_PAGE + 0x10, iova);
-	EXPECT_PINNED(1 + 1 + 3 + 1);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_auto_results_never_overlap)
@@ -486,7 +542,11 @@ TEST_F(ioas, map_auto_results_never_overlap)
 
 		ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id,
 					   self->buf + off, len, &start[i]));
-		EXPECT_EQ(off, start[i] & (CPU_PAGE - 1));
+		/*
+		 * The page offset is ORed into a hole start that need not be
+		 * page aligned, so it is not always kept; IOVA 0 never comes.
+		 */
+		EXPECT_LE(CPU_PAGE, start[i]);
 		end[i] = start[i] + len;
 	}
 	for (i = 0; i != 12; i++)
@@ -515,14 +575,14 @@ TEST_F(ioas, map_auto_of_2m_aligned_buffer_gets_2m_aligned_iova)
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, aligned,
 				   SZ_2M + 3 * CPU_PAGE, &iova));
 	EXPECT_EQ(0, iova % SZ_2M);
-	EXPECT_PINNED(1 + 512 + 515);
+	EXPECT_NOTHING_PINNED();
 	/* A smaller buffer may go into the low hole */
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, aligned, CPU_PAGE,
 				   &iova));
 	EXPECT_EQ(CPU_PAGE, iova);
 	close(self->fd);
 	self->fd = -1;
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 	munmap(mem, len);
 }
 
@@ -548,7 +608,7 @@ TEST_F(ioas, map_auto_with_no_room_left_is_enospc)
 	EXPECT_EQ(window.start + 3 * CPU_PAGE, iova);
 	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
 					   1, &iova));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, unmap_all_of_an_empty_ioas_returns_zero)
@@ -570,10 +630,10 @@ TEST_F(ioas, unmap_all_removes_every_mapping_and_sums_them)
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    3 * CPU_PAGE,
 				    UINT64_MAX - 3 * CPU_PAGE + 1));
-	EXPECT_PINNED(5);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
 	EXPECT_EQ(CPU_PAGE + 100 + 3 * CPU_PAGE, len);
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
 	EXPECT_EQ(0, len);
 }
@@ -585,7 +645,7 @@ TEST_F(ioas, unmap_zero_length_is_einval)
 	EXPECT_ERRNO(EINVAL, ioas_unmap(self->fd, self->ioas_id, 0x10000, 0,
 					NULL));
 	EXPECT_ERRNO(EINVAL, ioas_unmap(self->fd, self->ioas_id, 0, 0, NULL));
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, unmap_of_u64_max_values_is_eoverflow)
@@ -601,7 +661,7 @@ TEST_F(ioas, unmap_of_u64_max_values_is_eoverflow)
 					   1, NULL));
 	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id, UINT64_MAX,
 					   UINT64_MAX, NULL));
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, unmap_range_wrapping_past_u64_max_is_eoverflow)
@@ -625,7 +685,7 @@ TEST_F(ioas, unmap_where_nothing_is_mapped_is_enoent)
 					NULL));
 	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x12000,
 					UINT64_MAX - 0x12000, NULL));
-	EXPECT_PINNED(2);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, unmap_unknown_ioas_is_enoent)
@@ -657,13 +717,19 @@ TEST_F(ioas, unmap_of_part_of_a_mapping_is_enoent)
 					base - CPU_PAGE, 2 * CPU_PAGE, NULL));
 	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
 					base + 2 * CPU_PAGE, 0x100000, NULL));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, base));
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf,
 				base + 4 * CPU_PAGE - 1));
 }
 
-TEST_F(ioas, unmap_that_cuts_one_mapping_leaves_the_others_too)
+/*
+ * 6.12 takes the mappings of the range in IOVA order: the whole ones it
+ * meets before one that sticks out are removed, and that one fails the
+ * call with ENOENT (reporting no length). A cut first mapping removes
+ * nothing.
+ */
+TEST_F(ioas, unmap_that_cuts_a_mapping_removes_the_whole_ones_before_it)
 {
 	uint64_t len;
 
@@ -676,10 +742,18 @@ TEST_F(ioas, unmap_that_cuts_one_mapping_leaves_the_others_too)
 	/* Covers the first two whole, cuts the third */
 	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x10000,
 					0x21000, NULL));
-	/* Cuts the first, covers the other two whole */
+	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x10000));
+	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x20000));
+	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x31000));
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0x20000));
+	/* Cuts the first, which stops it before the two whole ones */
 	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x11000,
 					0x30000, NULL));
-	EXPECT_PINNED(6);
+	EXPECT_NOTHING_PINNED();
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x10000));
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x20000));
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x30000));
@@ -699,12 +773,12 @@ TEST_F(ioas, unmap_of_several_whole_mappings_returns_their_sum)
 				    0x20, 0x18010));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    CPU_PAGE, 0x40000));
-	EXPECT_PINNED(5);
+	EXPECT_NOTHING_PINNED();
 	/* The range starts in a hole and ends in a hole */
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x8000, 0x20000,
 				&len));
 	EXPECT_EQ(3 * CPU_PAGE + 0x20, len);
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x40000));
 	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x10000));
 	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x18010));
@@ -717,10 +791,10 @@ TEST_F(ioas, unmap_of_exact_range_frees_the_iova_for_reuse)
 	for (i = 0; i != 4; i++) {
 		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 					    BUF_SIZE, 0x10000));
-		EXPECT_PINNED(16);
+		EXPECT_NOTHING_PINNED();
 		ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000,
 					BUF_SIZE, NULL));
-		EXPECT_PINNED(0);
+		EXPECT_NOTHING_PINNED();
 	}
 }
 
@@ -734,17 +808,17 @@ TEST_F(ioas, copy_shares_the_source_pages_without_a_new_charge)
 				    4 * CPU_PAGE, 0x10000));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x80000, self->ioas_id,
 				     0x10000, 4 * CPU_PAGE));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x80000));
 	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x83fff));
 	EXPECT_FALSE(iova_in_use(self->fd, dst, self->buf, 0x84000));
 	/* The copy outlives its source and keeps the pages pinned */
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 4 * CPU_PAGE,
 				NULL));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0x80000, 4 * CPU_PAGE, &len));
 	EXPECT_EQ(4 * CPU_PAGE, len);
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_rejects_unknown_flags)
@@ -754,11 +828,15 @@ TEST_F(ioas, copy_rejects_unknown_flags)
 
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    CPU_PAGE, 0x10000));
-	for (bit = 3; bit != 32; bit++)
+	for (bit = 3; bit != 32; bit++) {
+		/* A 6.12 built with CONFIG_IOMMUFD_TEST gives bit 16 a use */
+		if (bit == 16)
+			continue;
 		EXPECT_ERRNO(EOPNOTSUPP,
 			     ioas_copy(self->fd, MAP_RW | (1u << bit),
 				       self->ioas_id, &iova, self->ioas_id,
 				       0x10000, CPU_PAGE));
+	}
 	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x80000));
 }
 
@@ -773,7 +851,7 @@ TEST_F(ioas, copy_needs_read_or_write)
 	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA,
 				       self->ioas_id, &iova, self->ioas_id,
 				       0x10000, CPU_PAGE));
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 }
 
 /*
@@ -840,7 +918,7 @@ TEST_F(ioas, copy_with_only_one_permission_works)
 			       self->ioas_id, &iova, self->ioas_id, 0x10000,
 			       CPU_PAGE));
 	EXPECT_EQ(0x90000, iova);
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_with_unknown_ioas_is_enoent)
@@ -854,7 +932,7 @@ TEST_F(ioas, copy_with_unknown_ioas_is_enoent)
 					     0, 0x10000, CPU_PAGE));
 	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, 0, 0x80000, 0, 0x10000,
 					     CPU_PAGE));
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_zero_length_is_einval)
@@ -883,7 +961,7 @@ TEST_F(ioas, copy_of_u64_max_values_is_eoverflow)
 	EXPECT_ERRNO(EOVERFLOW, ioas_copy(self->fd, MAP_RW, self->ioas_id,
 					  &iova, self->ioas_id, 0x10000,
 					  UINT64_MAX));
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_to_fixed_range_wrapping_past_u64_max_is_eoverflow)
@@ -898,7 +976,7 @@ TEST_F(ioas, copy_to_fixed_range_wrapping_past_u64_max_is_eoverflow)
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id,
 				     UINT64_MAX - 2 * CPU_PAGE + 1,
 				     self->ioas_id, 0x10000, 2 * CPU_PAGE));
-	EXPECT_PINNED(2);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_of_an_unmapped_source_is_enoent)
@@ -906,7 +984,7 @@ TEST_F(ioas, copy_of_an_unmapped_source_is_enoent)
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    2 * CPU_PAGE, 0x10000));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    2 * CPU_PAGE, 0x13000));
+				    2 * CPU_PAGE, 0xf000));
 	/* Nothing there; starts before; runs past the end; spans a hole */
 	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
 					     self->ioas_id, 0x20000, CPU_PAGE));
@@ -926,7 +1004,7 @@ TEST_F(ioas, copy_of_an_unmapped_source_is_enoent)
 	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80001,
 					     self->ioas_id, 0x11001, CPU_PAGE));
 	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x80000));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_of_part_of_a_mapping_works)
@@ -941,20 +1019,20 @@ TEST_F(ioas, copy_of_part_of_a_mapping_works)
 				     0x11000, 2 * CPU_PAGE));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x60123, self->ioas_id,
 				     0x13123, 0x10));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	/* The source stays one mapping */
 	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0x11000,
 					2 * CPU_PAGE, NULL));
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 4 * CPU_PAGE,
 				NULL));
 	/* The sub-range pages stay pinned, the others are released */
-	EXPECT_PINNED(3);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0x50000, 2 * CPU_PAGE, &len));
 	EXPECT_EQ(2 * CPU_PAGE, len);
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0, UINT64_MAX, &len));
 	EXPECT_EQ(0x10, len);
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_across_two_source_mappings_unmaps_only_as_a_whole_range)
@@ -972,15 +1050,20 @@ TEST_F(ioas, copy_across_two_source_mappings_unmaps_only_as_a_whole_range)
 	/* One page of the first, both pages of the second */
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x60000, self->ioas_id,
 				     0x11000, 3 * CPU_PAGE));
-	EXPECT_PINNED(4);
-	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, dst, 0x60000, 2 * CPU_PAGE,
-					NULL));
+	EXPECT_NOTHING_PINNED();
+	/* The copy is two mappings: [0x60000, 0x61000) and [0x61000, 0x63000) */
 	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, dst, 0x61000, CPU_PAGE,
 					NULL));
 	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, dst, 0x60800, 0x2800, NULL));
+	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x60000));
+	/* The first is whole, the second cut: only the first goes */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, dst, 0x60000, 2 * CPU_PAGE,
+					NULL));
+	EXPECT_FALSE(iova_in_use(self->fd, dst, self->buf, 0x60000));
+	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x61000));
 	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0x60000, 3 * CPU_PAGE, &len));
-	EXPECT_EQ(3 * CPU_PAGE, len);
-	EXPECT_PINNED(4);
+	EXPECT_EQ(2 * CPU_PAGE, len);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_across_two_source_mappings_gives_two_back_to_back)
@@ -1001,7 +1084,7 @@ TEST_F(ioas, copy_across_two_source_mappings_gives_two_back_to_back)
 	EXPECT_EQ(2 * CPU_PAGE, len);
 	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 0x60000, CPU_PAGE, &len));
 	EXPECT_EQ(CPU_PAGE, len);
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_writeable_from_a_read_only_mapping_is_eperm)
@@ -1027,7 +1110,7 @@ TEST_F(ioas, copy_writeable_from_a_read_only_mapping_is_eperm)
 			       IOMMU_IOAS_MAP_READABLE,
 			       self->ioas_id, &iova, self->ioas_id, 0x10000,
 			       2 * CPU_PAGE));
-	EXPECT_PINNED(2);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_writeable_is_eperm_if_any_source_piece_is_read_only)
@@ -1047,7 +1130,7 @@ TEST_F(ioas, copy_writeable_is_eperm_if_any_source_piece_is_read_only)
 	/* The writeable piece alone may be copied writeable */
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
 				     self->ioas_id, 0x10000, 2 * CPU_PAGE));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_within_one_ioas_works)
@@ -1056,14 +1139,14 @@ TEST_F(ioas, copy_within_one_ioas_works)
 				    4 * CPU_PAGE, 0x10000));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x90000,
 				     self->ioas_id, 0x10000, 4 * CPU_PAGE));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 4 * CPU_PAGE,
 				NULL));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x90000));
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x90000, 4 * CPU_PAGE,
 				NULL));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_onto_an_existing_mapping_is_eexist)
@@ -1085,23 +1168,26 @@ TEST_F(ioas, copy_onto_an_existing_mapping_is_eexist)
 	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->ioas_id, 0x12000,
 					     self->ioas_id, 0x10000,
 					     4 * CPU_PAGE));
-	EXPECT_PINNED(5);
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, copy_dst_page_offset_must_match_the_source)
+/* As for MAP, alignment 1 ties no IOVA page offset to the memory's */
+TEST_F(ioas, copy_dst_page_offset_need_not_match_the_source_without_a_domain)
 {
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    4 * CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x50800,
-					     self->ioas_id, 0x10000, CPU_PAGE));
-	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x50000,
-					     self->ioas_id, 0x10800, CPU_PAGE));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x50800, self->ioas_id,
+				     0x10000, CPU_PAGE));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x60000, self->ioas_id,
+				     0x10800, CPU_PAGE));
+	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x517ff));
+	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x60fff));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x70800, self->ioas_id,
 				     0x10800, CPU_PAGE));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_auto_keeps_the_page_offset_of_the_source)
@@ -1112,12 +1198,13 @@ TEST_F(ioas, copy_auto_keeps_the_page_offset_of_the_source)
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    4 * CPU_PAGE, 0x10000));
+	/* Never IOVA 0: the search starts at one page */
 	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
 				    0x10abc, 0x100));
-	EXPECT_EQ(0xabc, iova);
+	EXPECT_EQ(CPU_PAGE + 0xabc, iova);
 	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
 				    0x11000, CPU_PAGE));
-	EXPECT_EQ(CPU_PAGE, iova);
+	EXPECT_EQ(2 * CPU_PAGE, iova);
 	/* In the same IOAS the source is avoided */
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    CPU_PAGE, 0));
@@ -1126,7 +1213,7 @@ TEST_F(ioas, copy_auto_keeps_the_page_offset_of_the_source)
 	EXPECT_EQ(0, iova & (CPU_PAGE - 1));
 	EXPECT_TRUE(iova + 4 * CPU_PAGE <= 0x10000 || iova >= 0x14000);
 	EXPECT_NE(0, iova);
-	EXPECT_PINNED(5);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_auto_with_no_room_left_is_enospc)
@@ -1149,33 +1236,31 @@ TEST_F(ioas, copy_auto_with_no_room_left_is_enospc)
 	EXPECT_EQ(window.start, iova);
 	EXPECT_ERRNO(ENOSPC, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
 					    0x10000, 1));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, copy_outside_the_allowed_ranges_is_einval)
+/* The allowed ranges steer an automatic COPY; a fixed one ignores them */
+TEST_F(ioas, copy_fixed_outside_the_allowed_ranges_is_accepted)
 {
 	struct iommu_iova_range window = {
 		.start = 0x100000,
 		.last = 0x1fffff,
 	};
+	uint64_t iova;
 	uint32_t dst;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, dst, &window, 1));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    4 * CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x10000,
-					     self->ioas_id, 0x10000,
-					     4 * CPU_PAGE));
-	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x1fe000,
-					     self->ioas_id, 0x10000,
-					     4 * CPU_PAGE));
-	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0xff000,
-					     self->ioas_id, 0x10000,
-					     4 * CPU_PAGE));
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x1fc000, self->ioas_id,
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x10000, self->ioas_id,
 				     0x10000, 4 * CPU_PAGE));
-	EXPECT_PINNED(4);
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x1fe000, self->ioas_id,
+				     0x10000, 4 * CPU_PAGE));
+	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
+				    0x10000, 4 * CPU_PAGE));
+	EXPECT_EQ(window.start, iova);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_of_a_copy_keeps_the_pages_until_the_last_goes)
@@ -1190,13 +1275,13 @@ TEST_F(ioas, copy_of_a_copy_keeps_the_pages_until_the_last_goes)
 				     0x10000, 8 * CPU_PAGE));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, c, 0x30000, b, 0x22000,
 				     2 * CPU_PAGE));
-	EXPECT_PINNED(8);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
-	EXPECT_PINNED(8);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, b, 0, UINT64_MAX, NULL));
-	EXPECT_PINNED(2);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, c, 0x30000, 2 * CPU_PAGE, NULL));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, allow_iovas_rejects_nonzero_reserved)
@@ -1271,7 +1356,10 @@ TEST_F(ioas, allow_iovas_with_overlapping_ranges_is_einval)
 		{ .start = 0x20000, .last = 0x2ffff },
 	};
 	struct iommu_iova_range first = { .start = 0x1000, .last = 0x1fff };
+	struct iommu_iova_range whole = { .start = 0, .last = UINT64_MAX };
+	uint64_t iova;
 
+	same[0].last = same[1].last = 0x10fff;
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &first, 1));
 	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, ranges,
 					      3));
@@ -1279,37 +1367,57 @@ TEST_F(ioas, allow_iovas_with_overlapping_ranges_is_einval)
 					      2));
 	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, inside,
 					      2));
-	expect_ranges(_metadata, self->fd, self->ioas_id, &first, 1);
+	/* IOVA_RANGES never shows the allowed list */
+	expect_ranges(_metadata, self->fd, self->ioas_id, &whole, 1);
+	/* The first list still steers: one page fits, a second does not */
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+				   CPU_PAGE, &iova));
+	EXPECT_EQ(first.start, iova);
+	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+					   CPU_PAGE, &iova));
 }
 
-TEST_F(ioas, allow_iovas_are_reported_sorted)
+/* 6.12 wants start below last: a range of one byte is refused too */
+TEST_F(ioas, allow_iovas_of_a_one_byte_range_is_einval)
+{
+	struct iommu_iova_range ranges[] = {
+		{ .start = 0x10000, .last = 0x1ffff },
+		{ .start = 0, .last = 0 },
+	};
+	struct iommu_iova_range two = { .start = 0x5, .last = 0x6 };
+
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, ranges,
+					      2));
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id,
+					      &ranges[1], 1));
+	EXPECT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &two, 1));
+}
+
+/*
+ * IOVA_RANGES reports what is not reserved, whatever the allowed list
+ * says; a short array still gets the count and the alignment.
+ */
+TEST_F(ioas, allow_iovas_do_not_show_in_iova_ranges)
 {
 	struct iommu_iova_range ranges[] = {
 		{ .start = 0x900000, .last = 0x9fffff },
 		{ .start = UINT64_MAX - 0xfff, .last = UINT64_MAX },
-		{ .start = 0, .last = 0 },
+		{ .start = 0, .last = 0xfff },
 		{ .start = 0x10000, .last = 0x1ffff },
 	};
-	struct iommu_iova_range sorted[] = {
-		ranges[2], ranges[3], ranges[0], ranges[1],
-	};
-	struct iommu_iova_range got[4];
+	struct iommu_iova_range whole = { .start = 0, .last = UINT64_MAX };
+	struct iommu_iova_range got[2];
 	uint64_t align = 0;
-	uint32_t num = 2;
+	uint32_t num = 0;
 
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, ranges, 4));
-	expect_ranges(_metadata, self->fd, self->ioas_id, sorted, 4);
-	/* A short array gets what fits, the count and the alignment */
+	expect_ranges(_metadata, self->fd, self->ioas_id, &whole, 1);
 	memset(got, 0x5a, sizeof(got));
 	EXPECT_ERRNO(EMSGSIZE, ioas_iova_ranges(self->fd, self->ioas_id, got,
 						&num, &align));
-	EXPECT_EQ(4, num);
+	EXPECT_EQ(1, num);
 	EXPECT_EQ(1, align);
-	EXPECT_EQ(sorted[0].start, got[0].start);
-	EXPECT_EQ(sorted[0].last, got[0].last);
-	EXPECT_EQ(sorted[1].start, got[1].start);
-	EXPECT_EQ(sorted[1].last, got[1].last);
-	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, got[2].start);
+	EXPECT_EQ(0x5a5a5a5a5a5a5a5aULL, got[0].start);
 }
 
 TEST_F(ioas, allow_iovas_replaces_the_previous_list)
@@ -1319,58 +1427,60 @@ TEST_F(ioas, allow_iovas_replaces_the_previous_list)
 		{ .start = 0x30000, .last = 0x3ffff },
 	};
 	struct iommu_iova_range b = { .start = 0x100000, .last = 0x1fffff };
+	uint64_t iova;
 
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, a, 2));
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &b, 1));
-	expect_ranges(_metadata, self->fd, self->ioas_id, &b, 1);
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, 0x10000));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+				   CPU_PAGE, &iova));
+	EXPECT_EQ(b.start, iova);
+	/* A fixed IOVA in the old list (or in none) is still accepted */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x10000));
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, allow_iovas_of_zero_ranges_lifts_the_constraint)
 {
 	struct iommu_iova_range window = { .start = 0x10000, .last = 0x1ffff };
 	struct iommu_iova_range whole = { .start = 0, .last = UINT64_MAX };
+	uint64_t iova;
 
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &window, 1));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, 0x100000));
+	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+					   0x10001, &iova));
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, NULL, 0));
 	expect_ranges(_metadata, self->fd, self->ioas_id, &whole, 1);
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x100000));
-	EXPECT_PINNED(1);
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+				   0x10001, &iova));
+	EXPECT_LE(CPU_PAGE, iova);
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, map_fixed_outside_the_allowed_ranges_is_einval)
+/* The allowed ranges only steer automatic allocation, as in 6.12 */
+TEST_F(ioas, map_fixed_outside_the_allowed_ranges_is_accepted)
 {
 	struct iommu_iova_range ranges[] = {
 		{ .start = 0x10000, .last = 0x13fff },
 		{ .start = 0x15000, .last = 0x18fff },
 	};
+	uint64_t len;
 
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, ranges, 2));
-	/* Below, between, above */
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, 0));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, 0x14000));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, 0x19000));
-	/* Across the start edge, across the end edge by one byte, across the gap */
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    2 * CPU_PAGE, 0xf000));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf + 0xfff, 2, 0x13fff));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    6 * CPU_PAGE, 0x12000));
-	EXPECT_PINNED(0);
-	/* Edge to edge inside one range is fine */
+	/* Below, between, above, across the start edge */
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    4 * CPU_PAGE, 0x15000));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0xfff,
-				    1, 0x13fff));
-	EXPECT_PINNED(5);
+				    CPU_PAGE, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x14000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, 0x19000));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * CPU_PAGE, 0xf000));
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    CPU_PAGE, 0x14000));
+	EXPECT_NOTHING_PINNED();
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	EXPECT_EQ(5 * CPU_PAGE, len);
 }
 
 TEST_F(ioas, map_auto_stays_inside_the_allowed_ranges)
@@ -1394,10 +1504,16 @@ TEST_F(ioas, map_auto_stays_inside_the_allowed_ranges)
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
 				   &iova));
 	EXPECT_EQ(0x84000, iova);
-	EXPECT_PINNED(7);
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, map_auto_into_a_range_at_the_top_of_the_space)
+/*
+ * The automatic search stops at ULONG_MAX - PAGE_SIZE, and a place must
+ * start strictly below the end of its hole: of an allowed range covering
+ * the last two pages only the lower page can be given out. A fixed MAP
+ * may still use the last page.
+ */
+TEST_F(ioas, map_auto_never_reaches_the_last_page_of_the_space)
 {
 	struct iommu_iova_range top = {
 		.start = UINT64_MAX - 2 * CPU_PAGE + 1,
@@ -1406,36 +1522,39 @@ TEST_F(ioas, map_auto_into_a_range_at_the_top_of_the_space)
 	uint64_t iova, len;
 
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &top, 1));
+	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
+					   2 * CPU_PAGE, &iova));
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
-				   2 * CPU_PAGE, &iova));
+				   CPU_PAGE, &iova));
 	EXPECT_EQ(top.start, iova);
 	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
 					   1, &iova));
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, top.start,
-				2 * CPU_PAGE, &len));
-	EXPECT_EQ(2 * CPU_PAGE, len);
-	/* The last byte of the space alone */
-	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0xfff,
-				   1, &iova));
-	EXPECT_EQ(top.start + 0xfff, iova);
-	EXPECT_PINNED(1);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, top.start, CPU_PAGE,
+				&len));
+	/* The last byte of the searchable space alone is not offered */
+	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id,
+					   self->buf + 0xfff, 1, &iova));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    CPU_PAGE, top.start + CPU_PAGE));
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, allow_iovas_does_not_check_existing_mappings)
 {
 	struct iommu_iova_range window = { .start = 0x100000, .last = 0x1fffff };
+	struct iommu_iova_range whole = { .start = 0, .last = UINT64_MAX };
 	uint64_t len;
 
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    2 * CPU_PAGE, 0x10000));
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &window, 1));
-	expect_ranges(_metadata, self->fd, self->ioas_id, &window, 1);
+	expect_ranges(_metadata, self->fd, self->ioas_id, &whole, 1);
 	/* The old mapping is still there and can still be removed */
-	EXPECT_PINNED(2);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 2 * CPU_PAGE,
 				&len));
 	EXPECT_EQ(2 * CPU_PAGE, len);
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, huge_pages_option_defaults_to_one)
@@ -1531,7 +1650,7 @@ TEST_F(ioas, huge_pages_off_needs_4k_aligned_mappings)
 	/* Only aligned mappings left */
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20800, 0x800, NULL));
 	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas_id, 0));
-	EXPECT_PINNED(1);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_with_4k_alignment_rejects_unaligned_iova_and_length)
@@ -1550,13 +1669,13 @@ TEST_F(ioas, map_with_4k_alignment_rejects_unaligned_iova_and_length)
 					   CPU_PAGE + 1, &iova));
 	EXPECT_ERRNO(EINVAL, ioas_map_auto(self->fd, self->ioas_id,
 					   self->buf + 0x10, CPU_PAGE, &iova));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    2 * CPU_PAGE, 0x10000));
 	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
 				   &iova));
 	EXPECT_EQ(0, iova % CPU_PAGE);
-	EXPECT_PINNED(3);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_with_4k_alignment_rejects_unaligned_ranges)
@@ -1573,7 +1692,7 @@ TEST_F(ioas, copy_with_4k_alignment_rejects_unaligned_ranges)
 					     self->ioas_id, 0x10000, 0x800));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x50000, self->ioas_id,
 				     0x11000, CPU_PAGE));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, map_copy_unmap_interleaved_across_two_ioas)
@@ -1586,36 +1705,36 @@ TEST_F(ioas, map_copy_unmap_interleaved_across_two_ioas)
 	/* X: a at 0x10000. Y: b at 0x10000, the same IOVA in another space */
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, a, 4 * CPU_PAGE,
 				    0x10000));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, y, b, 2 * CPU_PAGE, 0x10000));
-	EXPECT_PINNED(6);
+	EXPECT_NOTHING_PINNED();
 	/* a into Y and b into X, each next to the other's original */
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, y, 0x20000, self->ioas_id,
 				     0x10000, 4 * CPU_PAGE));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x20000, y,
 				     0x10000, 2 * CPU_PAGE));
-	EXPECT_PINNED(6);
+	EXPECT_NOTHING_PINNED();
 	/* A copy of a copy back into X */
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x30000, y,
 				     0x21000, CPU_PAGE));
-	EXPECT_PINNED(6);
+	EXPECT_NOTHING_PINNED();
 	/* a's original goes; its copies keep all of a pinned */
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 4 * CPU_PAGE,
 				NULL));
-	EXPECT_PINNED(6);
+	EXPECT_NOTHING_PINNED();
 	/* The copy of a in Y goes; only its page copied into X stays */
 	ASSERT_EQ(0, ioas_unmap(self->fd, y, 0x20000, 4 * CPU_PAGE, NULL));
-	EXPECT_PINNED(3);
+	EXPECT_NOTHING_PINNED();
 	/* b's original goes; its copy in X keeps it */
 	ASSERT_EQ(0, ioas_unmap(self->fd, y, 0, UINT64_MAX, &len));
 	EXPECT_EQ(2 * CPU_PAGE, len);
-	EXPECT_PINNED(3);
+	EXPECT_NOTHING_PINNED();
 	/* Y is empty, X holds b's copy and one page of a */
 	ASSERT_EQ(0, ioas_unmap(self->fd, y, 0, UINT64_MAX, &len));
 	EXPECT_EQ(0, len);
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
 	EXPECT_EQ(3 * CPU_PAGE, len);
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, unmap_all_of_one_ioas_leaves_the_other_alone)
@@ -1630,15 +1749,15 @@ TEST_F(ioas, unmap_all_of_one_ioas_leaves_the_other_alone)
 				    0x10000));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, y, 0x40000, self->ioas_id,
 				     0x10000, 2 * CPU_PAGE));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
 	EXPECT_EQ(2 * CPU_PAGE, len);
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	EXPECT_TRUE(iova_in_use(self->fd, y, self->buf, 0x10000));
 	EXPECT_TRUE(iova_in_use(self->fd, y, self->buf, 0x40000));
 	ASSERT_EQ(0, ioas_unmap(self->fd, y, 0, UINT64_MAX, &len));
 	EXPECT_EQ(4 * CPU_PAGE, len);
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, mapping_the_same_memory_twice_charges_twice)
@@ -1652,10 +1771,10 @@ TEST_F(ioas, mapping_the_same_memory_twice_charges_twice)
 				    4 * CPU_PAGE, 0x20000));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, y, self->buf + CPU_PAGE, CPU_PAGE,
 				    0x10000));
-	EXPECT_PINNED(9);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20000, 4 * CPU_PAGE,
 				NULL));
-	EXPECT_PINNED(5);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, failed_map_and_copy_charge_nothing)
@@ -1666,15 +1785,17 @@ TEST_F(ioas, failed_map_and_copy_charge_nothing)
 				    4 * CPU_PAGE, 0x10000));
 	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 					    4 * CPU_PAGE, 0x12000));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+	/* No page offset rule without a domain: the overlap is what counts */
+	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 					    4 * CPU_PAGE, 0x12001));
 	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->ioas_id, 0x13000,
 					     self->ioas_id, 0x10000, CPU_PAGE));
 	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x40000,
 					     self->ioas_id, 0x13000,
 					     2 * CPU_PAGE));
-	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, NULL,
-					    CPU_PAGE, 0x40000));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       (void *)(UINT64_MAX - CPU_PAGE + 1),
+					       2 * CPU_PAGE, 0x40000));
 	iova = 0x30000;
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
 			      IOMMU_IOAS_MAP_FIXED_IOVA |
@@ -1682,7 +1803,7 @@ TEST_F(ioas, failed_map_and_copy_charge_nothing)
 			      self->buf, CPU_PAGE, &iova));
 	EXPECT_ERRNO(EPERM, ioas_copy_fixed(self->fd, self->ioas_id, 0x40000,
 					    self->ioas_id, 0x30000, CPU_PAGE));
-	EXPECT_PINNED(5);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, destroying_an_ioas_releases_its_mappings)
@@ -1694,11 +1815,11 @@ TEST_F(ioas, destroying_an_ioas_releases_its_mappings)
 				    0x10000));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x10000, y,
 				     0x10000, 2 * CPU_PAGE));
-	EXPECT_PINNED(4);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, object_destroy(self->fd, y));
-	EXPECT_PINNED(2);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, object_destroy(self->fd, self->ioas_id));
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, close_with_live_mappings_releases_every_charge)
@@ -1716,10 +1837,10 @@ TEST_F(ioas, close_with_live_mappings_releases_every_charge)
 				     0x100000, BUF_SIZE));
 	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 0x900010, y, iova,
 				     0x3000));
-	EXPECT_PINNED(16 + 4);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
-	EXPECT_PINNED(0);
+	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, closing_one_file_leaves_the_other_charged)
@@ -1734,9 +1855,9 @@ TEST_F(ioas, closing_one_file_leaves_the_other_charged)
 				    0x10000));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    3 * CPU_PAGE, 0x10000));
-	EXPECT_PINNED(5);
+	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, close(other));
-	EXPECT_PINNED(3);
+	EXPECT_NOTHING_PINNED();
 }
 
 /*
@@ -1909,370 +2030,4 @@ enum mem_kind { MEM_4K, MEM_THP, MEM_HUGETLB };
  * Makes sure one free 2 MiB huge page exists. Returns the old pool size if
  * it had to be grown (for the teardown to restore), -1 if it did not.
  */
-static long hugetlb_reserve_one(void)
-{
-	long nr;
-
-	if (proc_value("/proc/meminfo", "HugePages_Free") >= 1)
-		return -1;
-	nr = nr_hugepages_read();
-	if (nr < 0 || nr_hugepages_write(nr + 1))
-		return -1;
-	return nr;
-}
-
-FIXTURE(pin)
-{
-	int fd;
-	uint32_t ioas_id;
-	uint8_t *mem;	/* SZ_2M bytes, 2 MiB aligned */
-	void *region;	/* what to munmap */
-	size_t region_len;
-	long old_nr_hugepages;
-	long vmpin0;
-};
-
-FIXTURE_VARIANT(pin)
-{
-	uint64_t rlimit_mode;
-	enum mem_kind kind;
-};
-
-FIXTURE_VARIANT_ADD(pin, user_4k)
-{
-	.rlimit_mode = 0,
-	.kind = MEM_4K,
-};
-
-FIXTURE_VARIANT_ADD(pin, user_thp)
-{
-	.rlimit_mode = 0,
-	.kind = MEM_THP,
-};
-
-FIXTURE_VARIANT_ADD(pin, user_hugetlb)
-{
-	.rlimit_mode = 0,
-	.kind = MEM_HUGETLB,
-};
-
-FIXTURE_VARIANT_ADD(pin, mm_4k)
-{
-	.rlimit_mode = 1,
-	.kind = MEM_4K,
-};
-
-FIXTURE_VARIANT_ADD(pin, mm_thp)
-{
-	.rlimit_mode = 1,
-	.kind = MEM_THP,
-};
-
-FIXTURE_VARIANT_ADD(pin, mm_hugetlb)
-{
-	.rlimit_mode = 1,
-	.kind = MEM_HUGETLB,
-};
-
-FIXTURE_SETUP(pin)
-{
-	self->fd = -1;
-	self->old_nr_hugepages = -1;
-	self->region = NULL;
-	switch (variant->kind) {
-	case MEM_4K:
-		self->region_len = SZ_2M;
-		self->region = anon_alloc(SZ_2M);
-		self->mem = self->region;
-		break;
-	case MEM_THP:
-		self->mem = thp_alloc(&self->region, &self->region_len);
-		break;
-	case MEM_HUGETLB:
-		if (proc_value("/proc/meminfo", "Hugepagesize") != 2048)
-			SKIP(return, "default huge page size is not 2 MiB");
-		self->old_nr_hugepages = hugetlb_reserve_one();
-		self->region_len = SZ_2M;
-		/* Shared, so that a forked child does not need a COW copy */
-		self->region = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
-				    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB,
-				    -1, 0);
-		if (self->region == MAP_FAILED) {
-			self->region = NULL;
-			if (self->old_nr_hugepages >= 0)
-				nr_hugepages_write(self->old_nr_hugepages);
-			SKIP(return, "no 2 MiB huge page available");
-		}
-		self->mem = self->region;
-		memset(self->mem, 0x5a, SZ_2M);
-		break;
-	}
-	ASSERT_NE(NULL, self->region);
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, rlimit_mode_set(self->fd, variant->rlimit_mode));
-	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
-	self->vmpin0 = vmpin_kb();
-	ASSERT_LE(0, self->vmpin0);
-}
-
-FIXTURE_TEARDOWN(pin)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-	if (self->region)
-		munmap(self->region, self->region_len);
-	if (self->old_nr_hugepages >= 0)
-		nr_hugepages_write(self->old_nr_hugepages);
-}
-
-/* VmPin after a charge of @pages: only RLIMIT_MODE 1 shows it */
-#define EXPECT_CHARGED(pages)                                                  \
-	EXPECT_EQ(self->vmpin0 + (variant->rlimit_mode ? (long)(pages) * 4 : 0),\
-		  vmpin_kb())
-
-TEST_F(pin, map_charges_every_4k_page_it_covers)
-{
-	uint64_t iova;
-
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem + 0x10,
-				    0x2000, 0x10010));
-	EXPECT_CHARGED(3);
-	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id,
-				   self->mem + 0x123456, 0x10000, &iova));
-	EXPECT_EQ(0x456, iova & (CPU_PAGE - 1));
-	EXPECT_CHARGED(3 + pages_spanned(self->mem + 0x123456, 0x10000));
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, 0x10000, NULL));
-	EXPECT_CHARGED(3);
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10010, 0x2000,
-				NULL));
-	EXPECT_CHARGED(0);
-}
-
-TEST_F(pin, map_of_the_whole_buffer_charges_512_pages)
-{
-	uint64_t iova, len;
-
-	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->mem, SZ_2M,
-				   &iova));
-	EXPECT_EQ(0, iova % SZ_2M);
-	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
-	EXPECT_EQ(SZ_2M, len);
-	EXPECT_CHARGED(0);
-}
-
-TEST_F(pin, map_of_one_byte_charges_one_page)
-{
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
-				    self->mem + 0x1fffff, 1, 0xffffff));
-	EXPECT_CHARGED(1);
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0xffffff, 1, NULL));
-	EXPECT_CHARGED(0);
-}
-
-TEST_F(pin, each_map_of_the_same_memory_is_charged)
-{
-	uint64_t iova;
-	int i;
-
-	for (i = 0; i != 4; i++) {
-		ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->mem,
-					   16 * CPU_PAGE, &iova));
-		EXPECT_CHARGED((i + 1) * 16);
-	}
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
-	EXPECT_CHARGED(0);
-}
-
-TEST_F(pin, copy_shares_the_charge_of_its_source)
-{
-	uint32_t dst;
-
-	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
-				    SZ_2M));
-	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 4 * SZ_2M, self->ioas_id,
-				     SZ_2M, SZ_2M));
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 8 * SZ_2M,
-				     self->ioas_id, SZ_2M, SZ_2M));
-	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, SZ_2M, SZ_2M, NULL));
-	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 4 * SZ_2M, SZ_2M, NULL));
-	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 8 * SZ_2M, SZ_2M,
-				NULL));
-	EXPECT_CHARGED(0);
-}
-
-TEST_F(pin, copy_of_a_sub_range_keeps_only_those_pages_after_the_source)
-{
-	uint64_t iova;
-	uint32_t dst;
-
-	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
-				    SZ_2M));
-	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
-				    SZ_2M + 0x100800, 0x2000));
-	EXPECT_EQ(0x800, iova & (CPU_PAGE - 1));
-	EXPECT_CHARGED(512);
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, SZ_2M, SZ_2M, NULL));
-	EXPECT_CHARGED(3);
-	ASSERT_EQ(0, ioas_unmap(self->fd, dst, iova, 0x2000, NULL));
-	EXPECT_CHARGED(0);
-}
-
-TEST_F(pin, close_with_live_mappings_and_copies_drops_every_charge)
-{
-	uint32_t dst;
-	uint64_t iova;
-
-	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
-				    0));
-	ASSERT_EQ(0, ioas_map_auto(self->fd, dst, self->mem + 0x1000, 0x3000,
-				   &iova));
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x40000000, self->ioas_id,
-				     0, SZ_2M));
-	EXPECT_CHARGED(512 + 3);
-	ASSERT_EQ(0, close(self->fd));
-	self->fd = -1;
-	EXPECT_EQ(self->vmpin0, vmpin_kb());
-}
-
-static int set_memlock_limit(rlim_t bytes)
-{
-	struct rlimit lim = { .rlim_cur = bytes, .rlim_max = bytes };
-
-	return setrlimit(RLIMIT_MEMLOCK, &lim);
-}
-
-/* Runs @child_fn in a forked child and returns its exit status */
-static int run_in_child(int (*child_fn)(int fd, uint32_t ioas, uint8_t *mem,
-					bool mm_mode),
-			int fd, uint32_t ioas, uint8_t *mem, bool mm_mode)
-{
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0)
-		_exit(child_fn(fd, ioas, mem, mm_mode));
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-#define LIMIT_PAGES 16
-
-/* VmPin is @pin0 plus @pages, if the charge shows there at all */
-static bool child_pinned(bool mm_mode, long pin0, long pages)
-{
-	return !mm_mode || vmpin_kb() == pin0 + pages * 4;
-}
-
-static bool map_is_enomem(int fd, uint32_t ioas, uint8_t *mem, uint64_t len,
-			  uint64_t iova)
-{
-	return ioas_map_fixed(fd, ioas, mem, len,
-			      iova) == -1 && errno == ENOMEM;
-}
-
-/*
- * In the child: a 16-page limit without CAP_IPC_LOCK. Returns 0 or the
- * number of the step that went wrong.
- */
-static int memlock_child(int fd, uint32_t ioas, uint8_t *mem, bool mm_mode)
-{
-	long pin0 = vmpin_kb();
-
-	if (cap_drop(CAP_IPC_LOCK))
-		return 1;
-	if (set_memlock_limit(LIMIT_PAGES * CPU_PAGE))
-		return 2;
-	/* More than the whole limit in one go */
-	if (!map_is_enomem(fd, ioas, mem, 2 * LIMIT_PAGES * CPU_PAGE, 0x100000))
-		return 3;
-	if (!child_pinned(mm_mode, pin0, 0))
-		return 4;
-	if (ioas_map_fixed(fd, ioas, mem, 8 * CPU_PAGE, 0x100000))
-		return 5;
-	if (!child_pinned(mm_mode, pin0, 8))
-		return 6;
-	/* 8 + 12 is over the limit, 8 + 4 is not */
-	if (!map_is_enomem(fd, ioas, mem, 12 * CPU_PAGE, 0x200000))
-		return 7;
-	if (!child_pinned(mm_mode, pin0, 8))
-		return 8;
-	if (ioas_map_fixed(fd, ioas, mem, 4 * CPU_PAGE, 0x200000))
-		return 9;
-	if (!child_pinned(mm_mode, pin0, 12))
-		return 10;
-	/* A copy costs nothing */
-	if (ioas_copy_fixed(fd, ioas, 0x300000, ioas, 0x100000, 8 * CPU_PAGE))
-		return 11;
-	if (!child_pinned(mm_mode, pin0, 12))
-		return 12;
-	/* The copy keeps the charge after the original goes */
-	if (ioas_unmap(fd, ioas, 0x100000, 8 * CPU_PAGE, NULL))
-		return 13;
-	if (!map_is_enomem(fd, ioas, mem, 8 * CPU_PAGE, 0x100000))
-		return 14;
-	if (!child_pinned(mm_mode, pin0, 12))
-		return 15;
-	/* Once the copy goes too, there is room again */
-	if (ioas_unmap(fd, ioas, 0x300000, 8 * CPU_PAGE, NULL))
-		return 16;
-	if (!child_pinned(mm_mode, pin0, 4))
-		return 17;
-	if (ioas_map_fixed(fd, ioas, mem, 8 * CPU_PAGE, 0x100000))
-		return 18;
-	if (!child_pinned(mm_mode, pin0, 12))
-		return 19;
-	if (ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL))
-		return 20;
-	if (!child_pinned(mm_mode, pin0, 0))
-		return 21;
-	return 0;
-}
-
-TEST_F(pin, memlock_limit_is_enforced_without_cap_ipc_lock)
-{
-	EXPECT_EQ(0, run_in_child(memlock_child, self->fd, self->ioas_id,
-				  self->mem, variant->rlimit_mode));
-	EXPECT_CHARGED(0);
-}
-
-static int cap_ipc_lock_child(int fd, uint32_t ioas, uint8_t *mem,
-			      bool mm_mode)
-{
-	long pin0 = vmpin_kb();
-	uint64_t iova;
-
-	if (set_memlock_limit(LIMIT_PAGES * CPU_PAGE))
-		return 1;
-	if (ioas_map_auto(fd, ioas, mem, SZ_2M, &iova))
-		return 2;
-	/* Still charged, only not limited */
-	if (mm_mode && vmpin_kb() != pin0 + 2048)
-		return 3;
-	if (ioas_unmap(fd, ioas, iova, SZ_2M, NULL))
-		return 4;
-	if (mm_mode && vmpin_kb() != pin0)
-		return 5;
-	return 0;
-}
-
-TEST_F(pin, memlock_limit_does_not_bind_with_cap_ipc_lock)
-{
-	EXPECT_EQ(0, run_in_child(cap_ipc_lock_child, self->fd, self->ioas_id,
-				  self->mem, variant->rlimit_mode));
-	EXPECT_CHARGED(0);
-}
-
 TEST_HARNESS_MAIN

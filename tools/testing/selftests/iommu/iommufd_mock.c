@@ -20,6 +20,9 @@
  *
  * The tests assume 4 KiB CPU pages and 2 MiB huge pages, as on x86_64.
  */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include "iommufd_selftest.h"
 
 #define SZ_1M (1024UL * 1024)
@@ -2261,6 +2264,430 @@ TEST_F(two_ioas, interleaved_maps_copies_and_unmaps_match_the_model)
 	EXPECT_UNMAPPED_IN(0, 0, MOCK_APERTURE_LAST + 1);
 	EXPECT_UNMAPPED_IN(1, 0, MOCK_APERTURE_LAST + 1);
 	EXPECT_CHARGED(0);
+}
+
+/*
+ * ---- Accounting of pinned memory, where a domain makes 6.12 pin ----
+ *
+ * The IOAS of the pin fixture has a mock domain, so MAP pins at once. The
+ * 6.12 rules: every pinned page moves mm->pinned_vm (VmPin) in every mode,
+ * with or without CAP_IPC_LOCK. RLIMIT_MODE 0 also charges user->locked_vm
+ * against RLIMIT_MEMLOCK (without CAP_IPC_LOCK; with it the pages are not
+ * charged to the user at all); RLIMIT_MODE 1 charges mm->locked_vm
+ * (VmLck) against RLIMIT_MEMLOCK unless CAP_IPC_LOCK. A page is pinned
+ * once per MAP (pages object), however many areas (COPY) and domains use
+ * it; each MAP of the same memory is charged again. The mock domain's
+ * alignment is 2 KiB, so offsets here are multiples of 2 KiB. These tests
+ * skip on pristine 6.12 (no mock); iommufd_vfio_edu.c checks the same rules
+ * with a real domain on both kernels.
+ */
+static void *pin_anon_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* 4 KiB pages, as the kernel counts them, covering [va, va + len) */
+static uint64_t pages_spanned(const void *va, uint64_t len)
+{
+	uintptr_t first = (uintptr_t)va & ~(CPU_PAGE - 1);
+	uintptr_t end = ((uintptr_t)va + len + CPU_PAGE - 1) & ~(CPU_PAGE - 1);
+
+	return (end - first) / CPU_PAGE;
+}
+
+static long vmlck_kb(void)
+{
+	return proc_value("/proc/self/status", "VmLck");
+}
+
+/* An IOAS fed into a mock domain, so that its mappings are pinned */
+static int pin_ioas_alloc(int fd, uint32_t *ioas)
+{
+	uint32_t mock;
+
+	if (ioas_alloc(fd, ioas))
+		return -1;
+	return mock_domain_add(fd, *ioas, 0, &mock);
+}
+
+static long hugetlb_reserve_one(void)
+{
+	long nr;
+
+	if (proc_value("/proc/meminfo", "HugePages_Free") >= 1)
+		return -1;
+	nr = nr_hugepages_read();
+	if (nr < 0 || nr_hugepages_write(nr + 1))
+		return -1;
+	return nr;
+}
+
+FIXTURE(pin)
+{
+	int fd;
+	uint32_t ioas_id;
+	uint8_t *mem;	/* SZ_2M bytes, 2 MiB aligned */
+	void *region;	/* what to munmap */
+	size_t region_len;
+	long old_nr_hugepages;
+	long vmpin0;
+	long vmlck0;
+};
+
+FIXTURE_VARIANT(pin)
+{
+	uint64_t rlimit_mode;
+	enum mem_kind kind;
+};
+
+FIXTURE_VARIANT_ADD(pin, user_4k)
+{
+	.rlimit_mode = 0,
+	.kind = MEM_4K,
+};
+
+FIXTURE_VARIANT_ADD(pin, user_thp)
+{
+	.rlimit_mode = 0,
+	.kind = MEM_THP,
+};
+
+FIXTURE_VARIANT_ADD(pin, user_hugetlb)
+{
+	.rlimit_mode = 0,
+	.kind = MEM_HUGETLB,
+};
+
+FIXTURE_VARIANT_ADD(pin, mm_4k)
+{
+	.rlimit_mode = 1,
+	.kind = MEM_4K,
+};
+
+FIXTURE_VARIANT_ADD(pin, mm_thp)
+{
+	.rlimit_mode = 1,
+	.kind = MEM_THP,
+};
+
+FIXTURE_VARIANT_ADD(pin, mm_hugetlb)
+{
+	.rlimit_mode = 1,
+	.kind = MEM_HUGETLB,
+};
+
+FIXTURE_SETUP(pin)
+{
+	self->fd = -1;
+	self->region = NULL;
+	self->old_nr_hugepages = -1;
+	SKIP_IF_UPSTREAM_MOCK(return);
+	self->old_nr_hugepages = -1;
+	self->region = NULL;
+	switch (variant->kind) {
+	case MEM_4K:
+		self->region_len = SZ_2M;
+		self->region = pin_anon_alloc(SZ_2M);
+		self->mem = self->region;
+		break;
+	case MEM_THP:
+		self->mem = thp_alloc(&self->region, &self->region_len);
+		break;
+	case MEM_HUGETLB:
+		if (proc_value("/proc/meminfo", "Hugepagesize") != 2048)
+			SKIP(return, "default huge page size is not 2 MiB");
+		self->old_nr_hugepages = hugetlb_reserve_one();
+		self->region_len = SZ_2M;
+		/* Shared, so that a forked child does not need a COW copy */
+		self->region = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB,
+				    -1, 0);
+		if (self->region == MAP_FAILED) {
+			self->region = NULL;
+			if (self->old_nr_hugepages >= 0)
+				nr_hugepages_write(self->old_nr_hugepages);
+			SKIP(return, "no 2 MiB huge page available");
+		}
+		self->mem = self->region;
+		memset(self->mem, 0x5a, SZ_2M);
+		break;
+	}
+	ASSERT_NE(NULL, self->region);
+	self->fd = iommufd_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, rlimit_mode_set(self->fd, variant->rlimit_mode));
+	ASSERT_EQ(0, pin_ioas_alloc(self->fd, &self->ioas_id));
+	self->vmpin0 = vmpin_kb();
+	ASSERT_LE(0, self->vmpin0);
+	self->vmlck0 = vmlck_kb();
+	ASSERT_LE(0, self->vmlck0);
+}
+
+FIXTURE_TEARDOWN(pin)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->region)
+		munmap(self->region, self->region_len);
+	if (self->old_nr_hugepages >= 0)
+		nr_hugepages_write(self->old_nr_hugepages);
+}
+
+/* VmPin always counts @pages; VmLck only in RLIMIT_MODE 1 */
+#define EXPECT_PIN_CHARGED(pages)                                                  \
+	do {                                                                   \
+		EXPECT_EQ(self->vmpin0 + (long)(pages) * 4, vmpin_kb());       \
+		EXPECT_EQ(self->vmlck0 +                                       \
+			  (variant->rlimit_mode ? (long)(pages) * 4 : 0),      \
+			  vmlck_kb());                                         \
+	} while (0)
+
+TEST_F(pin, map_charges_every_4k_page_it_covers)
+{
+	uint64_t iova;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem + 0x800,
+				    0x2000, 0x10800));
+	EXPECT_PIN_CHARGED(3);
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id,
+				   self->mem + 0x123800, 0x10000, &iova));
+	EXPECT_EQ(0x800, iova & (CPU_PAGE - 1));
+	EXPECT_PIN_CHARGED(3 + pages_spanned(self->mem + 0x123800, 0x10000));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova, 0x10000, NULL));
+	EXPECT_PIN_CHARGED(3);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10800, 0x2000,
+				NULL));
+	EXPECT_PIN_CHARGED(0);
+}
+
+TEST_F(pin, map_of_the_whole_buffer_charges_512_pages)
+{
+	uint64_t iova, len;
+
+	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->mem, SZ_2M,
+				   &iova));
+	EXPECT_EQ(0, iova % SZ_2M);
+	EXPECT_PIN_CHARGED(512);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
+	EXPECT_EQ(SZ_2M, len);
+	EXPECT_PIN_CHARGED(0);
+}
+
+TEST_F(pin, map_of_half_a_page_charges_one_page)
+{
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->mem + 0x1ff800, 0x800, 0xfff800));
+	EXPECT_PIN_CHARGED(1);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0xfff800, 0x800,
+				NULL));
+	EXPECT_PIN_CHARGED(0);
+}
+
+TEST_F(pin, each_map_of_the_same_memory_is_charged)
+{
+	uint64_t iova;
+	int i;
+
+	for (i = 0; i != 4; i++) {
+		ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->mem,
+					   16 * CPU_PAGE, &iova));
+		EXPECT_PIN_CHARGED((i + 1) * 16);
+	}
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, NULL));
+	EXPECT_PIN_CHARGED(0);
+}
+
+TEST_F(pin, copy_shares_the_charge_of_its_source)
+{
+	uint32_t dst;
+
+	ASSERT_EQ(0, pin_ioas_alloc(self->fd, &dst));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
+				    SZ_2M));
+	EXPECT_PIN_CHARGED(512);
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 4 * SZ_2M, self->ioas_id,
+				     SZ_2M, SZ_2M));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id, 8 * SZ_2M,
+				     self->ioas_id, SZ_2M, SZ_2M));
+	EXPECT_PIN_CHARGED(512);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, SZ_2M, SZ_2M, NULL));
+	EXPECT_PIN_CHARGED(512);
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, 4 * SZ_2M, SZ_2M, NULL));
+	EXPECT_PIN_CHARGED(512);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 8 * SZ_2M, SZ_2M,
+				NULL));
+	EXPECT_PIN_CHARGED(0);
+}
+
+TEST_F(pin, copy_of_a_sub_range_keeps_only_those_pages_after_the_source)
+{
+	uint64_t iova;
+	uint32_t dst;
+
+	ASSERT_EQ(0, pin_ioas_alloc(self->fd, &dst));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
+				    SZ_2M));
+	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
+				    SZ_2M + 0x100800, 0x2000));
+	EXPECT_EQ(0x800, iova & (CPU_PAGE - 1));
+	EXPECT_PIN_CHARGED(512);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, SZ_2M, SZ_2M, NULL));
+	EXPECT_PIN_CHARGED(3);
+	ASSERT_EQ(0, ioas_unmap(self->fd, dst, iova, 0x2000, NULL));
+	EXPECT_PIN_CHARGED(0);
+}
+
+TEST_F(pin, close_with_live_mappings_and_copies_drops_every_charge)
+{
+	uint32_t dst;
+	uint64_t iova;
+
+	ASSERT_EQ(0, pin_ioas_alloc(self->fd, &dst));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem, SZ_2M,
+				    0));
+	ASSERT_EQ(0, ioas_map_auto(self->fd, dst, self->mem + 0x1000, 0x3000,
+				   &iova));
+	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x40000000, self->ioas_id,
+				     0, SZ_2M));
+	EXPECT_PIN_CHARGED(512 + 3);
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	EXPECT_EQ(self->vmpin0, vmpin_kb());
+}
+
+static int set_memlock_limit(rlim_t bytes)
+{
+	struct rlimit lim = { .rlim_cur = bytes, .rlim_max = bytes };
+
+	return setrlimit(RLIMIT_MEMLOCK, &lim);
+}
+
+/* Runs @child_fn in a forked child and returns its exit status */
+static int run_in_child(int (*child_fn)(int fd, uint32_t ioas, uint8_t *mem,
+					bool mm_mode),
+			int fd, uint32_t ioas, uint8_t *mem, bool mm_mode)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(child_fn(fd, ioas, mem, mm_mode));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+#define LIMIT_PAGES 16
+
+/* VmPin is @pin0 plus @pages, in every mode */
+static bool child_pinned(bool mm_mode, long pin0, long pages)
+{
+	return vmpin_kb() == pin0 + pages * 4;
+}
+
+static bool map_is_enomem(int fd, uint32_t ioas, uint8_t *mem, uint64_t len,
+			  uint64_t iova)
+{
+	return ioas_map_fixed(fd, ioas, mem, len,
+			      iova) == -1 && errno == ENOMEM;
+}
+
+/*
+ * In the child: a 16-page limit without CAP_IPC_LOCK. Returns 0 or the
+ * number of the step that went wrong.
+ */
+static int memlock_child(int fd, uint32_t ioas, uint8_t *mem, bool mm_mode)
+{
+	long pin0 = vmpin_kb();
+
+	if (cap_drop(CAP_IPC_LOCK))
+		return 1;
+	if (set_memlock_limit(LIMIT_PAGES * CPU_PAGE))
+		return 2;
+	/* More than the whole limit in one go */
+	if (!map_is_enomem(fd, ioas, mem, 2 * LIMIT_PAGES * CPU_PAGE, 0x100000))
+		return 3;
+	if (!child_pinned(mm_mode, pin0, 0))
+		return 4;
+	if (ioas_map_fixed(fd, ioas, mem, 8 * CPU_PAGE, 0x100000))
+		return 5;
+	if (!child_pinned(mm_mode, pin0, 8))
+		return 6;
+	/* 8 + 12 is over the limit, 8 + 4 is not */
+	if (!map_is_enomem(fd, ioas, mem, 12 * CPU_PAGE, 0x200000))
+		return 7;
+	if (!child_pinned(mm_mode, pin0, 8))
+		return 8;
+	if (ioas_map_fixed(fd, ioas, mem, 4 * CPU_PAGE, 0x200000))
+		return 9;
+	if (!child_pinned(mm_mode, pin0, 12))
+		return 10;
+	/* A copy costs nothing */
+	if (ioas_copy_fixed(fd, ioas, 0x300000, ioas, 0x100000, 8 * CPU_PAGE))
+		return 11;
+	if (!child_pinned(mm_mode, pin0, 12))
+		return 12;
+	/* The copy keeps the charge after the original goes */
+	if (ioas_unmap(fd, ioas, 0x100000, 8 * CPU_PAGE, NULL))
+		return 13;
+	if (!map_is_enomem(fd, ioas, mem, 8 * CPU_PAGE, 0x100000))
+		return 14;
+	if (!child_pinned(mm_mode, pin0, 12))
+		return 15;
+	/* Once the copy goes too, there is room again */
+	if (ioas_unmap(fd, ioas, 0x300000, 8 * CPU_PAGE, NULL))
+		return 16;
+	if (!child_pinned(mm_mode, pin0, 4))
+		return 17;
+	if (ioas_map_fixed(fd, ioas, mem, 8 * CPU_PAGE, 0x100000))
+		return 18;
+	if (!child_pinned(mm_mode, pin0, 12))
+		return 19;
+	if (ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL))
+		return 20;
+	if (!child_pinned(mm_mode, pin0, 0))
+		return 21;
+	return 0;
+}
+
+TEST_F(pin, memlock_limit_is_enforced_without_cap_ipc_lock)
+{
+	EXPECT_EQ(0, run_in_child(memlock_child, self->fd, self->ioas_id,
+				  self->mem, variant->rlimit_mode));
+	EXPECT_PIN_CHARGED(0);
+}
+
+static int cap_ipc_lock_child(int fd, uint32_t ioas, uint8_t *mem,
+			      bool mm_mode)
+{
+	long pin0 = vmpin_kb();
+	uint64_t iova;
+
+	if (set_memlock_limit(LIMIT_PAGES * CPU_PAGE))
+		return 1;
+	if (ioas_map_auto(fd, ioas, mem, SZ_2M, &iova))
+		return 2;
+	/* Still in VmPin, only not limited */
+	if (vmpin_kb() != pin0 + 2048)
+		return 3;
+	if (ioas_unmap(fd, ioas, iova, SZ_2M, NULL))
+		return 4;
+	if (vmpin_kb() != pin0)
+		return 5;
+	return 0;
+}
+
+TEST_F(pin, memlock_limit_does_not_bind_with_cap_ipc_lock)
+{
+	EXPECT_EQ(0, run_in_child(cap_ipc_lock_child, self->fd, self->ioas_id,
+				  self->mem, variant->rlimit_mode));
+	EXPECT_PIN_CHARGED(0);
 }
 
 TEST_HARNESS_MAIN
