@@ -984,7 +984,7 @@ TEST_F(ioas, copy_of_an_unmapped_source_is_enoent)
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    2 * CPU_PAGE, 0x10000));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    2 * CPU_PAGE, 0xf000));
+				    2 * CPU_PAGE, 0x13000));
 	/* Nothing there; starts before; runs past the end; spans a hole */
 	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
 					     self->ioas_id, 0x20000, CPU_PAGE));
