@@ -3,7 +3,7 @@
  * io_pagetable: the IOVA space of one IOAS and its fan-out to domains.
  *
  * Three interval trees describe the space. The area tree holds the mappings
- * (struct iopt_area), each showing a byte range of a pinned struct
+ * (struct iopt_area), each showing a byte range of a struct
  * iopt_pages. The allowed tree is the user's own constraint
  * (IOMMU_IOAS_ALLOW_IOVAS); when it is empty the whole unsigned long space is
  * allowed. The reserved tree holds ranges no mapping may cover, each tagged
@@ -13,15 +13,19 @@
  *
  * Every attached iommu_domain holds every area: adding an area maps it into
  * all domains (or, on failure, into none), adding a domain maps every area
- * into it, and removing either unmaps. The IOAS's alignment is the largest
+ * into it, and removing either unmaps. While the IOAS has a domain each
+ * area is a holder of its pages (pages.c), which keeps them pinned; an
+ * IOAS without one pins nothing but what accesses pin. The IOAS's alignment is the largest
  * smallest-IO-page-size of its domains (PAGE_SIZE with huge pages turned
  * off), so any area fits every domain.
  *
  * Locking: domains_rwsem, then iova_rwsem. Changing the domain set takes
  * both for write. Adding or removing areas takes domains_rwsem for read
  * (the domain set stays put while areas are mapped into it) and iova_rwsem
- * for write. Reports take iova_rwsem for read. Pages are pinned before, and
- * unpinned after, these locks are held.
+ * for write. Reports take iova_rwsem for read. Pinning happens under these
+ * locks, when an area meets its IOAS's first domain or arrives in an IOAS
+ * that has one; unmapped areas are unpinned after the locks are dropped.
+ * The pages mutex nests inside iova_rwsem.
  */
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
