@@ -118,14 +118,14 @@ static void map_and_unmap(int fd, uint32_t ioas_id)
 	map.user_va = (uintptr_t)buf;
 	if (ioctl(fd, IOMMU_IOAS_MAP, &map))
 		die("IOMMU_IOAS_MAP");
-	step("mapped 2 MiB of this process at IOVA 0x%llx: pages pinned, VmPin %ld kB",
+	step("mapped 2 MiB of this process at IOVA 0x%llx: no domain needs it yet, so nothing is pinned: VmPin %ld kB",
 	     (unsigned long long)map.iova, vmpin_kb());
 
 	unmap.iova = map.iova;
 	unmap.length = map.length;
 	if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
 		die("IOMMU_IOAS_UNMAP");
-	step("unmapped %llu bytes at IOVA 0x%llx: pages unpinned, VmPin %ld kB",
+	step("unmapped %llu bytes at IOVA 0x%llx: VmPin %ld kB",
 	     (unsigned long long)unmap.length, (unsigned long long)map.iova,
 	     vmpin_kb());
 	munmap(buf, len);
@@ -140,7 +140,7 @@ static void show_options(int fd)
 		.val64 = 1,
 	};
 
-	/* Charge pins to this process so that VmPin shows them */
+	/* Charge pins to this process's VmLck, as VFIO type1 does */
 	if (ioctl(fd, IOMMU_OPTION, &opt))
 		die("IOMMU_OPTION(RLIMIT_MODE, SET)");
 	opt.op = IOMMU_OPTION_OP_GET;
@@ -148,8 +148,9 @@ static void show_options(int fd)
 		die("IOMMU_OPTION(RLIMIT_MODE, GET)");
 	step("option RLIMIT_MODE = %llu: pinned memory is charged to %s",
 	     (unsigned long long)opt.val64,
-	     opt.val64 ? "this process (pinned_vm)" :
-			 "this user (locked_vm, as VFIO type1 does)");
+	     opt.val64 ? "this process (VmLck, as VFIO type1 does)" :
+			 "this user (locked_vm)");
+	step("every pinned page also shows in VmPin; with CAP_IPC_LOCK nothing is charged against RLIMIT_MEMLOCK");
 }
 
 static void map_fixed(int fd, uint32_t ioas_id, void *buf, uint64_t iova)
@@ -262,8 +263,8 @@ static void device_flow(int fd)
 		die("mmap");
 	map_fixed(fd, ioas_id, mem, DEMO_SRC_IOVA);
 	map_fixed(fd, ioas_id, mem + DEMO_PAGE, DEMO_DST_IOVA);
-	step("mapped 4 KiB read-write at IOVA 0x%llx (source) and 0x%llx (destination)",
-	     DEMO_SRC_IOVA, DEMO_DST_IOVA);
+	step("mapped 4 KiB read-write at IOVA 0x%llx (source) and 0x%llx (destination): pinned for the domain, VmPin %ld kB",
+	     DEMO_SRC_IOVA, DEMO_DST_IOVA, vmpin_kb());
 
 	if (edu_enable(&edu))
 		die("mapping BAR0 and enabling bus mastering");
@@ -286,8 +287,8 @@ static void device_flow(int fd)
 	destroy.id = hwpt_id;
 	if (ioctl(fd, IOMMU_DESTROY, &destroy) == 0 || errno != ENOENT)
 		die("the automatic HWPT should go with the detach");
-	step("detached the device: its DMA is blocked, HWPT %u went with it",
-	     hwpt_id);
+	step("detached the device: its DMA is blocked, HWPT %u went with it; no domain left, VmPin %ld kB",
+	     hwpt_id, vmpin_kb());
 	edu_close(&edu);
 	step("closed the device: unbound from /dev/iommu, vfio-pci keeps it");
 	destroy.id = ioas_id;

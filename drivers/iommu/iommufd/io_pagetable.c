@@ -3,7 +3,7 @@
  * io_pagetable: the IOVA space of one IOAS and its fan-out to domains.
  *
  * Three interval trees describe the space. The area tree holds the mappings
- * (struct iopt_area), each showing a byte range of a pinned struct
+ * (struct iopt_area), each showing a byte range of a struct
  * iopt_pages. The reserved tree holds ranges no mapping may cover, each
  * tagged with its owner: what lies outside an attached domain's aperture, a
  * device's reserved regions, a test's reservation. A mapping must avoid
@@ -14,15 +14,19 @@
  *
  * Every attached iommu_domain holds every area: adding an area maps it into
  * all domains (or, on failure, into none), adding a domain maps every area
- * into it, and removing either unmaps. The IOAS's alignment is the largest
- * smallest-IO-page-size of its domains (PAGE_SIZE with huge pages turned
- * off), so any area fits every domain.
+ * into it, and removing either unmaps. While the IOAS has a domain each
+ * area is a holder of its pages (pages.c), which keeps them pinned; an
+ * IOAS without one pins nothing but what accesses pin. The IOAS's
+ * alignment is the largest smallest-IO-page-size of its domains (PAGE_SIZE
+ * with huge pages turned off), so any area fits every domain.
  *
  * Locking: domains_rwsem, then iova_rwsem. Changing the domain set takes
  * both for write. Adding or removing areas takes domains_rwsem for read
  * (the domain set stays put while areas are mapped into it) and iova_rwsem
- * for write. Reports take iova_rwsem for read. Pages are pinned before, and
- * unpinned after, these locks are held.
+ * for write. Reports take iova_rwsem for read. Pinning happens under these
+ * locks, when an area meets its IOAS's first domain or arrives in an IOAS
+ * that has one; unmapped areas are unpinned after the locks are dropped.
+ * The pages mutex nests inside iova_rwsem.
  */
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
@@ -65,10 +69,29 @@ static unsigned long area_length(struct iopt_area *area)
 	return area->node.last - area->node.start + 1;
 }
 
+/* Makes the area a holder of its pages: they are pinned from now on */
+static int iopt_area_pin(struct iopt_area *area)
+{
+	int rc;
+
+	rc = iopt_pages_pin(area->pages, &area->pages_node);
+	if (!rc)
+		area->pinned = true;
+	return rc;
+}
+
+static void iopt_area_unpin(struct iopt_area *area)
+{
+	if (!area->pinned)
+		return;
+	iopt_pages_unpin(area->pages, &area->pages_node);
+	area->pinned = false;
+}
+
 static void iopt_area_free(struct iopt_area *area)
 {
-	if (area->pages)
-		iopt_pages_remove_user(area->pages, &area->pages_node);
+	iopt_area_unpin(area);
+	iopt_pages_put(area->pages);
 	kfree(area);
 }
 
@@ -243,6 +266,10 @@ static void iopt_area_unmap_domains(struct io_pagetable *iopt,
 	}
 }
 
+/*
+ * Pins a new area and maps it into every domain, if there are domains;
+ * on failure nothing is mapped and the caller's freeing unpins.
+ */
 static int iopt_area_map_domains(struct io_pagetable *iopt,
 				 struct iopt_area *area)
 {
@@ -250,6 +277,11 @@ static int iopt_area_map_domains(struct io_pagetable *iopt,
 	unsigned long index;
 	int rc;
 
+	if (xa_empty(&iopt->domains))
+		return 0;
+	rc = iopt_area_pin(area);
+	if (rc)
+		return rc;
 	xa_for_each(&iopt->domains, index, domain) {
 		rc = iopt_area_map_domain(iopt, area, domain);
 		if (rc) {
@@ -504,9 +536,8 @@ out_unlock:
 }
 
 /*
- * Allocates an area showing @length bytes of @pages from @pages_offset on,
- * registered as a user of those pages; with @pages NULL the caller pins
- * new pages for it.
+ * Allocates an area showing @length bytes of @pages from @pages_offset on;
+ * the area holds a reference on @pages.
  */
 static struct iopt_area *iopt_area_alloc(struct iopt_pages *pages,
 					 unsigned long pages_offset,
@@ -519,58 +550,51 @@ static struct iopt_area *iopt_area_alloc(struct iopt_pages *pages,
 		return NULL;
 	area->pages_offset = pages_offset;
 	area->iommu_prot = iommu_prot;
+	area->access_pins = RB_ROOT_CACHED;
 	/* Until iopt_insert_areas() places it, node.start is the length */
 	area->node.start = length;
-	if (pages) {
-		area->pages = pages;
-		area->pages_node.start = pages_offset >> PAGE_SHIFT;
-		area->pages_node.last = (pages_offset + length - 1) >> PAGE_SHIFT;
-		iopt_pages_add_user(pages, &area->pages_node);
-	}
+	area->pages = pages;
+	area->pages_node.start = pages_offset >> PAGE_SHIFT;
+	area->pages_node.last = (pages_offset + length - 1) >> PAGE_SHIFT;
+	iopt_pages_get(pages);
 	return area;
 }
 
 /**
- * iopt_map_user_pages() - pin user memory and map it at an IOVA
+ * iopt_map_user_pages() - map user memory at an IOVA
  * @iopt: the table
  * @iova: in: the IOVA if @fixed; out: where the mapping was placed
  * @uptr: user address of the first byte
  * @length: bytes to map, not 0
- * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE, and IOMMU_CACHE
  * @fixed: map at *@iova rather than at an IOVA of the kernel's choice
- * @account_mode: how the pinned pages are charged
+ * @mm_mode: charge pins as VFIO type1 does (to the mm's locked_vm)
  *
- * Context: Process context; pins current's memory, takes the table's locks.
+ * The memory is pinned now only if the table has a domain to map it into;
+ * otherwise when a domain arrives or an access pins it.
+ *
+ * Context: Process context; takes the table's locks, may pin current's
+ * memory.
  * Return: 0 or a negative errno; on error nothing is pinned or mapped.
  */
 int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 			unsigned long uptr, unsigned long length,
-			int iommu_prot, bool fixed, u8 account_mode)
+			int iommu_prot, bool fixed, bool mm_mode)
 {
 	struct iopt_pages *pages;
 	struct iopt_area *area;
 	LIST_HEAD(areas);
 	int rc;
 
-	/* Refuse a bad fixed IOVA before paying for the pinning */
-	if (fixed) {
-		down_read(&iopt->iova_rwsem);
-		rc = iopt_check_fixed_iova(iopt, *iova, length, uptr);
-		up_read(&iopt->iova_rwsem);
-		if (rc)
-			return rc;
-	}
-
-	area = iopt_area_alloc(NULL, offset_in_page(uptr), length, iommu_prot);
+	pages = iopt_pages_alloc(uptr, length, iommu_prot & IOMMU_WRITE,
+				 mm_mode);
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	area = iopt_area_alloc(pages, offset_in_page(uptr), length, iommu_prot);
+	/* The area holds the pages from here on */
+	iopt_pages_put(pages);
 	if (!area)
 		return -ENOMEM;
-	pages = iopt_pages_pin(uptr, length, iommu_prot & IOMMU_WRITE,
-			       account_mode, &area->pages_node);
-	if (IS_ERR(pages)) {
-		kfree(area);
-		return PTR_ERR(pages);
-	}
-	area->pages = pages;
 	list_add(&area->list, &areas);
 
 	rc = iopt_insert_areas(iopt, &areas, iova, length, uptr, fixed);
@@ -719,7 +743,7 @@ again:
 			cut = node;
 			break;
 		}
-		if (!atomic_read(&area_of(node)->num_access_pins))
+		if (RB_EMPTY_ROOT(&area_of(node)->access_pins.rb_root))
 			continue;
 		/* The span of the pinned areas, which never wraps */
 		if (!access_pinned)
@@ -1030,6 +1054,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain)
 {
 	struct interval_tree_node *node, *failed = NULL;
+	bool first_domain;
 	unsigned long align;
 	u32 index;
 	int rc;
@@ -1050,9 +1075,18 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	if (rc)
 		goto out_unlock;
 
+	/* The first domain is what makes the mapped memory get pinned */
+	first_domain = xa_empty(&iopt->domains);
 	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-		rc = iopt_area_map_domain(iopt, area_of(node), domain);
+		struct iopt_area *area = area_of(node);
+
+		rc = first_domain ? iopt_area_pin(area) : 0;
+		if (!rc) {
+			rc = iopt_area_map_domain(iopt, area, domain);
+			if (rc && first_domain)
+				iopt_area_unpin(area);
+		}
 		if (rc) {
 			failed = node;
 			goto err_unmap;
@@ -1067,9 +1101,12 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 
 err_unmap:
 	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
-	     node != failed; node = interval_tree_iter_next(node, 0, ULONG_MAX))
+	     node != failed; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		iopt_area_unmap_domain(area_of(node), domain,
 				       area_length(area_of(node)));
+		if (first_domain)
+			iopt_area_unpin(area_of(node));
+	}
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
@@ -1105,10 +1142,14 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	if (WARN_ON(entry != domain))
 		goto out_unlock;
 
+	/* With the last domain gone nothing needs the memory pinned */
 	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
-	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		iopt_area_unmap_domain(area_of(node), domain,
 				       area_length(area_of(node)));
+		if (xa_empty(&iopt->domains))
+			iopt_area_unpin(area_of(node));
+	}
 	__iopt_remove_reserved_iova(iopt, domain);
 	iopt->iova_alignment = iopt_required_alignment(iopt, NULL);
 out_unlock:
@@ -1216,6 +1257,15 @@ static unsigned long area_pages_byte(struct iopt_area *area, unsigned long iova)
 	return area->pages_offset + (iova - area->node.start);
 }
 
+/*
+ * What an access pinned of one area: a holder of the area's pages, and the
+ * same span in the area's list of access pins.
+ */
+struct iopt_access_pin {
+	struct interval_tree_node holder;	/* in pages->holders */
+	struct interval_tree_node node;		/* in area->access_pins */
+};
+
 struct access_pin {
 	struct page **out;
 	bool write;
@@ -1227,16 +1277,29 @@ static int access_pin_piece(struct iopt_area *area, unsigned long iova,
 {
 	struct access_pin *pin = arg;
 	unsigned long first = area_pages_byte(area, iova) >> PAGE_SHIFT;
-	unsigned long n = len >> PAGE_SHIFT, i;
+	unsigned long n = len >> PAGE_SHIFT;
+	struct iopt_access_pin *rec;
+	int rc;
 
 	if (area->prevent_access)
 		return -EINVAL;
 	if (pin->write && !(area->iommu_prot & IOMMU_WRITE))
 		return -EPERM;
-	for (i = 0; i != n; i++)
-		pin->out[pin->done + i] = iopt_pages_page(area->pages,
-							  first + i);
-	atomic_add(n, &area->num_access_pins);
+	rec = kzalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
+	if (!rec)
+		return -ENOMEM;
+	rec->holder.start = first;
+	rec->holder.last = first + n - 1;
+	rec->node = rec->holder;
+	rc = iopt_pages_pin(area->pages, &rec->holder);
+	if (rc) {
+		kfree(rec);
+		return rc;
+	}
+	iopt_pages_fill(area->pages, first, n, pin->out + pin->done);
+	mutex_lock(&area->pages->mutex);
+	interval_tree_insert(&rec->node, &area->access_pins);
+	mutex_unlock(&area->pages->mutex);
 	pin->done += n;
 	return 0;
 }
@@ -1244,7 +1307,26 @@ static int access_pin_piece(struct iopt_area *area, unsigned long iova,
 static int access_unpin_piece(struct iopt_area *area, unsigned long iova,
 			      unsigned long len, void *arg)
 {
-	atomic_sub(len >> PAGE_SHIFT, &area->num_access_pins);
+	unsigned long first = area_pages_byte(area, iova) >> PAGE_SHIFT;
+	unsigned long last = first + (len >> PAGE_SHIFT) - 1;
+	struct iopt_access_pin *rec = NULL;
+	struct interval_tree_node *node;
+
+	mutex_lock(&area->pages->mutex);
+	for (node = interval_tree_iter_first(&area->access_pins, first, last);
+	     node; node = interval_tree_iter_next(node, first, last)) {
+		if (node->start == first && node->last == last) {
+			rec = container_of(node, struct iopt_access_pin, node);
+			interval_tree_remove(node, &area->access_pins);
+			break;
+		}
+	}
+	mutex_unlock(&area->pages->mutex);
+	/* Unpinning what was not pinned is a bug of the access's driver */
+	if (WARN_ON_ONCE(!rec))
+		return 0;
+	iopt_pages_unpin(area->pages, &rec->holder);
+	kfree(rec);
 	return 0;
 }
 
@@ -1322,23 +1404,12 @@ static int access_rw_piece(struct iopt_area *area, unsigned long iova,
 			   unsigned long len, void *arg)
 {
 	struct access_rw *rw = arg;
-	unsigned long byte = area_pages_byte(area, iova);
+	int rc;
 
-	while (len) {
-		unsigned long off = byte & (PAGE_SIZE - 1);
-		unsigned long n = min(len, PAGE_SIZE - off);
-		struct page *page = iopt_pages_page(area->pages,
-						    byte >> PAGE_SHIFT);
-
-		if (rw->write)
-			memcpy_to_page(page, off, rw->data, n);
-		else
-			memcpy_from_page(rw->data, page, off, n);
-		rw->data += n;
-		byte += n;
-		len -= n;
-	}
-	return 0;
+	rc = iopt_pages_rw(area->pages, area_pages_byte(area, iova), rw->data,
+			   len, rw->write);
+	rw->data += len;
+	return rc;
 }
 
 /**

@@ -190,7 +190,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 
 	rc = iopt_map_user_pages(&ioas->iopt, &iova, cmd->user_va, cmd->length,
 				 prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
-				 ucmd->ictx->account_mode);
+				 ucmd->ictx->account_mode == IOMMUFD_ACCOUNT_MM);
 	if (rc)
 		goto out_put;
 

@@ -197,7 +197,7 @@ int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn,
 
 int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 			unsigned long uptr, unsigned long length,
-			int iommu_prot, bool fixed, u8 account_mode);
+			int iommu_prot, bool fixed, bool mm_mode);
 int iopt_copy_iova(struct io_pagetable *dst, unsigned long *dst_iova,
 		   struct io_pagetable *src, unsigned long src_iova,
 		   unsigned long length, int iommu_prot, bool fixed);
@@ -269,42 +269,44 @@ iommufd_test_is_own_access(const struct iommufd_access_ops *ops)
 }
 #endif
 
-/* A run of physically contiguous pinned pages, see pages.c */
-struct iopt_pfn_run {
-	unsigned long index;	/* first page, counted from iopt_pages.uptr */
-	unsigned long pfn;	/* its pfn; the run ends where the next begins */
+/* How a struct iopt_pages charges what it pins; see pages.c */
+enum iopt_pages_account {
+	IOPT_ACCOUNT_NONE,	/* pinned_vm only: the caller had CAP_IPC_LOCK */
+	IOPT_ACCOUNT_USER,	/* also the user's locked_vm */
+	IOPT_ACCOUNT_MM,	/* also the mm's locked_vm, as VFIO type1 */
 };
 
 /*
- * struct iopt_pages - pinned user memory shared by areas, see pages.c.
- * The runs are fixed once iopt_pages_pin() returns.
+ * struct iopt_pages - a range of user memory shared by the areas that show
+ * it, pinned while holders need it; see pages.c.
  */
 struct iopt_pages {
-	struct kref kref;		/* one per user */
-	/* Protects @users and @npages_pinned */
+	struct kref kref;		/* one per area */
+	/* Protects @holders, @segments and @npinned */
 	struct mutex mutex;
-	struct rb_root_cached users;	/* page index spans of the users */
-	unsigned long npages_pinned;
+	struct rb_root_cached holders;	/* page index spans of the holders */
+	struct rb_root_cached segments;	/* what is pinned, see pages.c */
+	unsigned long npinned;		/* pages the holders cover, charged */
 	unsigned long uptr;		/* page aligned start of the range */
 	unsigned long npages;
-	unsigned long nruns;
-	/* The runs, IOPT_RUNS_PER_CHUNK to a chunk; see pages.c */
-	struct iopt_pfn_run **run_chunks;
-	unsigned long nchunks;	/* slots in @run_chunks */
 	bool writable;
-	u8 account_mode;		/* enum iommufd_account_mode */
+	u8 account;			/* enum iopt_pages_account */
 	struct user_struct *user;
+	struct task_struct *task;	/* whose RLIMIT_MEMLOCK applies */
 	struct mm_struct *mm;		/* mmgrab()ed */
 };
 
-struct iopt_pages *iopt_pages_pin(unsigned long uptr, unsigned long length,
-				  bool writable, u8 account_mode,
-				  struct interval_tree_node *first_user);
-void iopt_pages_add_user(struct iopt_pages *pages,
-			 struct interval_tree_node *user);
-void iopt_pages_remove_user(struct iopt_pages *pages,
-			    struct interval_tree_node *user);
-struct page *iopt_pages_page(struct iopt_pages *pages, unsigned long index);
+struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
+				    bool writable, bool mm_mode);
+void iopt_pages_get(struct iopt_pages *pages);
+void iopt_pages_put(struct iopt_pages *pages);
+int iopt_pages_pin(struct iopt_pages *pages, struct interval_tree_node *holder);
+void iopt_pages_unpin(struct iopt_pages *pages,
+		      struct interval_tree_node *holder);
+void iopt_pages_fill(struct iopt_pages *pages, unsigned long index,
+		     unsigned long n, struct page **out);
+int iopt_pages_rw(struct iopt_pages *pages, unsigned long offset, void *data,
+		  unsigned long length, bool write);
 
 typedef int (*iopt_chunk_fn_t)(unsigned long offset, phys_addr_t phys,
 			       unsigned long length, void *arg);
@@ -318,12 +320,20 @@ int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
 struct iopt_area {
 	struct interval_tree_node node;
 	struct iopt_pages *pages;
-	/* The page indices of @pages this area shows, as a user of them */
+	/*
+	 * The page indices of @pages this area shows; a holder of them
+	 * (@pinned) while the IOAS has a domain. Under iova_rwsem.
+	 */
 	struct interval_tree_node pages_node;
+	bool pinned;
 	unsigned long pages_offset;
 	int iommu_prot;
-	/* Pages of this area accesses hold; unmap waits for them */
-	atomic_t num_access_pins;
+	/*
+	 * struct iopt_access_pin of the accesses that pinned pages of this
+	 * area, by page index; unmap waits for them. Changed under iova_rwsem
+	 * for read and the pages mutex, or iova_rwsem for write.
+	 */
+	struct rb_root_cached access_pins;
 	/*
 	 * An unmap is asking the accesses to let go: no new pin or copy
 	 * may start. Under iova_rwsem.

@@ -1,33 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * iopt_pages: a range of user memory, pinned and charged once.
+ * iopt_pages: a range of user memory, pinned only while something needs it.
  *
- * IOMMU_IOAS_MAP turns a user VA range into a struct iopt_pages before any
- * IOVA is chosen: the pages are pinned with FOLL_LONGTERM in batches and
- * charged to RLIMIT_MEMLOCK up front, so a map fails early (EFAULT, ENOMEM)
- * and never half way through filling domains.
+ * IOMMU_IOAS_MAP turns a user VA range into a struct iopt_pages and pins
+ * nothing: the memory is not even looked at until a holder asks for it.
+ * Holders are the areas of an IOAS that has a paging domain (their pages
+ * must be in the IOMMU) and the pins of in-kernel accesses. Each holder
+ * registers the span of page indices it needs (iopt_pages_pin()); COPY
+ * shares the pages object, so its areas are holders of the same pages.
  *
- * Areas use the pages as "users": each registers the span of page indices
- * it shows (IOMMU_IOAS_COPY adds users to the existing object instead of
- * pinning again). A page stays pinned, and charged, exactly as long as some
- * user's span covers it: removing a user unpins and uncharges the pages no
- * other user covers, so a copy of part of a mapping keeps only that part
- * once the original is unmapped. The charge goes back to the counter it
- * was taken from, whatever the file's mode is by then.
+ * A page is pinned (FOLL_LONGTERM) and charged exactly once, however many
+ * holders cover it: pinning a span pins only what no other holder covers,
+ * and dropping one unpins only what no other holder still covers. What is
+ * pinned is therefore always the union of the holders' spans, and so is
+ * what is charged:
  *
- * The pinned memory is stored as runs of physically contiguous pages: one
- * (first index, first pfn) pair per run. Memory backed by large folios,
- * THP or hugetlbfs, therefore costs one entry per folio rather than one per
- * 4 KiB page, and each run reaches iommu_map() whole so the domain can use
- * its large IO page sizes. The runs live in page-sized chunks that are
- * added as pinning finds runs, the last one trimmed to fit: the memory
- * grows with what was really pinned, never with the length userspace
- * asked for, and peaks at most one chunk above what is kept.
+ *   every pinned page counts in the mm's pinned_vm (VmPin); on top of that
+ *   a USER-mode object charges the user's locked_vm against RLIMIT_MEMLOCK
+ *   and an MM-mode object (VFIO type1 compatible) the mm's locked_vm (VmLck)
+ *   against the same limit; a NONE-mode object, made by a caller with
+ *   CAP_IPC_LOCK, charges neither. The mode is fixed when the object is
+ *   made, from the caller's capability and the file's RLIMIT_MODE.
  *
- * The runs never change once built, so walking them needs no lock while
- * the walker's own span keeps them pinned. The users tree and the pinned
- * count are protected by the pages mutex; the object lives as long as it
- * has users.
+ * The pinned memory is kept as segments: one per range pinned in one pass,
+ * in an interval tree, together exactly covering the pinned pages. A
+ * segment shows a window of a run buffer, which stores runs of physically
+ * contiguous pages as (first index, first pfn) pairs in page-sized chunks,
+ * the last trimmed: memory backed by large folios costs one entry per folio,
+ * each run reaches iommu_map() whole, and the memory follows what was
+ * pinned, never the length userspace asked for. Unpinning the middle of a
+ * segment splits it in two windows of the same buffer.
+ *
+ * Locking: the pages mutex protects the holders, the segments and the
+ * charge; it nests inside the io_pagetable's iova_rwsem and outside the
+ * mm's mmap_lock. The object lives as long as an area refers to it.
  */
 #include <linux/iommu.h>
 #include <linux/kref.h>
@@ -35,14 +41,41 @@
 #include <linux/mutex.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/sched/user.h>
+#include <linux/highmem.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
 #include "iommufd_private.h"
 
-/* Pages pinned per pin_user_pages_fast() call: one page of pointers */
-#define PAGES_PIN_BATCH	(PAGE_SIZE / sizeof(struct page *))
+/* Pages pinned per GUP call: one page of pointers */
+#define PAGES_PIN_BATCH		(PAGE_SIZE / sizeof(struct page *))
+#define RUNS_PER_CHUNK		(PAGE_SIZE / sizeof(struct iopt_pfn_run))
+
+/* A run of physically contiguous pinned pages */
+struct iopt_pfn_run {
+	unsigned long index;	/* first page, counted from iopt_pages.uptr */
+	unsigned long pfn;	/* its pfn; the run ends where the next begins */
+};
+
+/*
+ * The runs one pinning pass found, for pages [runs[0].index, end). Never
+ * changed once built; shared by the segments that show parts of it.
+ */
+struct iopt_run_buf {
+	refcount_t users;
+	unsigned long nruns;
+	unsigned long end;
+	struct iopt_pfn_run **chunks;
+	unsigned long nchunks;		/* slots in @chunks */
+};
+
+/* Pinned pages [node.start, node.last], whose pfns @buf holds */
+struct iopt_segment {
+	struct interval_tree_node node;
+	struct iopt_run_buf *buf;
+};
 
 static unsigned long pages_pin_batch(void)
 {
@@ -55,74 +88,91 @@ static unsigned long pages_pin_batch(void)
 	return PAGES_PIN_BATCH;
 }
 
-/*
- * Charges @npages to the counter of the pages' account mode, refusing to go
- * past RLIMIT_MEMLOCK unless the caller may lock memory freely.
- */
-static int pages_charge(struct iopt_pages *pages, unsigned long npages)
+/* ---- Charging ---- */
+
+static int pages_charge_user(struct iopt_pages *pages, unsigned long npages)
 {
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	bool unlimited = capable(CAP_IPC_LOCK);
-	unsigned long cur, want;
+	unsigned long limit = task_rlimit(pages->task, RLIMIT_MEMLOCK) >>
+			      PAGE_SHIFT;
+	unsigned long cur = atomic_long_read(&pages->user->locked_vm);
+	unsigned long want;
 
-	if (pages->account_mode == IOMMUFD_ACCOUNT_MM) {
-		atomic64_t *counter = &pages->mm->pinned_vm;
-		s64 cur64 = atomic64_read(counter);
-
-		do {
-			if (!unlimited && cur64 + npages > limit)
-				return -ENOMEM;
-		} while (!atomic64_try_cmpxchg(counter, &cur64, cur64 + npages));
-		return 0;
-	}
-
-	cur = atomic_long_read(&pages->user->locked_vm);
 	do {
-		if (check_add_overflow(cur, npages, &want) ||
-		    (!unlimited && want > limit))
+		if (check_add_overflow(cur, npages, &want) || want > limit)
 			return -ENOMEM;
 	} while (!atomic_long_try_cmpxchg(&pages->user->locked_vm, &cur,
 					  want));
 	return 0;
 }
 
+/* The mm's locked_vm, as VFIO type1 charges it; needs the mm alive */
+static int pages_charge_mm(struct iopt_pages *pages, unsigned long npages,
+			   bool inc)
+{
+	int rc;
+
+	if (!mmget_not_zero(pages->mm))
+		return -EINVAL;
+	mmap_write_lock(pages->mm);
+	rc = __account_locked_vm(pages->mm, npages, inc, pages->task, false);
+	mmap_write_unlock(pages->mm);
+	mmput(pages->mm);
+	return rc;
+}
+
+static int pages_charge(struct iopt_pages *pages, unsigned long npages)
+{
+	int rc = 0;
+
+	if (!npages)
+		return 0;
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	if (pages->account == IOPT_ACCOUNT_USER)
+		rc = pages_charge_user(pages, npages);
+	else if (pages->account == IOPT_ACCOUNT_MM)
+		rc = pages_charge_mm(pages, npages, true);
+	if (rc)
+		return rc;
+	atomic64_add(npages, &pages->mm->pinned_vm);
+	return 0;
+}
+
 static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 {
-	if (pages->account_mode == IOMMUFD_ACCOUNT_MM)
-		atomic64_sub(npages, &pages->mm->pinned_vm);
-	else
+	if (!npages)
+		return;
+	if (pages->account == IOPT_ACCOUNT_USER)
 		atomic_long_sub(npages, &pages->user->locked_vm);
+	else if (pages->account == IOPT_ACCOUNT_MM)
+		/* An mm that is gone has no locked_vm left to fix */
+		pages_charge_mm(pages, npages, false);
+	atomic64_sub(npages, &pages->mm->pinned_vm);
 }
 
-#define IOPT_RUNS_PER_CHUNK	(PAGE_SIZE / sizeof(struct iopt_pfn_run))
+/* ---- Run buffers ---- */
 
-static struct iopt_pfn_run *pages_run(struct iopt_pages *pages,
-				      unsigned long i)
+static struct iopt_pfn_run *buf_run(struct iopt_run_buf *buf, unsigned long i)
 {
-	return &pages->run_chunks[i / IOPT_RUNS_PER_CHUNK]
-				 [i % IOPT_RUNS_PER_CHUNK];
+	return &buf->chunks[i / RUNS_PER_CHUNK][i % RUNS_PER_CHUNK];
 }
 
-/* Number of pages in run @i */
-static unsigned long run_npages(struct iopt_pages *pages, unsigned long i)
+/* One past the last page of run @i */
+static unsigned long buf_run_end(struct iopt_run_buf *buf, unsigned long i)
 {
-	unsigned long end = i + 1 < pages->nruns ?
-				    pages_run(pages, i + 1)->index :
-				    pages->npages;
-
-	return end - pages_run(pages, i)->index;
+	return i + 1 < buf->nruns ? buf_run(buf, i + 1)->index : buf->end;
 }
 
-/* Index of the run that holds page @index */
-static unsigned long pages_find_run(struct iopt_pages *pages,
-				    unsigned long index)
+/* The run that holds page @index */
+static unsigned long buf_find_run(struct iopt_run_buf *buf,
+				  unsigned long index)
 {
-	unsigned long lo = 0, hi = pages->nruns - 1;
+	unsigned long lo = 0, hi = buf->nruns - 1;
 
 	while (lo < hi) {
 		unsigned long mid = lo + (hi - lo + 1) / 2;
 
-		if (pages_run(pages, mid)->index <= index)
+		if (buf_run(buf, mid)->index <= index)
 			lo = mid;
 		else
 			hi = mid - 1;
@@ -130,191 +180,284 @@ static unsigned long pages_find_run(struct iopt_pages *pages,
 	return lo;
 }
 
-static void pages_free_runs(struct iopt_pages *pages)
+static void buf_put(struct iopt_run_buf *buf)
 {
 	unsigned long i;
 
-	for (i = 0; i != pages->nchunks; i++)
-		kfree(pages->run_chunks[i]);
-	kvfree(pages->run_chunks);
+	if (!refcount_dec_and_test(&buf->users))
+		return;
+	for (i = 0; i != buf->nchunks; i++)
+		kfree(buf->chunks[i]);
+	kvfree(buf->chunks);
+	kfree(buf);
 }
 
-/*
- * Makes room for @n more runs: a new full chunk whenever the last one is
- * full, and a chunk table that doubles when it is.
- */
-static int pages_reserve_runs(struct iopt_pages *pages, unsigned long n)
+/* Room for @n more runs: chunks as needed, a table that doubles */
+static int buf_reserve(struct iopt_run_buf *buf, unsigned long n)
 {
-	unsigned long need = DIV_ROUND_UP(pages->nruns + n,
-					  IOPT_RUNS_PER_CHUNK);
-	unsigned long used = DIV_ROUND_UP(pages->nruns, IOPT_RUNS_PER_CHUNK);
+	unsigned long need = DIV_ROUND_UP(buf->nruns + n, RUNS_PER_CHUNK);
+	unsigned long used = DIV_ROUND_UP(buf->nruns, RUNS_PER_CHUNK);
 
-	if (need > pages->nchunks) {
-		unsigned long nchunks = max(need, 2 * pages->nchunks);
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	if (need > buf->nchunks) {
+		unsigned long nchunks = max(need, 2 * buf->nchunks);
 		struct iopt_pfn_run **chunks;
 
 		chunks = kvcalloc(nchunks, sizeof(*chunks), GFP_KERNEL_ACCOUNT);
 		if (!chunks)
 			return -ENOMEM;
-		if (pages->nchunks)
-			memcpy(chunks, pages->run_chunks,
-			       pages->nchunks * sizeof(*chunks));
-		kvfree(pages->run_chunks);
-		pages->run_chunks = chunks;
-		pages->nchunks = nchunks;
+		if (buf->nchunks)
+			memcpy(chunks, buf->chunks,
+			       buf->nchunks * sizeof(*chunks));
+		kvfree(buf->chunks);
+		buf->chunks = chunks;
+		buf->nchunks = nchunks;
 	}
 	for (; used < need; used++) {
-		if (pages->run_chunks[used])
+		if (buf->chunks[used])
 			continue;
-		pages->run_chunks[used] = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
-		if (!pages->run_chunks[used])
+		buf->chunks[used] = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+		if (!buf->chunks[used])
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-/* Unpins pages [first, last]; the caller returns their charge */
-static void pages_unpin_range(struct iopt_pages *pages, unsigned long first,
-			      unsigned long last)
-{
-	unsigned long i = pages_find_run(pages, first);
-	unsigned long index = first;
-
-	while (index <= last) {
-		unsigned long run_last = pages_run(pages, i)->index +
-					 run_npages(pages, i) - 1;
-		unsigned long n = min(last, run_last) - index + 1;
-		struct iopt_pfn_run *run = pages_run(pages, i);
-		struct page *page = pfn_to_page(run->pfn +
-						(index - run->index));
-
-		unpin_user_page_range_dirty_lock(page, n, pages->writable);
-		index += n;
-		i++;
-		cond_resched();
-	}
-	pages->npages_pinned -= last - first + 1;
-}
-
-/*
- * Appends a batch of pinned pages, merging physically contiguous ones. On
- * failure the batch is unpinned and nothing of it recorded.
- */
-static int pages_add_batch(struct iopt_pages *pages, struct page **batch,
-			   unsigned long n, unsigned long *next_pfn)
+/* Appends pinned pages that follow @buf->end, merging contiguous ones */
+static int buf_add(struct iopt_run_buf *buf, struct page **batch,
+		   unsigned long n)
 {
 	unsigned long i;
 	int rc;
 
-	rc = iommufd_should_fail() ? -ENOMEM : pages_reserve_runs(pages, n);
-	if (rc) {
-		unpin_user_pages(batch, n);
+	rc = buf_reserve(buf, n);
+	if (rc)
 		return rc;
-	}
 	for (i = 0; i != n; i++) {
 		unsigned long pfn = page_to_pfn(batch[i]);
+		struct iopt_pfn_run *last = buf->nruns ?
+			buf_run(buf, buf->nruns - 1) : NULL;
 
-		if (!pages->nruns || pfn != *next_pfn) {
-			struct iopt_pfn_run *run = pages_run(pages,
-							     pages->nruns);
+		if (!last || pfn != last->pfn + (buf->end + i - last->index)) {
+			struct iopt_pfn_run *run = buf_run(buf, buf->nruns);
 
-			run->index = pages->npages_pinned + i;
+			run->index = buf->end + i;
 			run->pfn = pfn;
-			pages->nruns++;
+			buf->nruns++;
 		}
-		*next_pfn = pfn + 1;
 	}
-	pages->npages_pinned += n;
+	buf->end += n;
 	return 0;
 }
 
-/* Gives back what the last chunk and the chunk table hold beyond the runs */
-static void pages_trim_runs(struct iopt_pages *pages)
+/* Gives back what the chunks hold beyond the runs */
+static void buf_trim(struct iopt_run_buf *buf)
 {
-	unsigned long used = DIV_ROUND_UP(pages->nruns, IOPT_RUNS_PER_CHUNK);
-	unsigned long in_last = pages->nruns - (used - 1) * IOPT_RUNS_PER_CHUNK;
+	unsigned long used = DIV_ROUND_UP(buf->nruns, RUNS_PER_CHUNK);
+	unsigned long in_last = buf->nruns - (used - 1) * RUNS_PER_CHUNK;
 	struct iopt_pfn_run *last;
 
-	for (; pages->nchunks > used; pages->nchunks--) {
-		kfree(pages->run_chunks[pages->nchunks - 1]);
-		pages->run_chunks[pages->nchunks - 1] = NULL;
+	for (; buf->nchunks > used; buf->nchunks--) {
+		kfree(buf->chunks[buf->nchunks - 1]);
+		buf->chunks[buf->nchunks - 1] = NULL;
 	}
-	if (in_last == IOPT_RUNS_PER_CHUNK)
+	if (in_last == RUNS_PER_CHUNK)
 		return;
 	/* krealloc() keeps the block it has: copy. Failing is only waste */
-	last = kmemdup(pages->run_chunks[used - 1], in_last * sizeof(*last),
+	last = kmemdup(buf->chunks[used - 1], in_last * sizeof(*last),
 		       GFP_KERNEL_ACCOUNT);
 	if (!last)
 		return;
-	kfree(pages->run_chunks[used - 1]);
-	pages->run_chunks[used - 1] = last;
+	kfree(buf->chunks[used - 1]);
+	buf->chunks[used - 1] = last;
 }
 
-static int pages_pin(struct iopt_pages *pages)
+/* The page at @index, which @buf covers */
+static struct page *buf_page(struct iopt_run_buf *buf, unsigned long index)
 {
-	unsigned int gup_flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
-	unsigned long batch_size = min(pages_pin_batch(), pages->npages);
-	unsigned long next_pfn = 0;
+	struct iopt_pfn_run *run = buf_run(buf, buf_find_run(buf, index));
+
+	return pfn_to_page(run->pfn + (index - run->index));
+}
+
+/* Unpins pages [first, last] of @buf */
+static void buf_unpin(struct iopt_run_buf *buf, unsigned long first,
+		      unsigned long last, bool dirty)
+{
+	unsigned long i = buf_find_run(buf, first);
+	unsigned long index = first;
+
+	while (index <= last) {
+		unsigned long n = min(last + 1, buf_run_end(buf, i)) - index;
+
+		unpin_user_page_range_dirty_lock(buf_page(buf, index), n,
+						 dirty);
+		index += n;
+		i++;
+		cond_resched();
+	}
+}
+
+/* ---- Pinning ---- */
+
+/*
+ * Pins a batch at @index from the pages' mm, which may not be current's;
+ * the caller holds a reference on a remote mm.
+ */
+static long pages_gup(struct iopt_pages *pages, unsigned long index,
+		      unsigned long n, struct page **batch)
+{
+	unsigned int flags = FOLL_LONGTERM |
+			     (pages->writable ? FOLL_WRITE : 0);
+	unsigned long addr = pages->uptr + (index << PAGE_SHIFT);
+	int locked = 1;
+	long got;
+
+	if (iommufd_should_fail())
+		return -EFAULT;
+	if (current->mm == pages->mm)
+		return pin_user_pages_fast(addr, n, flags, batch);
+
+	mmap_read_lock(pages->mm);
+	got = pin_user_pages_remote(pages->mm, addr, n, flags, batch, &locked);
+	if (locked)
+		mmap_read_unlock(pages->mm);
+	return got;
+}
+
+/*
+ * Pins pages [first, last], which no segment covers, as a new segment. On
+ * failure nothing is pinned.
+ */
+static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
+			     unsigned long last)
+{
+	unsigned long batch_size = min(pages_pin_batch(), last - first + 1);
+	bool remote = current->mm != pages->mm;
+	struct iopt_segment *seg;
+	struct iopt_run_buf *buf;
 	struct page **batch;
-	int rc = 0;
+	int rc = -ENOMEM;
 
+	if (remote && !mmget_not_zero(pages->mm))
+		return -EFAULT;
+	seg = kzalloc(sizeof(*seg), GFP_KERNEL_ACCOUNT);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	batch = kmalloc_array(batch_size, sizeof(*batch), GFP_KERNEL);
-	if (!batch)
-		return -ENOMEM;
+	if (buf) {
+		refcount_set(&buf->users, 1);
+		buf->end = first;
+	}
+	if (!seg || !buf || !batch)
+		goto err_free;
 
-	while (pages->npages_pinned != pages->npages) {
-		unsigned long want = min(batch_size,
-					 pages->npages - pages->npages_pinned);
-		long got;
+	while (buf->end <= last) {
+		unsigned long want = min(batch_size, last - buf->end + 1);
+		long got = pages_gup(pages, buf->end, want, batch);
 
-		if (iommufd_should_fail()) {
-			rc = -EFAULT;
-			break;
-		}
-		got = pin_user_pages_fast(pages->uptr +
-					  (pages->npages_pinned << PAGE_SHIFT),
-					  want, gup_flags, batch);
 		if (got <= 0) {
 			rc = got ? got : -EFAULT;
-			break;
+			goto err_unpin;
 		}
-		rc = pages_add_batch(pages, batch, got, &next_pfn);
-		if (rc)
-			break;
+		rc = buf_add(buf, batch, got);
+		if (rc) {
+			unpin_user_pages(batch, got);
+			goto err_unpin;
+		}
 		cond_resched();
 	}
 	kfree(batch);
-	if (rc)
-		return rc;
-	pages_trim_runs(pages);
+	if (remote)
+		mmput(pages->mm);
+	buf_trim(buf);
+	seg->buf = buf;
+	seg->node.start = first;
+	seg->node.last = last;
+	interval_tree_insert(&seg->node, &pages->segments);
 	return 0;
+
+err_unpin:
+	if (buf->end != first)
+		buf_unpin(buf, first, buf->end - 1, false);
+err_free:
+	if (buf)
+		buf_put(buf);
+	kfree(batch);
+	kfree(seg);
+	if (remote)
+		mmput(pages->mm);
+	return rc;
+}
+
+/*
+ * Unpins pages [first, last], which segments cover, and takes them out of
+ * the segments: trimming, freeing or splitting them.
+ */
+static void pages_unpin_range(struct iopt_pages *pages, unsigned long first,
+			      unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(&pages->segments, first,
+						last))) {
+		struct iopt_segment *seg =
+			container_of(node, struct iopt_segment, node);
+		unsigned long start = node->start, end = node->last;
+
+		buf_unpin(seg->buf, max(first, start), min(last, end),
+			  pages->writable);
+		interval_tree_remove(node, &pages->segments);
+		if (first <= start && last >= end) {
+			buf_put(seg->buf);
+			kfree(seg);
+			continue;
+		}
+		if (first > start && last < end) {
+			/* A small allocation that must not fail an unpin */
+			struct iopt_segment *right =
+				kzalloc(sizeof(*right),
+					GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+
+			refcount_inc(&seg->buf->users);
+			right->buf = seg->buf;
+			right->node.start = last + 1;
+			right->node.last = end;
+			interval_tree_insert(&right->node, &pages->segments);
+			node->last = first - 1;
+		} else if (first <= start) {
+			node->start = last + 1;
+		} else {
+			node->last = first - 1;
+		}
+		interval_tree_insert(node, &pages->segments);
+	}
 }
 
 /**
- * iopt_pages_pin() - pin and charge a range of the caller's memory
+ * iopt_pages_alloc() - describe a range of the caller's memory
  * @uptr: start of the user range, any byte
  * @length: bytes in the range, not 0
- * @writable: pin for DMA writes too (FOLL_WRITE)
- * @account_mode: enum iommufd_account_mode to charge under
- * @first_user: span node of the first user; set here to cover every page
+ * @writable: the range will be pinned for DMA writes too (FOLL_WRITE)
+ * @mm_mode: the file charges pins as VFIO type1 does (IOMMU_OPTION
+ *	RLIMIT_MODE 1)
  *
- * Context: Process context; pins from current->mm. May sleep.
- * Return: the pinned pages, held by @first_user until it is removed with
- * iopt_pages_remove_user(), or ERR_PTR: -EFAULT if part of the range cannot
- * be pinned, -ENOMEM past RLIMIT_MEMLOCK or on allocation failure,
- * -EOVERFLOW if the range wraps.
+ * Pins nothing; the memory is not checked until a holder pins it.
+ *
+ * Context: Process context.
+ * Return: the pages, held by the caller, or ERR_PTR: -EINVAL for a length
+ * the IOMMU API cannot take, -EOVERFLOW if the range wraps, -ENOMEM.
  */
-struct iopt_pages *iopt_pages_pin(unsigned long uptr, unsigned long length,
-				  bool writable, u8 account_mode,
-				  struct interval_tree_node *first_user)
+struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
+				    bool writable, bool mm_mode)
 {
 	unsigned long start = ALIGN_DOWN(uptr, PAGE_SIZE);
 	struct iopt_pages *pages;
 	unsigned long end;
-	int rc;
 
-	if (check_add_overflow(uptr, length, &end) ||
-	    end > ALIGN_DOWN(ULONG_MAX, PAGE_SIZE))
+	if (!length || length > SIZE_MAX - PAGE_SIZE)
+		return ERR_PTR(-EINVAL);
+	if (check_add_overflow(uptr, length, &end))
 		return ERR_PTR(-EOVERFLOW);
 
 	pages = kzalloc(sizeof(*pages), GFP_KERNEL_ACCOUNT);
@@ -322,151 +465,271 @@ struct iopt_pages *iopt_pages_pin(unsigned long uptr, unsigned long length,
 		return ERR_PTR(-ENOMEM);
 	kref_init(&pages->kref);
 	mutex_init(&pages->mutex);
-	pages->users = RB_ROOT_CACHED;
+	pages->holders = RB_ROOT_CACHED;
+	pages->segments = RB_ROOT_CACHED;
 	pages->uptr = start;
-	pages->npages = (ALIGN(end, PAGE_SIZE) - start) >> PAGE_SHIFT;
+	pages->npages = DIV_ROUND_UP(end - start, PAGE_SIZE);
 	pages->writable = writable;
-	pages->account_mode = account_mode;
+	/* Whoever may lock memory freely is not charged for it */
+	if (capable(CAP_IPC_LOCK))
+		pages->account = IOPT_ACCOUNT_NONE;
+	else
+		pages->account = mm_mode ? IOPT_ACCOUNT_MM : IOPT_ACCOUNT_USER;
 	pages->user = get_uid(current_user());
+	pages->task = current->group_leader;
+	get_task_struct(pages->task);
 	mmgrab(current->mm);
 	pages->mm = current->mm;
-
-	rc = pages_charge(pages, pages->npages);
-	if (rc)
-		goto err_free;
-
-	rc = pages_pin(pages);
-	if (rc)
-		goto err_unpin;
-
-	first_user->start = 0;
-	first_user->last = pages->npages - 1;
-	interval_tree_insert(first_user, &pages->users);
 	return pages;
-
-err_unpin:
-	if (pages->npages_pinned)
-		pages_unpin_range(pages, 0, pages->npages_pinned - 1);
-	pages_free_runs(pages);
-	pages_uncharge(pages, pages->npages);
-err_free:
-	mmdrop(pages->mm);
-	free_uid(pages->user);
-	mutex_destroy(&pages->mutex);
-	kfree(pages);
-	return ERR_PTR(rc);
 }
 
 static void iopt_pages_release(struct kref *kref)
 {
 	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
 
-	/* Every page went back when the user covering it did */
-	WARN_ON(pages->npages_pinned);
-	pages_free_runs(pages);
+	/* Every holder let go before its area went */
+	WARN_ON(pages->npinned || !RB_EMPTY_ROOT(&pages->segments.rb_root));
 	mmdrop(pages->mm);
+	put_task_struct(pages->task);
 	free_uid(pages->user);
 	mutex_destroy(&pages->mutex);
 	kfree(pages);
 }
 
-/**
- * iopt_pages_add_user() - register another user of pinned pages
- * @pages: the pages
- * @user: span node holding the first and last page index the user shows
- *
- * The span must already be pinned, i.e. covered by a user the caller keeps
- * from going away meanwhile. The new user holds the object.
- *
- * Context: Process context. Takes the pages mutex.
- */
-void iopt_pages_add_user(struct iopt_pages *pages,
-			 struct interval_tree_node *user)
+void iopt_pages_get(struct iopt_pages *pages)
 {
 	kref_get(&pages->kref);
-	mutex_lock(&pages->mutex);
-	interval_tree_insert(user, &pages->users);
-	mutex_unlock(&pages->mutex);
+}
+
+void iopt_pages_put(struct iopt_pages *pages)
+{
+	kref_put(&pages->kref, iopt_pages_release);
 }
 
 /**
- * iopt_pages_remove_user() - unregister a user of the pages
+ * iopt_pages_pin() - make a holder of pinned pages
  * @pages: the pages
- * @user: a span node given to iopt_pages_pin() or iopt_pages_add_user()
+ * @holder: the holder's span node, start and last page index set
  *
- * Unpins and uncharges every page of the span that no other user covers,
- * and frees the object with its last user.
+ * Pins and charges the pages of the span that no other holder covers. The
+ * pages of the span stay pinned until iopt_pages_unpin() of @holder.
+ *
+ * Context: Process context; takes the pages mutex, pins from the pages'
+ * mm (which need not be current's).
+ * Return: 0, -EFAULT if part of the range cannot be pinned (or the mm is
+ * gone), -ENOMEM past RLIMIT_MEMLOCK or on allocation failure; on error
+ * nothing changed.
+ */
+int iopt_pages_pin(struct iopt_pages *pages, struct interval_tree_node *holder)
+{
+	struct interval_tree_span_iter span;
+	unsigned long new = 0;
+	int rc;
+
+	mutex_lock(&pages->mutex);
+	interval_tree_for_each_span(&span, &pages->holders, holder->start,
+				    holder->last)
+		if (span.is_hole)
+			new += span.last_hole - span.start_hole + 1;
+	rc = pages_charge(pages, new);
+	if (rc)
+		goto out_unlock;
+
+	interval_tree_for_each_span(&span, &pages->holders, holder->start,
+				    holder->last) {
+		if (!span.is_hole)
+			continue;
+		rc = pages_pin_segment(pages, span.start_hole, span.last_hole);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		/* Only the holes of this call have segments yet */
+		interval_tree_for_each_span(&span, &pages->holders,
+					    holder->start, holder->last) {
+			if (span.is_hole)
+				pages_unpin_range(pages, span.start_hole,
+						  span.last_hole);
+		}
+		pages_uncharge(pages, new);
+		goto out_unlock;
+	}
+	interval_tree_insert(holder, &pages->holders);
+	pages->npinned += new;
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_pages_unpin() - drop a holder made by iopt_pages_pin()
+ * @pages: the pages
+ * @holder: the holder
+ *
+ * Unpins and uncharges the pages of the span no other holder covers.
  *
  * Context: Process context, may sleep. Takes the pages mutex.
  */
-void iopt_pages_remove_user(struct iopt_pages *pages,
-			    struct interval_tree_node *user)
+void iopt_pages_unpin(struct iopt_pages *pages,
+		      struct interval_tree_node *holder)
 {
 	struct interval_tree_span_iter span;
 	unsigned long released = 0;
 
 	mutex_lock(&pages->mutex);
-	interval_tree_remove(user, &pages->users);
-	interval_tree_for_each_span(&span, &pages->users, user->start,
-				    user->last) {
+	interval_tree_remove(holder, &pages->holders);
+	interval_tree_for_each_span(&span, &pages->holders, holder->start,
+				    holder->last) {
 		if (!span.is_hole)
 			continue;
 		pages_unpin_range(pages, span.start_hole, span.last_hole);
 		released += span.last_hole - span.start_hole + 1;
 	}
+	pages->npinned -= released;
 	pages_uncharge(pages, released);
 	mutex_unlock(&pages->mutex);
-	kref_put(&pages->kref, iopt_pages_release);
 }
 
 /**
- * iopt_pages_walk_chunks() - walk bytes as physically contiguous chunks
+ * iopt_pages_walk_chunks() - walk pinned bytes as physically contiguous
+ * chunks
  * @pages: the pages
  * @offset: first byte, relative to the page-aligned start of @pages
- * @length: bytes to walk
+ * @length: bytes to walk; a holder of the caller covers them
  * @fn: called with each chunk's offset (as @offset), physical address and
  *      length, in ascending order
  * @arg: passed to @fn
  *
- * Context: Any context @fn allows.
+ * Context: Process context; takes the pages mutex around @fn.
  * Return: 0, or the first non-zero value @fn returned.
  */
 int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
 			   unsigned long length, iopt_chunk_fn_t fn, void *arg)
 {
 	unsigned long end = offset + length;
-	unsigned long i = pages_find_run(pages, offset >> PAGE_SHIFT);
-	int rc;
+	int rc = 0;
 
-	while (offset != end) {
-		struct iopt_pfn_run *run = pages_run(pages, i);
-		unsigned long run_start = run->index << PAGE_SHIFT;
-		unsigned long run_end = run_start +
-					(run_npages(pages, i) << PAGE_SHIFT);
-		unsigned long len = min(end, run_end) - offset;
-		phys_addr_t phys = PFN_PHYS(run->pfn) + (offset - run_start);
+	mutex_lock(&pages->mutex);
+	while (offset != end && !rc) {
+		unsigned long index = offset >> PAGE_SHIFT;
+		struct interval_tree_node *node =
+			interval_tree_iter_first(&pages->segments, index,
+						 index);
+		struct iopt_segment *seg =
+			container_of(node, struct iopt_segment, node);
+		unsigned long i = buf_find_run(seg->buf, index);
+		unsigned long stop = min(buf_run_end(seg->buf, i),
+					 node->last + 1) << PAGE_SHIFT;
+		struct iopt_pfn_run *run = buf_run(seg->buf, i);
+		unsigned long len = min(end, stop) - offset;
 
-		rc = fn(offset, phys, len, arg);
-		if (rc)
-			return rc;
+		rc = fn(offset, PFN_PHYS(run->pfn) + offset -
+				(run->index << PAGE_SHIFT), len, arg);
 		offset += len;
-		i++;
 	}
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_pages_fill() - the struct pages of pinned pages
+ * @pages: the pages
+ * @index: first page index; a holder of the caller covers the range
+ * @n: number of pages
+ * @out: receives @n page pointers
+ *
+ * Context: Process context; takes the pages mutex.
+ */
+void iopt_pages_fill(struct iopt_pages *pages, unsigned long index,
+		     unsigned long n, struct page **out)
+{
+	struct interval_tree_node *node = NULL;
+	unsigned long i;
+
+	mutex_lock(&pages->mutex);
+	for (i = 0; i != n; i++) {
+		if (!node || index + i > node->last)
+			node = interval_tree_iter_first(&pages->segments,
+							index + i, index + i);
+		out[i] = buf_page(container_of(node, struct iopt_segment,
+					       node)->buf, index + i);
+	}
+	mutex_unlock(&pages->mutex);
+}
+
+/* Copies within one page, pinned by a holder or pinned here for the copy */
+static int pages_rw_page(struct iopt_pages *pages, unsigned long index,
+			 unsigned long off, void *data, unsigned long len,
+			 bool write)
+{
+	struct interval_tree_node *node;
+	struct page *page;
+	long got;
+
+	mutex_lock(&pages->mutex);
+	node = interval_tree_iter_first(&pages->segments, index, index);
+	if (node) {
+		page = buf_page(container_of(node, struct iopt_segment,
+					     node)->buf, index);
+		if (write)
+			memcpy_to_page(page, off, data, len);
+		else
+			memcpy_from_page(data, page, off, len);
+	}
+	mutex_unlock(&pages->mutex);
+	if (node)
+		return 0;
+
+	/* Not pinned by anyone: a short-term pin, charged to nobody */
+	if (!mmget_not_zero(pages->mm))
+		return -EFAULT;
+	mmap_read_lock(pages->mm);
+	got = pin_user_pages_remote(pages->mm,
+				    pages->uptr + (index << PAGE_SHIFT), 1,
+				    write ? FOLL_WRITE : 0, &page, NULL);
+	mmap_read_unlock(pages->mm);
+	mmput(pages->mm);
+	if (got != 1)
+		return got < 0 ? got : -EFAULT;
+	if (write)
+		memcpy_to_page(page, off, data, len);
+	else
+		memcpy_from_page(data, page, off, len);
+	unpin_user_page_range_dirty_lock(page, 1, write);
 	return 0;
 }
 
 /**
- * iopt_pages_page() - the struct page of one pinned page
+ * iopt_pages_rw() - copy between a kernel buffer and the pages' memory
  * @pages: the pages
- * @index: the page's index, covered by a user of @pages
+ * @offset: first byte, relative to the page-aligned start of @pages
+ * @data: the kernel buffer
+ * @length: bytes to copy
+ * @write: copy @data into the memory rather than out of it
  *
- * Context: Any context.
- * Return: the page.
+ * Pages a holder pinned are copied through that pin, so the copy reaches
+ * what the IOMMU maps even if userspace has changed its mapping since;
+ * others are pinned just for the copy and charged to nobody.
+ *
+ * Context: Process context or a kernel thread; takes the pages mutex and
+ * the mm's mmap_lock.
+ * Return: 0 or -EFAULT (the memory cannot be reached).
  */
-struct page *iopt_pages_page(struct iopt_pages *pages, unsigned long index)
+int iopt_pages_rw(struct iopt_pages *pages, unsigned long offset, void *data,
+		  unsigned long length, bool write)
 {
-	struct iopt_pfn_run *run = pages_run(pages,
-					     pages_find_run(pages, index));
+	while (length) {
+		unsigned long off = offset & (PAGE_SIZE - 1);
+		unsigned long n = min(length, PAGE_SIZE - off);
+		int rc;
 
-	return pfn_to_page(run->pfn + (index - run->index));
+		rc = pages_rw_page(pages, offset >> PAGE_SHIFT, off, data, n,
+				   write);
+		if (rc)
+			return rc;
+		data += n;
+		offset += n;
+		length -= n;
+	}
+	return 0;
 }

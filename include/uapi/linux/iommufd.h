@@ -375,9 +375,12 @@ enum iommufd_ioas_map_flags {
  *        where the kernel put the mapping
  *
  * Makes [@user_va, @user_va + @length) reachable by DMA at [@iova,
- * @iova + @length) in every domain the IOAS feeds. The pages are pinned
- * (long-term) and charged to RLIMIT_MEMLOCK by this call, once, whether or
- * not a domain is attached yet, so a failure to pin is reported here.
+ * @iova + @length) in every domain the IOAS feeds. Memory is pinned
+ * (long-term) and charged only while something needs it: if the IOAS has a
+ * domain this call pins it, and fails if it cannot; otherwise nothing is
+ * pinned, charged or even checked until a domain is attached (which then
+ * fails instead) or an in-kernel access pins part of it. A page is pinned
+ * and charged once however many domains, copies and accesses use it.
  *
  * The IOVA range must avoid the reserved ranges, be aligned as reported by
  * IOMMU_IOAS_IOVA_RANGES, and be free: an existing mapping is never
@@ -400,8 +403,9 @@ enum iommufd_ioas_map_flags {
  * reserved range. EEXIST if a fixed range overlaps an existing mapping.
  * ENOSPC if no suitable hole exists. EOVERFLOW if @iova or @length exceed
  * unsigned long, @user_va + @length or a fixed range wraps, or an automatic
- * @length is ULONG_MAX / 2 or more. EFAULT if the memory cannot be pinned.
- * ENOMEM if memory runs out or RLIMIT_MEMLOCK would be exceeded.
+ * @length is ULONG_MAX / 2 or more. EFAULT if the IOAS has a domain and the
+ * memory cannot be pinned. ENOMEM if memory runs out or, with a domain,
+ * RLIMIT_MEMLOCK would be exceeded.
  */
 struct iommu_ioas_map {
 	__u32 size;
@@ -428,9 +432,10 @@ struct iommu_ioas_map {
  *
  * Creates a mapping in the destination IOAS that points at the same user
  * memory as [@src_iova, @src_iova + @length) of the source IOAS. The memory
- * is not pinned or charged a second time: the new mapping shares the pinned
- * pages of the source, which makes COPY cheaper than a second MAP of the same
- * buffer. Only the mapping is copied, not any data.
+ * is never pinned or charged a second time: the new mapping shares the pages
+ * of the source (pinned already, or pinned once for both when a domain needs
+ * them), which makes COPY cheaper than a second MAP of the same buffer. Only
+ * the mapping is copied, not any data.
  *
  * The source range must be completely covered by existing mappings, with no
  * hole. The destination follows the same rules as IOMMU_IOAS_MAP.
@@ -481,12 +486,16 @@ struct iommu_ioas_unmap {
 /**
  * enum iommufd_option - values of struct iommu_option.option_id
  * @IOMMU_OPTION_RLIMIT_MODE: how pinned memory is charged against
- *     RLIMIT_MEMLOCK in this context. 0, the default, charges the user
- *     owning the process (user->locked_vm); 1 charges the process itself
- *     (mm->pinned_vm). Applies to the whole context, so @object_id must be
- *     0. Setting needs CAP_SYS_RESOURCE (EPERM otherwise) and a context
- *     that has no objects yet (EBUSY otherwise); values other than 0 and 1
- *     are rejected with EINVAL. The checks are made in that order.
+ *     RLIMIT_MEMLOCK in this context. Every pinned page counts in the
+ *     process's pinned_vm (VmPin). 0, the default, also charges the user
+ *     owning the process (user->locked_vm); 1 charges the process's
+ *     locked_vm (VmLck) instead, as VFIO type1 does. Memory mapped by a
+ *     process with CAP_IPC_LOCK is charged to neither, only counted in
+ *     VmPin. The limit is that of the process that mapped the memory, at
+ *     the time it is pinned. Applies to the whole context, so @object_id
+ *     must be 0. Setting needs CAP_SYS_RESOURCE (EPERM otherwise) and a
+ *     context that has no objects yet (EBUSY otherwise); values other than
+ *     0 and 1 are rejected with EINVAL. The checks are made in that order.
  * @IOMMU_OPTION_HUGE_PAGES: whether physically contiguous memory may be
  *     mapped with IOMMU pages larger than PAGE_SIZE. 1, the default, allows
  *     it; 0 maps every page separately (useful for measurements) and raises

@@ -43,26 +43,6 @@ static int add_reserved(int fd, uint32_t ioas, uint64_t start,
 	return test_cmd(fd, IOMMU_TEST_OP_ADD_RESERVED, ioas, &cmd);
 }
 
-/*
- * The counter of the file's RLIMIT_MODE is @pages above @base, the other
- * one has not moved.
- */
-static void expect_charge(struct __test_metadata *_metadata, int fd,
-			  const struct charge *base, bool mm_mode,
-			  uint64_t pages)
-{
-	struct charge now;
-
-	ASSERT_EQ(0, charge_read(fd, &now));
-	if (mm_mode) {
-		EXPECT_EQ(base->pinned_vm + pages, now.pinned_vm);
-		EXPECT_EQ(base->locked_vm, now.locked_vm);
-	} else {
-		EXPECT_EQ(base->locked_vm + pages, now.locked_vm);
-		EXPECT_EQ(base->pinned_vm, now.pinned_vm);
-	}
-}
-
 /* For fixtures with fd, charge0 and mm_mode */
 #define EXPECT_CHARGED(pages)                                                  \
 	expect_charge(_metadata, self->fd, &self->charge0, self->mm_mode,      \
@@ -565,8 +545,10 @@ TEST_F(mock, destroying_a_domain_leaves_the_others_and_the_mappings)
 	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, self->domains[0]));
 	expect_mapped(_metadata, self->fd, rest, nrest, SZ_1M, BUF_SIZE,
 		      self->buf.va, PROT_RW);
-	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
-	EXPECT_CHARGED(BUF_PAGES);
+	/* The last domain gone, nothing needs the memory pinned */
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE,
+				nrest ? 1 : 0));
+	EXPECT_CHARGED(nrest ? BUF_PAGES : 0);
 
 	/* The IOAS goes on feeding the remaining domains */
 	ASSERT_EQ(0, ioas_map_fixed_prot(self->fd, self->ioas, MAP_R,
@@ -596,8 +578,9 @@ TEST_F(mock, destroying_the_ioas_is_ebusy_until_its_domains_are_gone)
 			      self->buf.va, PROT_RW);
 		ASSERT_EQ(0, object_destroy(self->fd, self->domains[i]));
 	}
-	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 1));
-	EXPECT_CHARGED(BUF_PAGES);
+	/* With no domain left the mapping stays, unpinned */
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
+	EXPECT_CHARGED(0);
 	ASSERT_EQ(0, object_destroy(self->fd, self->ioas));
 	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, self->ioas));
 	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
@@ -1033,7 +1016,8 @@ TEST_F(ranges, domain_is_refused_while_a_mapping_is_finer_than_its_io_page)
 	EXPECT_ERRNO(EADDRINUSE, mock_domain_add(self->fd, self->ioas, 0,
 						 &mock));
 	EXPECT_RANGES(1, { 0, IOVA_MAX });
-	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 1));
+	/* Without a domain nothing is pinned, also not by the refused one */
+	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, CPU_PAGE, 0));
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, SZ_1M + 0x10, 0x100,
 				NULL));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas,
@@ -2688,6 +2672,67 @@ TEST_F(pin, memlock_limit_does_not_bind_with_cap_ipc_lock)
 	EXPECT_EQ(0, run_in_child(cap_ipc_lock_child, self->fd, self->ioas_id,
 				  self->mem, variant->rlimit_mode));
 	EXPECT_PIN_CHARGED(0);
+}
+
+/* ---- Lazy pinning: memory is pinned while a domain needs it ---- */
+
+TEST(pinning_follows_the_domains_of_the_ioas)
+{
+	const size_t len = 4 * CPU_PAGE;
+	struct charge charge0;
+	uint32_t ioas, copy_ioas, mock, copy_mock;
+	uint8_t *buf, *gone;
+	int fd;
+
+	SKIP_IF_UPSTREAM_MOCK(return);
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, charge_read(fd, &charge0));
+	buf = small_pages_alloc(len);
+	gone = small_pages_alloc(CPU_PAGE);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, gone);
+	ASSERT_EQ(0, munmap(gone, CPU_PAGE));
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+
+	/* No domain: nothing is looked at, pinned or charged */
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, buf, len, SZ_1M));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, gone, CPU_PAGE, SZ_2M));
+	EXPECT_EQ(0, check_pins(fd, buf, len, 0));
+	expect_charge(_metadata, fd, &charge0, false, 0);
+
+	/* The first domain pins everything; memory that is gone refuses it */
+	EXPECT_ERRNO(EFAULT, mock_domain_add(fd, ioas, 0, &mock));
+	EXPECT_EQ(0, check_pins(fd, buf, len, 0));
+	expect_charge(_metadata, fd, &charge0, false, 0);
+	ASSERT_EQ(0, ioas_unmap(fd, ioas, SZ_2M, CPU_PAGE, NULL));
+	ASSERT_EQ(0, mock_domain_add(fd, ioas, 0, &mock));
+	EXPECT_EQ(0, check_pins(fd, buf, len, 1));
+	expect_charge(_metadata, fd, &charge0, false, len / CPU_PAGE);
+
+	/* A copy into an IOAS with a domain shares the pin and the charge */
+	ASSERT_EQ(0, ioas_alloc(fd, &copy_ioas));
+	ASSERT_EQ(0, mock_domain_add(fd, copy_ioas, 0, &copy_mock));
+	ASSERT_EQ(0, ioas_copy_fixed(fd, copy_ioas, SZ_1M, ioas,
+				     SZ_1M + CPU_PAGE, CPU_PAGE));
+	EXPECT_EQ(0, mock_check_map(fd, copy_mock, SZ_1M, CPU_PAGE,
+				    buf + CPU_PAGE, PROT_RW, NULL));
+	EXPECT_EQ(0, check_pins(fd, buf, len, 1));
+	expect_charge(_metadata, fd, &charge0, false, len / CPU_PAGE);
+
+	/* The first IOAS loses its domain: only the copy's page stays */
+	ASSERT_EQ(0, object_destroy(fd, mock));
+	EXPECT_EQ(0, check_pins(fd, buf + CPU_PAGE, CPU_PAGE, 1));
+	EXPECT_EQ(0, check_pins(fd, buf, CPU_PAGE, 0));
+	EXPECT_EQ(0, check_pins(fd, buf + 2 * CPU_PAGE, 2 * CPU_PAGE, 0));
+	expect_charge(_metadata, fd, &charge0, false, 1);
+
+	/* A new domain pins again, and the copy's page is still once */
+	ASSERT_EQ(0, mock_domain_add(fd, ioas, 0, &mock));
+	EXPECT_EQ(0, check_pins(fd, buf, len, 1));
+	expect_charge(_metadata, fd, &charge0, false, len / CPU_PAGE);
+	ASSERT_EQ(0, close(fd));
+	munmap(buf, len);
 }
 
 TEST_HARNESS_MAIN

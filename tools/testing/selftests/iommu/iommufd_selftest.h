@@ -540,11 +540,14 @@ static inline int check_pins(int fd, const void *va, uint64_t length,
 	return test_cmd(fd, IOMMU_TEST_OP_CHECK_PINS, 0, &cmd);
 }
 
-/* The two counters pinned memory is charged to, in pages */
+/* The counters pinned memory is charged to, in pages */
 struct charge {
-	uint64_t locked_vm;	/* the user's, RLIMIT_MODE 0 */
-	uint64_t pinned_vm;	/* the process's, RLIMIT_MODE 1 */
+	uint64_t locked_vm;	/* the user's: RLIMIT_MODE 0 */
+	uint64_t pinned_vm;	/* the process's VmPin: every pinned page */
+	uint64_t mm_locked_vm;	/* the process's VmLck: RLIMIT_MODE 1 */
 };
+
+static inline long proc_value(const char *path, const char *key);
 
 /* *charge gets whatever the kernel wrote back, also on failure */
 static inline int charge_read(int fd, struct charge *charge)
@@ -555,7 +558,41 @@ static inline int charge_read(int fd, struct charge *charge)
 	rc = test_cmd(fd, IOMMU_TEST_OP_ACCOUNTING, 0, &cmd);
 	charge->locked_vm = cmd.accounting.out_locked_vm;
 	charge->pinned_vm = cmd.accounting.out_pinned_vm;
+	charge->mm_locked_vm = proc_value("/proc/self/status", "VmLck") / 4;
 	return rc;
+}
+
+/* Does the calling thread have CAP_IPC_LOCK in its effective set? */
+static inline bool cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &
+	       CAP_TO_MASK(CAP_IPC_LOCK);
+}
+
+/*
+ * @pages more pages than at @base are pinned, charged as 6.12 charges
+ * them: all in VmPin; in the user's locked_vm (RLIMIT_MODE 0) or in VmLck
+ * (RLIMIT_MODE 1, @mm_mode) as well, unless the caller has CAP_IPC_LOCK.
+ */
+static inline void expect_charge(struct __test_metadata *_metadata, int fd,
+				 const struct charge *base, bool mm_mode,
+				 uint64_t pages)
+{
+	uint64_t extra = cap_ipc_lock() ? 0 : pages;
+	struct charge now;
+
+	ASSERT_EQ(0, charge_read(fd, &now));
+	EXPECT_EQ(base->pinned_vm + pages, now.pinned_vm);
+	EXPECT_EQ(base->locked_vm + (mm_mode ? 0 : extra), now.locked_vm);
+	EXPECT_EQ(base->mm_locked_vm + (mm_mode ? extra : 0),
+		  now.mm_locked_vm);
 }
 
 /* The kernel pins at most @pages pages at a time, system-wide; 0: default */
