@@ -470,7 +470,7 @@ TEST_F(attach, attach_again_after_detach_gets_a_new_hwpt)
 	cookie = dom_cookie(self->fd, first);
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, &second));
-	EXPECT_NE(first, second);
+	/* A new domain; its ID may be the freed one, as 6.12 reuses IDs */
 	EXPECT_NE(cookie, dom_cookie(self->fd, second));
 	EXPECT_RANGES(self->ioas, attached_shape(variant->kind.msi));
 }
@@ -723,26 +723,17 @@ TEST_F(attach, attach_when_allowed_ranges_cover_the_msi_window)
 	const struct iommu_iova_range below = {
 		.start = 0, .last = MOCK_RESV_START - 1,
 	};
-	struct ioas_ranges got;
 
+	/* IOVA_RANGES shows what is not reserved, not the allowed list */
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, &low4g, 1));
 	if (variant->kind.msi) {
 		EXPECT_ERRNO(EADDRINUSE, mdev_attach(self->fd, self->dev.id,
 						     self->ioas, NULL));
-		ASSERT_EQ(0, ioas_ranges_get(self->fd, self->ioas, &got));
-		EXPECT_EQ(1, got.num);
-		EXPECT_EQ(1, got.align);
-		EXPECT_EQ(0, got.range[0].start);
-		EXPECT_EQ(0xffffffff, got.range[0].last);
+		EXPECT_RANGES(self->ioas, SHAPE_OPEN);
 		ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, &below, 1));
 	}
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, self->ioas, NULL));
-	ASSERT_EQ(0, ioas_ranges_get(self->fd, self->ioas, &got));
-	EXPECT_EQ(1, got.num);
-	EXPECT_EQ(IO_PAGE, got.align);
-	EXPECT_EQ(0, got.range[0].start);
-	EXPECT_EQ(variant->kind.msi ? below.last : low4g.last,
-		  got.range[0].last);
+	EXPECT_RANGES(self->ioas, attached_shape(variant->kind.msi));
 	/* Allowing the window while the device reserves it is refused */
 	if (variant->kind.msi)
 		EXPECT_ERRNO(EADDRINUSE, ioas_allow_iovas(self->fd, self->ioas,

@@ -1041,22 +1041,22 @@ TEST_F(ranges, allowed_range_outside_the_aperture_refuses_the_domain)
 	EXPECT_ERRNO(EADDRINUSE, mock_domain_add(self->fd, self->ioas,
 						 MOCK_DOMAIN_SMALL_APERTURE,
 						 &mock));
-	EXPECT_RANGES(1, { 0, SZ_2M - 1 });
+	/* IOVA_RANGES shows what is not reserved, not the allowed list */
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
 
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, above, 2));
 	EXPECT_ERRNO(EADDRINUSE, mock_domain_add(self->fd, self->ioas,
 						 MOCK_DOMAIN_SMALL_APERTURE,
 						 &mock));
-	EXPECT_RANGES(1, { SZ_2M, 2 * SZ_2M - 1 },
-		      { SZ_4G, SZ_4G + SZ_2M - 1 });
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
 
 	/* Inside the aperture the allowed list keeps its promise */
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, above, 1));
 	ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas,
 				     MOCK_DOMAIN_SMALL_APERTURE, &mock));
-	EXPECT_RANGES(IO_PAGE, { SZ_2M, 2 * SZ_2M - 1 });
+	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
 	ASSERT_EQ(0, object_destroy(self->fd, mock));
-	EXPECT_RANGES(1, { SZ_2M, 2 * SZ_2M - 1 });
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
 }
 
 TEST_F(ranges, allowing_iovas_a_domain_cannot_translate_is_eaddrinuse)
@@ -1085,8 +1085,7 @@ TEST_F(ranges, allowing_iovas_a_domain_cannot_translate_is_eaddrinuse)
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, whole, 1));
 	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, good, 2));
-	EXPECT_RANGES(IO_PAGE, { SZ_2M, 2 * SZ_2M - 1 },
-		      { 4 * SZ_2M, 5 * SZ_2M - 1 });
+	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, NULL, 0));
 	EXPECT_RANGES(IO_PAGE, { SMALL_START, SMALL_LAST });
 }
@@ -1172,10 +1171,10 @@ TEST_F(ranges, reserving_over_an_allowed_range_is_eaddrinuse)
 					      SZ_2M - 1, 2));
 	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas, 0,
 					      SZ_1M + 1));
-	EXPECT_RANGES(1, { SZ_1M, SZ_2M - 1 });
+	EXPECT_RANGES(1, { 0, IOVA_MAX });
 	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, SZ_2M, CPU_PAGE));
 	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, 0, SZ_1M));
-	EXPECT_RANGES(1, { SZ_1M, SZ_2M - 1 });
+	EXPECT_RANGES(1, { SZ_1M, SZ_2M - 1 }, { SZ_2M + CPU_PAGE, IOVA_MAX });
 
 	/* And once reserved, the range cannot be allowed */
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, NULL, 0));
@@ -2420,12 +2419,16 @@ FIXTURE_TEARDOWN(pin)
 		nr_hugepages_write(self->old_nr_hugepages);
 }
 
-/* VmPin always counts @pages; VmLck only in RLIMIT_MODE 1 */
-#define EXPECT_PIN_CHARGED(pages)                                                  \
+/*
+ * VmPin always counts @pages; VmLck only in RLIMIT_MODE 1, and only for a
+ * process without CAP_IPC_LOCK (whose pins 6.12 charges to nobody)
+ */
+#define EXPECT_PIN_CHARGED(pages)                                              \
 	do {                                                                   \
 		EXPECT_EQ(self->vmpin0 + (long)(pages) * 4, vmpin_kb());       \
 		EXPECT_EQ(self->vmlck0 +                                       \
-			  (variant->rlimit_mode ? (long)(pages) * 4 : 0),      \
+			  (variant->rlimit_mode && !cap_ipc_lock() ?           \
+				   (long)(pages) * 4 : 0),                     \
 			  vmlck_kb());                                         \
 	} while (0)
 
