@@ -118,7 +118,7 @@ static void map_and_unmap(int fd, uint32_t ioas_id)
 	map.user_va = (uintptr_t)buf;
 	if (ioctl(fd, IOMMU_IOAS_MAP, &map))
 		die("IOMMU_IOAS_MAP");
-	step("mapped 2 MiB of this process at IOVA 0x%llx: no domain needs it yet, so nothing is pinned: VmPin %ld kB",
+	step("mapped 2 MiB at IOVA 0x%llx: no domain needs it, nothing pinned: VmPin %ld kB",
 	     (unsigned long long)map.iova, vmpin_kb());
 
 	unmap.iova = map.iova;
@@ -150,7 +150,7 @@ static void show_options(int fd)
 	     (unsigned long long)opt.val64,
 	     opt.val64 ? "this process (VmLck, as VFIO type1 does)" :
 			 "this user (locked_vm)");
-	step("every pinned page also shows in VmPin; with CAP_IPC_LOCK nothing is charged against RLIMIT_MEMLOCK");
+	step("pins show in VmPin; with CAP_IPC_LOCK RLIMIT_MEMLOCK does not limit them");
 }
 
 static void map_fixed(int fd, uint32_t ioas_id, void *buf, uint64_t iova)
@@ -263,7 +263,7 @@ static void device_flow(int fd)
 		die("mmap");
 	map_fixed(fd, ioas_id, mem, DEMO_SRC_IOVA);
 	map_fixed(fd, ioas_id, mem + DEMO_PAGE, DEMO_DST_IOVA);
-	step("mapped 4 KiB read-write at IOVA 0x%llx (source) and 0x%llx (destination): pinned for the domain, VmPin %ld kB",
+	step("mapped 4 KiB at IOVA 0x%llx (source) and 0x%llx (destination), pinned: VmPin %ld kB",
 	     DEMO_SRC_IOVA, DEMO_DST_IOVA, vmpin_kb());
 
 	if (edu_enable(&edu))
@@ -287,7 +287,7 @@ static void device_flow(int fd)
 	destroy.id = hwpt_id;
 	if (ioctl(fd, IOMMU_DESTROY, &destroy) == 0 || errno != ENOENT)
 		die("the automatic HWPT should go with the detach");
-	step("detached the device: its DMA is blocked, HWPT %u went with it; no domain left, VmPin %ld kB",
+	step("detached the device: DMA blocked, HWPT %u gone, nothing pinned: VmPin %ld kB",
 	     hwpt_id, vmpin_kb());
 	edu_close(&edu);
 	step("closed the device: unbound from /dev/iommu, vfio-pci keeps it");

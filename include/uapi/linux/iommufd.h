@@ -335,9 +335,10 @@ struct iommu_ioas_iova_ranges {
  *
  * Errors: ENOENT if @ioas_id is not an IOAS. EOPNOTSUPP if @__reserved is not
  * 0. EINVAL if a range has @start >= @last (a one-byte range is refused)
- * or overlaps another range of the array. EADDRINUSE if a range overlaps what is already reserved (an
- * aperture limit or a device reserved region). EFAULT if the array cannot be
- * read. Existing mappings are not checked against the new list, as in 6.12.
+ * or overlaps another range of the array. EADDRINUSE if a range overlaps
+ * what is already reserved (an aperture limit or a device reserved region).
+ * EFAULT if the array cannot be read. Existing mappings are not checked
+ * against the new list, as in 6.12.
  */
 struct iommu_ioas_allow_iovas {
 	__u32 size;

@@ -1359,7 +1359,8 @@ TEST_F(ioas, allow_iovas_with_overlapping_ranges_is_einval)
 	struct iommu_iova_range whole = { .start = 0, .last = UINT64_MAX };
 	uint64_t iova;
 
-	same[0].last = same[1].last = 0x10fff;
+	same[0].last = 0x10fff;
+	same[1].last = 0x10fff;
 	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &first, 1));
 	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, ranges,
 					      3));

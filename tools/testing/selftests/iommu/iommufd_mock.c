@@ -2281,11 +2281,6 @@ static uint64_t pages_spanned(const void *va, uint64_t len)
 	return (end - first) / CPU_PAGE;
 }
 
-static long vmlck_kb(void)
-{
-	return proc_value("/proc/self/status", "VmLck");
-}
-
 /* An IOAS fed into a mock domain, so that its mappings are pinned */
 static int pin_ioas_alloc(int fd, uint32_t *ioas)
 {
@@ -2425,10 +2420,10 @@ FIXTURE_TEARDOWN(pin)
  */
 #define EXPECT_PIN_CHARGED(pages)                                              \
 	do {                                                                   \
-		EXPECT_EQ(self->vmpin0 + (long)(pages) * 4, vmpin_kb());       \
+		long __kb = (long)(pages) * 4;                                 \
+		EXPECT_EQ(self->vmpin0 + __kb, vmpin_kb());                    \
 		EXPECT_EQ(self->vmlck0 +                                       \
-			  (variant->rlimit_mode && !cap_ipc_lock() ?           \
-				   (long)(pages) * 4 : 0),                     \
+			  (variant->rlimit_mode && !cap_ipc_lock() ? __kb : 0),  \
 			  vmlck_kb());                                         \
 	} while (0)
 
@@ -2543,13 +2538,6 @@ TEST_F(pin, close_with_live_mappings_and_copies_drops_every_charge)
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
 	EXPECT_EQ(self->vmpin0, vmpin_kb());
-}
-
-static int set_memlock_limit(rlim_t bytes)
-{
-	struct rlimit lim = { .rlim_cur = bytes, .rlim_max = bytes };
-
-	return setrlimit(RLIMIT_MEMLOCK, &lim);
 }
 
 /* Runs @child_fn in a forked child and returns its exit status */

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
@@ -856,6 +857,20 @@ static inline long proc_value(const char *path, const char *key)
 static inline long vmpin_kb(void)
 {
 	return proc_value("/proc/self/status", "VmPin");
+}
+
+/* VmLck of this process in KiB: what RLIMIT_MODE 1 charges pins to */
+static inline long vmlck_kb(void)
+{
+	return proc_value("/proc/self/status", "VmLck");
+}
+
+/* Sets both RLIMIT_MEMLOCK limits of the calling process to @bytes */
+static inline int set_memlock_limit(rlim_t bytes)
+{
+	struct rlimit lim = { .rlim_cur = bytes, .rlim_max = bytes };
+
+	return setrlimit(RLIMIT_MEMLOCK, &lim);
 }
 
 /* Drops @cap from the effective and permitted sets of the calling thread */

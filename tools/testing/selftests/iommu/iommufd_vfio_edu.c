@@ -19,6 +19,7 @@
  * from a 100 ms timer, so that is what they take.
  */
 #include <assert.h>
+#include <sys/wait.h>
 
 #include "../../../iommufd/edu.h"
 #include "iommufd_selftest.h"
@@ -427,6 +428,105 @@ TEST_F(edu_dma, rebind_after_close_dmas_through_the_same_ioas)
 	ASSERT_OK(edu_enable(&self->dev.edu));
 	check_round_trip(_metadata, &self->dev.edu, self->src, self->dst,
 			 "second bind");
+}
+
+/* ---- Pinning and its accounting, with a real IOMMU domain ---- */
+
+#define PIN_IOVA	0x1000000ULL
+#define PIN_LEN		(2UL << 20)
+
+/*
+ * Memory mapped into an IOAS is pinned only while a domain needs it, and
+ * every pinned page shows in VmPin (here as root, with CAP_IPC_LOCK, in
+ * VmPin only).
+ */
+TEST_F(edu_bound, memory_is_pinned_while_the_domain_needs_it)
+{
+	long pin0 = vmpin_kb(), lck0 = vmlck_kb();
+	uint32_t pt_id = self->dev.ioas_id;
+	void *buf;
+
+	buf = mmap(NULL, PIN_LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0x3c, PIN_LEN);
+
+	ASSERT_OK(ioas_map_fixed(self->dev.iommufd, self->dev.ioas_id, buf,
+				 PIN_LEN, PIN_IOVA));
+	EXPECT_EQ(pin0, vmpin_kb());
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	EXPECT_EQ(pin0 + (long)(PIN_LEN >> 10), vmpin_kb());
+	EXPECT_EQ(lck0, vmlck_kb());
+	ASSERT_OK(edu_detach(&self->dev.edu));
+	EXPECT_EQ(pin0, vmpin_kb());
+
+	pt_id = self->dev.ioas_id;
+	ASSERT_OK(edu_attach(&self->dev.edu, &pt_id));
+	EXPECT_EQ(pin0 + (long)(PIN_LEN >> 10), vmpin_kb());
+	ASSERT_OK(ioas_unmap(self->dev.iommufd, self->dev.ioas_id, PIN_IOVA,
+			     PIN_LEN, NULL));
+	EXPECT_EQ(pin0, vmpin_kb());
+	munmap(buf, PIN_LEN);
+}
+
+#define LIMIT_PAGES 16
+
+/*
+ * In a child without CAP_IPC_LOCK and a 16-page RLIMIT_MEMLOCK: a MAP
+ * into the unattached IOAS costs nothing, so 32 pages go in; attaching
+ * then has to pin them and is refused; with 8 pages it works. Returns 0
+ * or the number of the step that went wrong.
+ */
+static int memlock_child(struct bound_edu *dev, uint8_t *buf)
+{
+	uint32_t pt_id = dev->ioas_id;
+	long pin0 = vmpin_kb();
+
+	if (cap_drop(CAP_IPC_LOCK) || set_memlock_limit(LIMIT_PAGES * CPU_PAGE))
+		return 1;
+	if (ioas_map_fixed(dev->iommufd, dev->ioas_id, buf,
+			   2 * LIMIT_PAGES * CPU_PAGE, PIN_IOVA))
+		return 2;
+	if (vmpin_kb() != pin0)
+		return 3;
+	if (!edu_attach(&dev->edu, &pt_id) || errno != ENOMEM)
+		return 4;
+	if (vmpin_kb() != pin0)
+		return 5;
+	if (ioas_unmap(dev->iommufd, dev->ioas_id, PIN_IOVA,
+		       2 * LIMIT_PAGES * CPU_PAGE, NULL) ||
+	    ioas_map_fixed(dev->iommufd, dev->ioas_id, buf,
+			   LIMIT_PAGES / 2 * CPU_PAGE, PIN_IOVA))
+		return 6;
+	pt_id = dev->ioas_id;
+	if (edu_attach(&dev->edu, &pt_id))
+		return 7;
+	if (vmpin_kb() != pin0 + LIMIT_PAGES / 2 * CPU_PAGE / 1024)
+		return 8;
+	if (edu_detach(&dev->edu))
+		return 9;
+	if (vmpin_kb() != pin0)
+		return 10;
+	return 0;
+}
+
+TEST_F(edu_bound, memlock_limit_binds_when_the_domain_pins)
+{
+	uint8_t *buf;
+	int status;
+	pid_t pid;
+
+	buf = mmap(NULL, 2 * LIMIT_PAGES * CPU_PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(memlock_child(&self->dev, buf));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	munmap(buf, 2 * LIMIT_PAGES * CPU_PAGE);
 }
 
 /* Opens /dev/vfio/N, the VFIO group of the device at @bdf */
