@@ -294,7 +294,7 @@ static void device_flow(int fd)
 	destroy.id = ioas_id;
 	if (ioctl(fd, IOMMU_DESTROY, &destroy))
 		die("IOMMU_DESTROY of the device's IOAS");
-	step("destroyed IOAS %u: its mappings are unpinned", ioas_id);
+	step("destroyed IOAS %u and the mapping it still held", ioas_id);
 	munmap(mem, 2 * DEMO_PAGE);
 }
 

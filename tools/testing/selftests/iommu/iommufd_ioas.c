@@ -17,24 +17,6 @@
 
 #include "iommufd_selftest.h"
 
-/* Anonymous read-write memory, populated */
-static void *anon_alloc(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* 4 KiB pages, as the kernel counts them, covering [va, va + len) */
-static uint64_t pages_spanned(const void *va, uint64_t len)
-{
-	uintptr_t first = (uintptr_t)va & ~(CPU_PAGE - 1);
-	uintptr_t end = ((uintptr_t)va + len + CPU_PAGE - 1) & ~(CPU_PAGE - 1);
-
-	return (end - first) / CPU_PAGE;
-}
-
 /*
  * An empty IOAS in RLIMIT_MODE 1, where a charge would show as VmPin, with a
  * 64 KiB anonymous buffer. vmpin0 is VmPin when the test starts; every test

@@ -2264,23 +2264,6 @@ TEST_F(two_ioas, interleaved_maps_copies_and_unmaps_match_the_model)
  * skip on pristine 6.12 (no mock); iommufd_vfio_edu.c checks the same rules
  * with a real domain on both kernels.
  */
-static void *pin_anon_alloc(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* 4 KiB pages, as the kernel counts them, covering [va, va + len) */
-static uint64_t pages_spanned(const void *va, uint64_t len)
-{
-	uintptr_t first = (uintptr_t)va & ~(CPU_PAGE - 1);
-	uintptr_t end = ((uintptr_t)va + len + CPU_PAGE - 1) & ~(CPU_PAGE - 1);
-
-	return (end - first) / CPU_PAGE;
-}
-
 /* An IOAS fed into a mock domain, so that its mappings are pinned */
 static int pin_ioas_alloc(int fd, uint32_t *ioas)
 {
@@ -2368,7 +2351,7 @@ FIXTURE_SETUP(pin)
 	switch (variant->kind) {
 	case MEM_4K:
 		self->region_len = SZ_2M;
-		self->region = pin_anon_alloc(SZ_2M);
+		self->region = anon_alloc(SZ_2M);
 		self->mem = self->region;
 		break;
 	case MEM_THP:

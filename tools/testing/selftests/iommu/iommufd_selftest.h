@@ -853,6 +853,24 @@ static inline long proc_value(const char *path, const char *key)
 	return val;
 }
 
+/* Anonymous read-write memory, populated */
+static inline void *anon_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* 4 KiB pages, as the kernel counts them, covering [va, va + len) */
+static inline uint64_t pages_spanned(const void *va, uint64_t len)
+{
+	uintptr_t first = (uintptr_t)va & ~(CPU_PAGE - 1);
+	uintptr_t end = ((uintptr_t)va + len + CPU_PAGE - 1) & ~(CPU_PAGE - 1);
+
+	return (end - first) / CPU_PAGE;
+}
+
 /* VmPin of this process (its pinned_vm) in kB, -1 if it cannot be read */
 static inline long vmpin_kb(void)
 {
