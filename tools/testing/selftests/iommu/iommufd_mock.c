@@ -1114,10 +1114,13 @@ TEST_F(ranges, reserved_range_is_cut_out_and_cannot_be_mapped)
 	EXPECT_EQ(0, check_pins(self->fd, self->buf.va, BUF_SIZE, 0));
 	EXPECT_CHARGED(0);
 
-	/* A kernel-chosen IOVA goes around it: the hole below is too small */
+	/*
+	 * A kernel-chosen IOVA goes around it: the hole below is too small.
+	 * Where above it depends on the alignment of the buffer's address.
+	 */
 	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_RW, self->buf.va,
 			      BUF_SIZE, &iova));
-	EXPECT_EQ(start + len, iova);
+	EXPECT_LE(start + len, iova);
 	EXPECT_EQ(0, mock_check_map(self->fd, mock, iova, BUF_SIZE,
 				    self->buf.va, PROT_RW, NULL));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas, self->buf.va, start,
