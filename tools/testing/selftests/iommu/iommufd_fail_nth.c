@@ -2,37 +2,35 @@
 /*
  * Fault injection sweeps over the error paths of iommufd.
  *
- * A task's /proc/self/task/<tid>/fail-nth makes the n-th fault site that
- * task reaches in the kernel fail: a slab allocation (failslab), a page
- * allocation (fail_page_alloc) or a step iommufd lets its tests fail
- * (fail_iommufd, e.g. one pin batch or one iommu_map()). A sweep runs one
- * ioctl over and over with n = 1, 2, 3, ... and a freshly built starting
- * state each time. Reading fail-nth back after the call tells what
- * happened: 0 means site n was reached and made to fail; anything else
- * means the call ended before reaching site n, so it has n - 1 sites and
- * the sweep is over.
+ * /proc/self/task/<tid>/fail-nth makes the n-th fault site the task reaches
+ * fail: a slab or page allocation, or a step iommufd lets its tests fail
+ * (fail_iommufd: a GUP batch, a run buffer's growth, a charge, an
+ * iommu_map()). A sweep runs one ioctl with n = 1, 2, 3, ... on a freshly
+ * built state (fail-nth armed only around it) until it reaches no site n.
+ * It then does so again with fail_iommufd's sites alone (failslab's cache
+ * filter and fail_page_alloc's min-order leave allocations out), whose
+ * numbers do not shift between rounds: each GUP batch fails for certain.
  *
- * After every injected failure the call must have returned an error and
- * left everything as it was: the IOVA ranges, the mock domains'
- * translations, the pin counts of the buffers and the memory charge. A
- * retry without injection must then succeed. A call that succeeds although
- * a failure was injected is counted as "absorbed": the kernel may retry an
- * allocation another way (kvmalloc falling back to vmalloc, the xarray
- * allocating again outside its lock) or drop an optional step (shrinking
- * the pinned-run array); its result is checked as strictly as any success.
- * Every round ends by unmapping, destroying and closing everything, which
- * must work and bring pins and charges back to where they started.
+ * Pinning is lazy, as in 6.12: only the areas of an IOAS with a domain
+ * (pinned by the MAP/COPY, or by the attach, HWPT_ALLOC or replace giving
+ * it its first domain; unpinned with its last) and access pins hold pages.
+ * A page is pinned once per pages object (COPY shares the source's), and
+ * moves VmPin and, without CAP_IPC_LOCK (which some variants drop), the
+ * user's locked_vm (RLIMIT_MODE 0) or VmLck (1). A sweep says whether its
+ * call pins: only then may it fail with EFAULT (a GUP batch), and must in
+ * the second pass; every other site fails it with ENOMEM.
  *
- * One absorbed failure changes a result, and is accepted for what it is:
- * an IOMMU driver's get_resv_regions() cannot report that it failed to
- * allocate a region, so the mock device then reports no MSI window and an
- * attach succeeds without reserving it. A sweep that sees exactly that
- * says so on its own line instead of failing.
- *
- * fail-nth counts every fault site the task reaches, in any syscall, so it
- * is armed immediately before the ioctl under test and disarmed right
- * after it; the memory the call touches is faulted in beforehand.
+ * After a failure everything must be as it was (IOVA ranges, mock domain
+ * translations, each page's pin count, the three charges) and a retry must
+ * succeed; each round ends by closing everything, which must bring pins and
+ * charges back to the start. A success despite an injected failure is
+ * "absorbed" (a retry of an allocation, a run buffer left untrimmed) and
+ * checked like any success; one changes a result: get_resv_regions() cannot
+ * report a failed allocation, so an attach may then not reserve the mock
+ * MSI window, and a sweep that sees exactly that says so instead of failing.
  */
+#include <sys/resource.h>
+
 #include "iommufd_selftest.h"
 
 #define UNMAP_ALL	UINT64_MAX
@@ -56,6 +54,9 @@
 #define IOVA_A		0x1000000ULL
 #define IOVA_B		0x2000000ULL
 #define IOVA_DST	0x8000000ULL
+
+/* RLIMIT_MEMLOCK of a sweep without CAP_IPC_LOCK; far above what it pins */
+#define SWEEP_MEMLOCK	(32ULL * SZ_2M)
 
 /* ---- The commands a sweep builds, for the ioctl under test ---- */
 
@@ -199,6 +200,66 @@ static void hw_info_cmd_init(struct iommu_hw_info *cmd, uint32_t dev,
 
 /* ---- What every sweep starts from ---- */
 
+/*
+ * With these set, no slab allocation (no cache is marked for failslab) and
+ * no page allocation (no order is that high) is a fault site any more: only
+ * fail_iommufd's steps are, and their numbers do not move between rounds.
+ */
+#define FAILSLAB_CACHE_FILTER	"/sys/kernel/debug/failslab/cache-filter"
+#define FAIL_PAGE_MIN_ORDER	"/sys/kernel/debug/fail_page_alloc/min-order"
+#define KNOB_MAX		16
+
+static int knob_read(const char *path, char *val)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = read(fd, val, KNOB_MAX - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	val[len] = 0;
+	val[strcspn(val, "\n")] = 0;
+	return 0;
+}
+
+static int knob_write(const char *path, const char *val)
+{
+	ssize_t done;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	done = write(fd, val, strlen(val));
+	close(fd);
+	return done == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+/* Only fail_iommufd's sites count, or (@on false) every site as set up */
+static int only_iommufd_sites(bool on)
+{
+	if (knob_write(FAILSLAB_CACHE_FILTER, on ? "Y" : "N"))
+		return -1;
+	return knob_write(FAIL_PAGE_MIN_ORDER, on ? "64" : "0");
+}
+
+/* Who pays for the pins of the pages objects a sweep makes */
+enum nth_payer {
+	PAYER_IPC_LOCK,	/* root as it runs: VmPin only */
+	PAYER_USER,	/* no CAP_IPC_LOCK, RLIMIT_MODE 0: the user's locked_vm */
+	PAYER_MM,	/* no CAP_IPC_LOCK, RLIMIT_MODE 1: VmLck */
+};
+
+static const char *const payer_names[] = {
+	[PAYER_IPC_LOCK] = "",
+	[PAYER_USER] = ", user locked_vm",
+	[PAYER_MM] = ", VmLck",
+};
+
 struct nth_env {
 	int probe_fd;		/* /dev/iommu holding no object, for checks */
 	int nth_fd;		/* this thread's fail-nth */
@@ -210,9 +271,12 @@ struct nth_env {
 	size_t thp_region_len;
 	bool thp_ok;
 	struct charge charge0;	/* before anything was pinned */
+	bool mm_mode;		/* files are opened in RLIMIT_MODE 1 */
+	bool limited;		/* no CAP_IPC_LOCK: locked_vm or VmLck move */
 	int mock_devs_base;	/* devices on the mock bus, -1: not shown */
 	bool knobs_set;
 	struct fault_knobs knobs;
+	char cache_filter[KNOB_MAX];	/* failslab's, as it was */
 };
 
 /* Does a transparent huge page back the 2 MiB at @addr? */
@@ -293,8 +357,21 @@ static int env_alloc_buffers(struct nth_env *env)
 	return 0;
 }
 
+/* Drops CAP_IPC_LOCK (this test's process only) under a known limit */
+static int env_pay_without_ipc_lock(void)
+{
+	struct rlimit lim = {
+		.rlim_cur = SWEEP_MEMLOCK,
+		.rlim_max = SWEEP_MEMLOCK,
+	};
+
+	if (setrlimit(RLIMIT_MEMLOCK, &lim))
+		return -1;
+	return cap_drop(CAP_IPC_LOCK);
+}
+
 static void env_setup(struct __test_metadata *_metadata, struct nth_env *env,
-		      unsigned int pin_batch)
+		      unsigned int pin_batch, enum nth_payer payer)
 {
 	struct charge charge;
 	char path[64];
@@ -315,8 +392,16 @@ static void env_setup(struct __test_metadata *_metadata, struct nth_env *env,
 		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", path);
 	if (fault_knobs_save(&env->knobs))
 		SKIP(return, "cannot read %s", env->knobs.failed);
+	if (knob_read(FAILSLAB_CACHE_FILTER, env->cache_filter))
+		SKIP(return, "cannot read %s", FAILSLAB_CACHE_FILTER);
 
 	ASSERT_EQ(0, env_alloc_buffers(env));
+	if (payer != PAYER_IPC_LOCK)
+		ASSERT_EQ(0, env_pay_without_ipc_lock())
+			TH_LOG("cannot drop CAP_IPC_LOCK: %s", strerror(errno));
+	env->mm_mode = payer == PAYER_MM;
+	env->limited = !cap_ipc_lock();
+	ASSERT_TRUE(env->limited || payer == PAYER_IPC_LOCK);
 	ASSERT_EQ(0, charge_read(env->probe_fd, &env->charge0));
 	env->mock_devs_base = mock_bus_devices();
 	ASSERT_EQ(0, pin_batch_set(env->probe_fd, pin_batch));
@@ -341,8 +426,11 @@ static void env_teardown(struct __test_metadata *_metadata,
 		EXPECT_EQ(1, pwrite(env->nth_fd, "0", 1, 0));
 		close(env->nth_fd);
 	}
-	if (env->knobs_set)
+	if (env->knobs_set) {
+		EXPECT_EQ(0, knob_write(FAILSLAB_CACHE_FILTER,
+					env->cache_filter));
 		EXPECT_EQ(0, fault_knobs_restore(&env->knobs));
+	}
 	if (env->probe_fd >= 0) {
 		EXPECT_EQ(0, pin_batch_set(env->probe_fd, 0));
 		close(env->probe_fd);
@@ -353,20 +441,34 @@ static void env_teardown(struct __test_metadata *_metadata,
 		munmap(env->thp_region, env->thp_region_len);
 }
 
-/* The charge is @pages above where it started, in locked_vm only */
+static void expect_counter(struct __test_metadata *_metadata,
+			   const char *name, uint64_t start, uint64_t pages,
+			   uint64_t now, const char *when)
+{
+	EXPECT_EQ(start + pages, now)
+		TH_LOG("%s: %s is %llu pages, expected %llu", when, name,
+		       (unsigned long long)now,
+		       (unsigned long long)(start + pages));
+}
+
+/*
+ * @pages pinned pages are charged, as 6.12 charges them: all in VmPin and,
+ * without CAP_IPC_LOCK, in the user's locked_vm or (RLIMIT_MODE 1) VmLck.
+ */
 static void env_expect_charged(struct __test_metadata *_metadata,
 			       struct nth_env *env, uint64_t pages,
 			       const char *when)
 {
+	uint64_t limited = env->limited ? pages : 0;
 	struct charge now;
 
 	ASSERT_EQ(0, charge_read(env->probe_fd, &now));
-	EXPECT_EQ(env->charge0.locked_vm + pages, now.locked_vm)
-		TH_LOG("%s: locked_vm is %llu pages, expected %llu", when,
-		       (unsigned long long)now.locked_vm,
-		       (unsigned long long)(env->charge0.locked_vm + pages));
-	EXPECT_EQ(env->charge0.pinned_vm, now.pinned_vm)
-		TH_LOG("%s: pinned_vm moved", when);
+	expect_counter(_metadata, "pinned_vm", env->charge0.pinned_vm, pages,
+		       now.pinned_vm, when);
+	expect_counter(_metadata, "locked_vm", env->charge0.locked_vm,
+		       env->mm_mode ? 0 : limited, now.locked_vm, when);
+	expect_counter(_metadata, "VmLck", env->charge0.mm_locked_vm,
+		       env->mm_mode ? limited : 0, now.mm_locked_vm, when);
 }
 
 /* No page of either buffer pinned, nothing charged beyond the start */
@@ -423,10 +525,16 @@ static void __attribute__((destructor)) totals_print(void)
 
 struct sweep {
 	char label[80];
-	char when[96];		/* label and site, for messages */
+	char when[128];		/* label and site, for messages */
 	int nth_fd;
+	bool pins;		/* the call pins pages: its GUP site can fail */
+	bool iommufd_only;	/* second pass: fail_iommufd's sites alone */
 	unsigned int n;		/* the fault site armed in this round */
+	unsigned int points;	/* sites of the first pass */
 	unsigned int absorbed;	/* injected failures the call survived */
+	unsigned int iommufd_points;	/* the same, in the second pass */
+	unsigned int iommufd_absorbed;
+	unsigned int iommufd_efaults;	/* its failures that were EFAULT */
 	bool done;		/* the call ran to its end without site n */
 	bool again;		/* run site n once more: the round was short */
 	unsigned int short_rounds;
@@ -439,14 +547,36 @@ enum nth_outcome {
 	NTH_COMPLETED,	/* the call succeeded before reaching site n */
 };
 
+/*
+ * A sweep makes two passes over the call: every fault site, then
+ * fail_iommufd's alone, whose numbers are certain to reach each GUP batch.
+ * @pins: the call pins pages (of an IOAS that has or gets a domain, not
+ * pinned before), so a failed GUP batch fails it with EFAULT.
+ */
 static void sweep_start(struct sweep *s, struct nth_env *env,
-			const char *label)
+			const char *label, bool pins)
 {
 	memset(s, 0, sizeof(*s));
 	snprintf(s->label, sizeof(s->label), "%s", label);
 	s->nth_fd = env->nth_fd;
+	s->pins = pins;
 	s->n = 1;
 	snprintf(s->when, sizeof(s->when), "%s, site %u", s->label, s->n);
+}
+
+/* The call has no site n: on to the second pass, or the end */
+static void sweep_end_pass(struct __test_metadata *_metadata, struct sweep *s)
+{
+	if (s->iommufd_only) {
+		s->iommufd_points = s->n - 1;
+		s->done = true;
+		ASSERT_EQ(0, only_iommufd_sites(false));
+		return;
+	}
+	s->points = s->n - 1;
+	s->iommufd_only = true;
+	s->n = 0;
+	ASSERT_EQ(0, only_iommufd_sites(true));
 }
 
 static void sweep_next(struct __test_metadata *_metadata, struct sweep *s)
@@ -457,7 +587,8 @@ static void sweep_next(struct __test_metadata *_metadata, struct sweep *s)
 		s->again = false;
 	else
 		s->n++;
-	snprintf(s->when, sizeof(s->when), "%s, site %u", s->label, s->n);
+	snprintf(s->when, sizeof(s->when), "%s, %ssite %u", s->label,
+		 s->iommufd_only ? "fail_iommufd " : "", s->n);
 	ASSERT_GT(SWEEP_BOUND, s->n)
 		TH_LOG("%s: calls still fail at fault site %u, giving up",
 		       s->label, s->n);
@@ -498,34 +629,42 @@ static enum nth_outcome sweep_ioctl(struct __test_metadata *_metadata,
 			s->short_rounds++;
 			s->again = true;
 		} else {
-			s->done = true;
+			sweep_end_pass(_metadata, s);
 		}
 		return NTH_COMPLETED;
 	}
 	if (!rc) {
-		if (!s->absorbed_at[s->n])
+		if (s->iommufd_only) {
+			s->iommufd_absorbed++;
+		} else if (!s->absorbed_at[s->n]) {
 			s->absorbed++;
-		s->absorbed_at[s->n] = true;
+			s->absorbed_at[s->n] = true;
+		}
 		return NTH_ABSORBED;
 	}
 	ASSERT_EQ(-1, rc);
-	EXPECT_TRUE(err == ENOMEM || err == EFAULT)
-		TH_LOG("%s: a failure at site %u comes back as errno %d (%s)",
-		       s->label, s->n, err, strerror(err));
+	/* Allocations, run buffers, charges, iommu_map: ENOMEM; GUP: EFAULT */
+	if (err == EFAULT && s->pins)
+		s->iommufd_efaults += s->iommufd_only;
+	else
+		EXPECT_EQ(ENOMEM, err)
+			TH_LOG("%s: a failure at site %u comes back as errno %d (%s)%s",
+			       s->label, s->n, err, strerror(err),
+			       s->pins ? "" : " in a call that pins nothing");
 	return NTH_FAILED;
 }
 
-/* Lists the absorbing sites as ranges, "3, 10-28, 45" */
+/* Lists the absorbing sites of the first pass as ranges, "3, 10-28, 45" */
 static void sweep_list_absorbed(struct sweep *s, char *buf, size_t size)
 {
+	unsigned int i, last, end = s->points + 1;
 	size_t used = 0;
-	unsigned int i, last;
 
 	buf[0] = 0;
-	for (i = 1; i < s->n && used < size; i++) {
+	for (i = 1; i < end && used < size; i++) {
 		if (!s->absorbed_at[i])
 			continue;
-		for (last = i; last + 1 < s->n && s->absorbed_at[last + 1];)
+		for (last = i; last + 1 < end && s->absorbed_at[last + 1];)
 			last++;
 		if (last == i)
 			used += snprintf(buf + used, size - used, "%s%u",
@@ -537,14 +676,27 @@ static void sweep_list_absorbed(struct sweep *s, char *buf, size_t size)
 	}
 }
 
-static void sweep_report(struct sweep *s)
+/* Checks what the whole sweep saw and reports it */
+static void sweep_report(struct __test_metadata *_metadata, struct sweep *s)
 {
-	unsigned int points = s->n - 1;
+	unsigned int points = s->points + s->iommufd_points;
 	char sites[256];
 
-	ksft_print_msg("fail_nth: %-44s exercised %4u injection points, %3u absorbed%s\n",
-		       s->label, points, s->absorbed,
+	/* Every GUP batch was failed in the second pass */
+	EXPECT_TRUE(s->pins == (s->iommufd_efaults != 0))
+		TH_LOG("%s: %u GUP failures (EFAULT), but the call %s",
+		       s->label, s->iommufd_efaults,
+		       s->pins ? "should pin pages" : "pins nothing");
+	/* Nothing retries a GUP batch, a charge or an iommu_map() */
+	EXPECT_EQ(0, s->iommufd_absorbed)
+		TH_LOG("%s: %u fail_iommufd failures did not fail the call",
+		       s->label, s->iommufd_absorbed);
+	ksft_print_msg("fail_nth: %-50s exercised %4u injection points, %3u absorbed%s\n",
+		       s->label, s->points, s->absorbed,
 		       s->short_rounds ? " (a short round was run again)" : "");
+	ksft_print_msg("fail_nth:   fail_iommufd alone: %u sites, %u EFAULT, %u absorbed\n",
+		       s->iommufd_points, s->iommufd_efaults,
+		       s->iommufd_absorbed);
 	if (s->absorbed) {
 		sweep_list_absorbed(s, sites, sizeof(sites));
 		ksft_print_msg("fail_nth:   absorbed at sites %s\n", sites);
@@ -613,19 +765,22 @@ static unsigned int world_add_ioas(struct __test_metadata *_metadata,
 	return w->nioas++;
 }
 
-/* Opens a file with no object in it */
+/* Opens a file with no object in it, in the sweep's RLIMIT_MODE */
 static void world_open_file(struct __test_metadata *_metadata,
-			    struct world *w)
+			    struct nth_env *env, struct world *w)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = iommufd_open();
 	ASSERT_LE(0, w->fd);
+	if (env->mm_mode)
+		ASSERT_EQ(0, rlimit_mode_set(w->fd, 1));
 }
 
 /* Opens a file with one empty IOAS, index 0 */
-static void world_open(struct __test_metadata *_metadata, struct world *w)
+static void world_open(struct __test_metadata *_metadata, struct nth_env *env,
+		       struct world *w)
 {
-	world_open_file(_metadata, w);
+	world_open_file(_metadata, env, w);
 	world_add_ioas(_metadata, w);
 }
 
@@ -972,6 +1127,7 @@ FIXTURE_VARIANT(map_sweep)
 	bool thp;
 	unsigned int domains;
 	unsigned int pin_batch;	/* 0: the kernel's default */
+	enum nth_payer payer;
 };
 
 FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_4k_no_domain)
@@ -1078,11 +1234,38 @@ FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_thp_two_domains_default_batch)
 	.pin_batch = 0,
 };
 
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_4k_one_domain_user_locked_vm)
+{
+	.fixed_iova = true,
+	.thp = false,
+	.domains = 1,
+	.pin_batch = PIN_BATCH,
+	.payer = PAYER_USER,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_4k_one_domain_mm_locked_vm)
+{
+	.fixed_iova = true,
+	.thp = false,
+	.domains = 1,
+	.pin_batch = PIN_BATCH,
+	.payer = PAYER_MM,
+};
+
+FIXTURE_VARIANT_ADD(map_sweep, fixed_iova_4k_no_domain_mm_locked_vm)
+{
+	.fixed_iova = true,
+	.thp = false,
+	.domains = 0,
+	.pin_batch = PIN_BATCH,
+	.payer = PAYER_MM,
+};
+
 FIXTURE_SETUP(map_sweep)
 {
 	SKIP_IF_UPSTREAM_MOCK(return);
 
-	env_setup(_metadata, &self->env, variant->pin_batch);
+	env_setup(_metadata, &self->env, variant->pin_batch, variant->payer);
 }
 
 FIXTURE_TEARDOWN(map_sweep)
@@ -1092,11 +1275,12 @@ FIXTURE_TEARDOWN(map_sweep)
 
 /* IOAS 0 with @domains mock domains and nothing mapped */
 static void empty_world_open(struct __test_metadata *_metadata,
-			     struct world *w, unsigned int domains)
+			     struct nth_env *env, struct world *w,
+			     unsigned int domains)
 {
 	unsigned int i;
 
-	world_open(_metadata, w);
+	world_open(_metadata, env, w);
 	for (i = 0; i != domains; i++)
 		world_attach(_metadata, w, 0);
 }
@@ -1107,6 +1291,9 @@ TEST_F_TIMEOUT(map_sweep, failed_map_leaves_the_ioas_as_it_was, 600)
 	void *va = variant->thp ? env->thp : env->small;
 	uint64_t length = variant->thp ? SZ_2M : env->small_len;
 	uint64_t want_iova = IOVA_A;
+	/* Only an IOAS with a domain pins, and so charges, what it maps */
+	unsigned int pins = variant->domains ? 1 : 0;
+	uint64_t pages = pins * length / env->page;
 	struct iommu_ioas_map cmd;
 	struct ioas_ranges before;
 	char label[80], batch[24];
@@ -1119,21 +1306,25 @@ TEST_F_TIMEOUT(map_sweep, failed_map_leaves_the_ioas_as_it_was, 600)
 		snprintf(batch, sizeof(batch), "batch %u", variant->pin_batch);
 	else
 		snprintf(batch, sizeof(batch), "one batch");
-	snprintf(label, sizeof(label), "IOAS_MAP (%s IOVA, %s, %u domain%s, %s)",
+	snprintf(label, sizeof(label), "IOAS_MAP (%s IOVA, %s, %u domain%s, %s%s)",
 		 variant->fixed_iova ? "fixed" : "auto",
 		 variant->thp ? "THP" : "4 KiB", variant->domains,
-		 variant->domains == 1 ? "" : "s", batch);
+		 variant->domains == 1 ? "" : "s", batch,
+		 payer_names[variant->payer]);
 
 	/* A round without injection shows where the mapping belongs */
-	empty_world_open(_metadata, &w, variant->domains);
+	empty_world_open(_metadata, env, &w, variant->domains);
 	ASSERT_EQ(0, variant->fixed_iova ?
 		  ioas_map_fixed(w.fd, w.ioas[0], va, length, want_iova) :
 		  ioas_map_auto(w.fd, w.ioas[0], va, length, &want_iova));
 	world_note_map(_metadata, &w, 0, want_iova, va, length);
+	expect_pins(_metadata, env, va, length, pins, label);
+	env_expect_charged(_metadata, env, pages, label);
 	world_close(_metadata, env, &w, label);
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
-		empty_world_open(_metadata, &w, variant->domains);
+	for (sweep_start(&s, env, label, pins); !s.done;
+	     sweep_next(_metadata, &s)) {
+		empty_world_open(_metadata, env, &w, variant->domains);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		map_cmd_init(&cmd, w.ioas[0], va, length, variant->fixed_iova,
 			     IOVA_A);
@@ -1154,23 +1345,32 @@ TEST_F_TIMEOUT(map_sweep, failed_map_leaves_the_ioas_as_it_was, 600)
 			       (unsigned long long)cmd.iova);
 		world_note_map(_metadata, &w, 0, cmd.iova, va, length);
 		world_expect_mapped(_metadata, &w, s.when);
-		expect_pins(_metadata, env, va, length, 1, s.when);
+		expect_pins(_metadata, env, va, length, pins, s.when);
+		env_expect_charged(_metadata, env, pages, s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
-/* ---- IOMMU_IOAS_COPY into an IOAS with a mock domain ---- */
+/* ---- IOMMU_IOAS_COPY ---- */
 
 FIXTURE(copy_sweep)
 {
 	struct nth_env env;
 };
 
+/*
+ * The destination has a mock domain, so the copy pins the source's pages,
+ * unless the source has one too and they are pinned already; a copy into
+ * an IOAS without a domain pins nothing.
+ */
 FIXTURE_VARIANT(copy_sweep)
 {
 	bool fixed_iova;
 	bool thp;
+	bool src_domain;
+	bool no_dst_domain;
+	enum nth_payer payer;
 };
 
 FIXTURE_VARIANT_ADD(copy_sweep, fixed_iova_4k)
@@ -1195,11 +1395,29 @@ FIXTURE_VARIANT_ADD(copy_sweep, auto_iova_thp)
 	.thp = true,
 };
 
+FIXTURE_VARIANT_ADD(copy_sweep, fixed_iova_4k_pinned_source)
+{
+	.fixed_iova = true,
+	.src_domain = true,
+};
+
+FIXTURE_VARIANT_ADD(copy_sweep, fixed_iova_4k_no_domain)
+{
+	.fixed_iova = true,
+	.no_dst_domain = true,
+};
+
+FIXTURE_VARIANT_ADD(copy_sweep, fixed_iova_4k_user_locked_vm)
+{
+	.fixed_iova = true,
+	.payer = PAYER_USER,
+};
+
 FIXTURE_SETUP(copy_sweep)
 {
 	SKIP_IF_UPSTREAM_MOCK(return);
 
-	env_setup(_metadata, &self->env, PIN_BATCH);
+	env_setup(_metadata, &self->env, PIN_BATCH, variant->payer);
 }
 
 FIXTURE_TEARDOWN(copy_sweep)
@@ -1209,18 +1427,22 @@ FIXTURE_TEARDOWN(copy_sweep)
 
 /*
  * IOAS 0, the source, maps the buffer as two areas back to back at IOVA_A,
- * so that a copy of all of it builds two areas in the destination, IOAS 1,
- * which has a mock domain.
+ * so that a copy of all of it builds two areas in the destination, IOAS 1.
+ * Each may have a mock domain.
  */
 static void copy_world_open(struct __test_metadata *_metadata,
-			    struct world *w, uint8_t *va, uint64_t length)
+			    struct nth_env *env, struct world *w, uint8_t *va,
+			    uint64_t length, bool src_domain, bool dst_domain)
 {
-	world_open(_metadata, w);
+	world_open(_metadata, env, w);
+	if (src_domain)
+		world_attach(_metadata, w, 0);
 	world_map(_metadata, w, 0, va, length / 2, IOVA_A);
 	world_map(_metadata, w, 0, va + length / 2, length / 2,
 		  IOVA_A + length / 2);
 	world_add_ioas(_metadata, w);
-	world_attach(_metadata, w, 1);
+	if (dst_domain)
+		world_attach(_metadata, w, 1);
 }
 
 TEST_F_TIMEOUT(copy_sweep, failed_copy_leaves_both_ioas_as_they_were, 600)
@@ -1228,6 +1450,10 @@ TEST_F_TIMEOUT(copy_sweep, failed_copy_leaves_both_ioas_as_they_were, 600)
 	struct nth_env *env = &self->env;
 	uint8_t *va = variant->thp ? env->thp : env->small;
 	uint64_t length = variant->thp ? SZ_2M : env->small_len;
+	bool dst_domain = !variant->no_dst_domain;
+	/* Pinned once per pages object, by the source or by the copy */
+	unsigned int pins_before = variant->src_domain ? 1 : 0;
+	unsigned int pins = variant->src_domain || dst_domain ? 1 : 0;
 	uint64_t pages = length / env->page;
 	struct iommu_ioas_copy cmd;
 	struct ioas_ranges before;
@@ -1238,20 +1464,28 @@ TEST_F_TIMEOUT(copy_sweep, failed_copy_leaves_both_ioas_as_they_were, 600)
 
 	if (variant->thp && !env->thp_ok)
 		SKIP(return, "no transparent huge page backs the buffer");
-	snprintf(label, sizeof(label), "IOAS_COPY (%s IOVA, %s, 2 areas, 1 domain)",
+	snprintf(label, sizeof(label), "IOAS_COPY (%s IOVA, %s, 2 areas, %s%s)",
 		 variant->fixed_iova ? "fixed" : "auto",
-		 variant->thp ? "THP" : "4 KiB");
+		 variant->thp ? "THP" : "4 KiB",
+		 variant->src_domain ? "domains on both" :
+		 dst_domain ? "domain on dst" : "no domain",
+		 payer_names[variant->payer]);
 
-	copy_world_open(_metadata, &w, va, length);
+	copy_world_open(_metadata, env, &w, va, length, variant->src_domain,
+			dst_domain);
 	copy_cmd_init(&cmd, w.ioas[1], w.ioas[0], IOVA_A, length,
 		      variant->fixed_iova, IOVA_DST);
 	ASSERT_EQ(0, ioctl(w.fd, IOMMU_IOAS_COPY, &cmd));
 	want_iova = cmd.dst_iova;
 	world_note_map(_metadata, &w, 1, want_iova, va, length);
+	expect_pins(_metadata, env, va, length, pins, label);
+	env_expect_charged(_metadata, env, pins * pages, label);
 	world_close(_metadata, env, &w, label);
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
-		copy_world_open(_metadata, &w, va, length);
+	for (sweep_start(&s, env, label, pins != pins_before); !s.done;
+	     sweep_next(_metadata, &s)) {
+		copy_world_open(_metadata, env, &w, va, length,
+				variant->src_domain, dst_domain);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[1], &before));
 		copy_cmd_init(&cmd, w.ioas[1], w.ioas[0], IOVA_A, length,
 			      variant->fixed_iova, IOVA_DST);
@@ -1260,8 +1494,11 @@ TEST_F_TIMEOUT(copy_sweep, failed_copy_leaves_both_ioas_as_they_were, 600)
 			world_expect_ranges(_metadata, &w, 1, &before, s.when);
 			world_expect_unmapped(_metadata, &w, 1, 0,
 					      MOCK_APERTURE_LAST + 1, s.when);
-			expect_pins(_metadata, env, va, length, 1, s.when);
-			env_expect_charged(_metadata, env, pages, s.when);
+			world_expect_mapped(_metadata, &w, s.when);
+			expect_pins(_metadata, env, va, length, pins_before,
+				    s.when);
+			env_expect_charged(_metadata, env, pins_before * pages,
+					   s.when);
 			copy_cmd_init(&cmd, w.ioas[1], w.ioas[0], IOVA_A,
 				      length, variant->fixed_iova, IOVA_DST);
 			ASSERT_EQ(0, ioctl(w.fd, IOMMU_IOAS_COPY, &cmd))
@@ -1273,12 +1510,12 @@ TEST_F_TIMEOUT(copy_sweep, failed_copy_leaves_both_ioas_as_they_were, 600)
 			       (unsigned long long)cmd.dst_iova);
 		world_note_map(_metadata, &w, 1, cmd.dst_iova, va, length);
 		world_expect_mapped(_metadata, &w, s.when);
-		/* A copy shares the source's pins and charge */
-		expect_pins(_metadata, env, va, length, 1, s.when);
-		env_expect_charged(_metadata, env, pages, s.when);
+		/* A copy shares the source's pages: one pin, one charge */
+		expect_pins(_metadata, env, va, length, pins, s.when);
+		env_expect_charged(_metadata, env, pins * pages, s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 /* ---- IOMMU_TEST_OP_MOCK_DOMAIN: attaching a domain to a mapped IOAS ---- */
@@ -1288,9 +1525,11 @@ FIXTURE(attach_sweep)
 	struct nth_env env;
 };
 
+/* The first domain pins what the IOAS maps, a second one finds it pinned */
 FIXTURE_VARIANT(attach_sweep)
 {
 	unsigned int domains_before;
+	enum nth_payer payer;
 };
 
 FIXTURE_VARIANT_ADD(attach_sweep, first_domain)
@@ -1303,11 +1542,23 @@ FIXTURE_VARIANT_ADD(attach_sweep, second_domain)
 	.domains_before = 1,
 };
 
+FIXTURE_VARIANT_ADD(attach_sweep, first_domain_user_locked_vm)
+{
+	.domains_before = 0,
+	.payer = PAYER_USER,
+};
+
+FIXTURE_VARIANT_ADD(attach_sweep, first_domain_mm_locked_vm)
+{
+	.domains_before = 0,
+	.payer = PAYER_MM,
+};
+
 FIXTURE_SETUP(attach_sweep)
 {
 	SKIP_IF_UPSTREAM_MOCK(return);
 
-	env_setup(_metadata, &self->env, PIN_BATCH);
+	env_setup(_metadata, &self->env, PIN_BATCH, variant->payer);
 }
 
 FIXTURE_TEARDOWN(attach_sweep)
@@ -1315,7 +1566,10 @@ FIXTURE_TEARDOWN(attach_sweep)
 	env_teardown(_metadata, &self->env);
 }
 
-/* IOAS 0 maps the 4 KiB buffer at IOVA_A and the THP at IOVA_B */
+/*
+ * IOAS 0 maps the 4 KiB buffer at IOVA_A and the THP at IOVA_B; returns the
+ * pages mapped, which are pinned and charged only if @domains is not 0.
+ */
 static uint64_t mapped_world_open(struct __test_metadata *_metadata,
 				  struct nth_env *env, struct world *w,
 				  unsigned int domains)
@@ -1323,7 +1577,7 @@ static uint64_t mapped_world_open(struct __test_metadata *_metadata,
 	uint64_t pages = env->small_len / env->page;
 	unsigned int i;
 
-	world_open(_metadata, w);
+	world_open(_metadata, env, w);
 	for (i = 0; i != domains; i++)
 		world_attach(_metadata, w, 0);
 	world_map(_metadata, w, 0, env->small, env->small_len, IOVA_A);
@@ -1334,18 +1588,24 @@ static uint64_t mapped_world_open(struct __test_metadata *_metadata,
 	return pages;
 }
 
-/* Both buffers are pinned once if they are mapped at all */
+/*
+ * Both buffers of the mapped world are pinned @pins times: once while IOAS 0
+ * has a domain, else not at all; and @pages pages are charged.
+ */
 static void expect_mapped_world_pins(struct __test_metadata *_metadata,
-				     struct nth_env *env, const char *when)
+				     struct nth_env *env, unsigned int pins,
+				     uint64_t pages, const char *when)
 {
-	expect_pins(_metadata, env, env->small, env->small_len, 1, when);
+	expect_pins(_metadata, env, env->small, env->small_len, pins, when);
 	if (env->thp_ok)
-		expect_pins(_metadata, env, env->thp, SZ_2M, 1, when);
+		expect_pins(_metadata, env, env->thp, SZ_2M, pins, when);
+	env_expect_charged(_metadata, env, pins ? pages : 0, when);
 }
 
 TEST_F_TIMEOUT(attach_sweep, failed_attach_leaves_the_ioas_as_it_was, 600)
 {
 	struct nth_env *env = &self->env;
+	unsigned int pins_before = variant->domains_before ? 1 : 0;
 	struct ioas_ranges before, after, want;
 	struct iommu_test_cmd cmd;
 	uint64_t pages;
@@ -1353,17 +1613,21 @@ TEST_F_TIMEOUT(attach_sweep, failed_attach_leaves_the_ioas_as_it_was, 600)
 	struct world w;
 	char label[80];
 
-	snprintf(label, sizeof(label), "MOCK_DOMAIN attach (%u domain%s before, %u areas)",
+	snprintf(label, sizeof(label), "MOCK_DOMAIN attach (%u domain%s before, %u areas%s)",
 		 variant->domains_before,
-		 variant->domains_before == 1 ? "" : "s", env->thp_ok ? 2 : 1);
+		 variant->domains_before == 1 ? "" : "s", env->thp_ok ? 2 : 1,
+		 payer_names[variant->payer]);
 
 	pages = mapped_world_open(_metadata, env, &w, variant->domains_before);
+	expect_mapped_world_pins(_metadata, env, pins_before, pages, label);
 	world_attach(_metadata, &w, 0);
 	world_expect_mapped(_metadata, &w, label);
+	expect_mapped_world_pins(_metadata, env, 1, pages, label);
 	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
 	world_close(_metadata, env, &w, label);
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+	for (sweep_start(&s, env, label, !pins_before); !s.done;
+	     sweep_next(_metadata, &s)) {
 		mapped_world_open(_metadata, env, &w, variant->domains_before);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		mock_domain_cmd_init(&cmd, w.ioas[0]);
@@ -1371,8 +1635,8 @@ TEST_F_TIMEOUT(attach_sweep, failed_attach_leaves_the_ioas_as_it_was, 600)
 		    NTH_FAILED) {
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
-			expect_mapped_world_pins(_metadata, env, s.when);
-			env_expect_charged(_metadata, env, pages, s.when);
+			expect_mapped_world_pins(_metadata, env, pins_before,
+						 pages, s.when);
 			mock_domain_cmd_init(&cmd, w.ioas[0]);
 			ASSERT_EQ(0, ioctl(w.fd, IOMMU_TEST_CMD, &cmd))
 				TH_LOG("%s: retry fails: %s", s.when,
@@ -1384,10 +1648,10 @@ TEST_F_TIMEOUT(attach_sweep, failed_attach_leaves_the_ioas_as_it_was, 600)
 			TH_LOG("%s: IOVA ranges differ from a clean attach",
 			       s.when);
 		world_expect_mapped(_metadata, &w, s.when);
-		expect_mapped_world_pins(_metadata, env, s.when);
+		expect_mapped_world_pins(_metadata, env, 1, pages, s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 /* ---- IOMMU_IOAS_ALLOC ---- */
@@ -1420,7 +1684,7 @@ FIXTURE_SETUP(alloc_sweep)
 {
 	SKIP_IF_UPSTREAM_MOCK(return);
 
-	env_setup(_metadata, &self->env, PIN_BATCH);
+	env_setup(_metadata, &self->env, PIN_BATCH, PAYER_IPC_LOCK);
 }
 
 FIXTURE_TEARDOWN(alloc_sweep)
@@ -1439,13 +1703,13 @@ TEST_F_TIMEOUT(alloc_sweep, failed_alloc_leaves_the_file_as_it_was, 600)
 
 	sweep_start(&s, env, variant->beside_mapped_ioas ?
 			     "IOAS_ALLOC (next to a mapped IOAS)" :
-			     "IOAS_ALLOC (in an empty file)");
+			     "IOAS_ALLOC (in an empty file)", false);
 	for (; !s.done; sweep_next(_metadata, &s)) {
 		if (variant->beside_mapped_ioas) {
 			pages = mapped_world_open(_metadata, env, &w, 1);
 			ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		} else {
-			world_open_file(_metadata, &w);
+			world_open_file(_metadata, env, &w);
 		}
 		cmd = (struct iommu_ioas_alloc){ .size = sizeof(cmd) };
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_ALLOC, &cmd) ==
@@ -1454,15 +1718,15 @@ TEST_F_TIMEOUT(alloc_sweep, failed_alloc_leaves_the_file_as_it_was, 600)
 				world_expect_ranges(_metadata, &w, 0, &before,
 						    s.when);
 				world_expect_mapped(_metadata, &w, s.when);
-				expect_mapped_world_pins(_metadata, env,
-							 s.when);
+				expect_mapped_world_pins(_metadata, env, 1,
+							 pages, s.when);
 			} else {
 				/* Only a file without objects may do this */
 				EXPECT_EQ(0, rlimit_mode_set(w.fd, 0))
 					TH_LOG("%s: the file is not empty: %s",
 					       s.when, strerror(errno));
+				env_expect_charged(_metadata, env, 0, s.when);
 			}
-			env_expect_charged(_metadata, env, pages, s.when);
 			cmd = (struct iommu_ioas_alloc){ .size = sizeof(cmd) };
 			ASSERT_EQ(0, ioctl(w.fd, IOMMU_IOAS_ALLOC, &cmd))
 				TH_LOG("%s: retry fails: %s", s.when,
@@ -1476,11 +1740,14 @@ TEST_F_TIMEOUT(alloc_sweep, failed_alloc_leaves_the_file_as_it_was, 600)
 		EXPECT_EQ(0, fresh.range[0].start);
 		EXPECT_EQ(UINT64_MAX, fresh.range[0].last);
 		EXPECT_EQ(1, fresh.align);
-		if (variant->beside_mapped_ioas)
+		if (variant->beside_mapped_ioas) {
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+			expect_mapped_world_pins(_metadata, env, 1, pages,
+						 s.when);
+		}
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 /* ---- The other IOAS ioctls and destroying a mock domain ---- */
@@ -1494,7 +1761,7 @@ FIXTURE_SETUP(fail_nth)
 {
 	SKIP_IF_UPSTREAM_MOCK(return);
 
-	env_setup(_metadata, &self->env, PIN_BATCH);
+	env_setup(_metadata, &self->env, PIN_BATCH, PAYER_IPC_LOCK);
 }
 
 FIXTURE_TEARDOWN(fail_nth)
@@ -1506,21 +1773,24 @@ TEST_F_TIMEOUT(fail_nth, failed_unmap_keeps_every_mapping, 600)
 {
 	const char *label = "IOAS_UNMAP (one of 2 areas, 2 domains)";
 	struct nth_env *env = &self->env;
+	uint64_t small_pages = env->small_len / env->page;
 	struct iommu_ioas_unmap cmd;
 	struct ioas_ranges before;
-	uint64_t unmapped;
+	uint64_t unmapped, pages;
 	struct sweep s;
 	struct world w;
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
-		mapped_world_open(_metadata, env, &w, 2);
+	for (sweep_start(&s, env, label, false); !s.done;
+	     sweep_next(_metadata, &s)) {
+		pages = mapped_world_open(_metadata, env, &w, 2);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		unmap_cmd_init(&cmd, w.ioas[0], IOVA_A, env->small_len);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_UNMAP, &cmd) ==
 		    NTH_FAILED) {
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
-			expect_mapped_world_pins(_metadata, env, s.when);
+			expect_mapped_world_pins(_metadata, env, 1, pages,
+						 s.when);
 			ASSERT_EQ(0, ioas_unmap(w.fd, w.ioas[0], IOVA_A,
 						env->small_len, &unmapped))
 				TH_LOG("%s: retry fails: %s", s.when,
@@ -1534,22 +1804,55 @@ TEST_F_TIMEOUT(fail_nth, failed_unmap_keeps_every_mapping, 600)
 		world_expect_mapped(_metadata, &w, s.when);
 		expect_pins(_metadata, env, env->small, env->small_len, 0,
 			    s.when);
+		if (env->thp_ok)
+			expect_pins(_metadata, env, env->thp, SZ_2M, 1, s.when);
+		env_expect_charged(_metadata, env, pages - small_pages, s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
-/* Allowed ranges before the sweep's call, and the ones it asks for */
+/*
+ * Allowed ranges before the sweep's call, and the ones it asks for: apart,
+ * so that an automatic IOVA tells which list is in force
+ */
 static const struct iommu_iova_range allowed_old[] = {
 	{ .start = IOVA_A, .last = IOVA_DST - 1 },
 	{ .start = IOVA_DST, .last = IOVA_DST + SZ_2M - 1 },
 };
 
 static const struct iommu_iova_range allowed_new[] = {
-	{ .start = 0, .last = IOVA_B - 1 },
-	{ .start = IOVA_DST, .last = IOVA_DST + 16 * SZ_2M - 1 },
+	{ .start = 0, .last = IOVA_A - 1 },
+	{ .start = IOVA_DST + SZ_2M, .last = IOVA_DST + 16 * SZ_2M - 1 },
 	{ .start = 1ULL << 40, .last = (1ULL << 40) + (1ULL << 30) - 1 },
 };
+
+/*
+ * IOVA_RANGES does not show the allowed list (6.12), so a page mapped at
+ * an automatic IOVA of IOAS 0, and unmapped again, must land in @allowed
+ */
+static void world_expect_allowed(struct __test_metadata *_metadata,
+				 struct nth_env *env, struct world *w,
+				 const struct iommu_iova_range *allowed,
+				 unsigned int num, const char *when)
+{
+	uint64_t iova, unmapped;
+	bool inside = false;
+	unsigned int i;
+
+	ASSERT_EQ(0, ioas_map_auto(w->fd, w->ioas[0], env->small, env->page,
+				   &iova))
+		TH_LOG("%s: no automatic IOVA: %s", when, strerror(errno));
+	for (i = 0; i != num; i++)
+		inside |= allowed[i].start <= iova &&
+			  iova + env->page - 1 <= allowed[i].last;
+	EXPECT_TRUE(inside)
+		TH_LOG("%s: automatic IOVA 0x%llx outside the allowed list",
+		       when, (unsigned long long)iova);
+	ASSERT_EQ(0, ioas_unmap(w->fd, w->ioas[0], iova, env->page,
+				&unmapped));
+	EXPECT_EQ(env->page, unmapped);
+}
 
 /* The mapped world of IOAS 0 with one domain and allowed_old in force */
 static uint64_t allowed_world_open(struct __test_metadata *_metadata,
@@ -1573,13 +1876,17 @@ TEST_F_TIMEOUT(fail_nth, failed_allow_iovas_keeps_the_old_ranges, 600)
 	struct world w;
 
 	allowed_world_open(_metadata, env, &w);
+	world_expect_allowed(_metadata, env, &w, allowed_old,
+			     ARRAY_SIZE(allowed_old), label);
 	ASSERT_EQ(0, ioas_allow_iovas(w.fd, w.ioas[0], allowed_new,
 				      ARRAY_SIZE(allowed_new)));
 	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
-	ASSERT_EQ(ARRAY_SIZE(allowed_new), want.num);
+	world_expect_allowed(_metadata, env, &w, allowed_new,
+			     ARRAY_SIZE(allowed_new), label);
 	world_close(_metadata, env, &w, label);
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+	for (sweep_start(&s, env, label, false); !s.done;
+	     sweep_next(_metadata, &s)) {
 		pages = allowed_world_open(_metadata, env, &w);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		allow_cmd_init(&cmd, w.ioas[0], allowed_new,
@@ -1588,7 +1895,10 @@ TEST_F_TIMEOUT(fail_nth, failed_allow_iovas_keeps_the_old_ranges, 600)
 				&cmd) == NTH_FAILED) {
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
-			env_expect_charged(_metadata, env, pages, s.when);
+			expect_mapped_world_pins(_metadata, env, 1, pages,
+						 s.when);
+			world_expect_allowed(_metadata, env, &w, allowed_old,
+					     ARRAY_SIZE(allowed_old), s.when);
 			ASSERT_EQ(0, ioas_allow_iovas(w.fd, w.ioas[0],
 						      allowed_new,
 						      ARRAY_SIZE(allowed_new)))
@@ -1596,10 +1906,13 @@ TEST_F_TIMEOUT(fail_nth, failed_allow_iovas_keeps_the_old_ranges, 600)
 				       strerror(errno));
 		}
 		world_expect_ranges(_metadata, &w, 0, &want, s.when);
+		world_expect_allowed(_metadata, env, &w, allowed_new,
+				     ARRAY_SIZE(allowed_new), s.when);
 		world_expect_mapped(_metadata, &w, s.when);
+		expect_mapped_world_pins(_metadata, env, 1, pages, s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 TEST_F_TIMEOUT(fail_nth, failed_iova_ranges_changes_nothing, 600)
@@ -1608,16 +1921,20 @@ TEST_F_TIMEOUT(fail_nth, failed_iova_ranges_changes_nothing, 600)
 	struct nth_env *env = &self->env;
 	struct iommu_ioas_iova_ranges cmd;
 	struct ioas_ranges before, got;
+	uint64_t pages;
 	struct sweep s;
 	struct world w;
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
-		allowed_world_open(_metadata, env, &w);
+	for (sweep_start(&s, env, label, false); !s.done;
+	     sweep_next(_metadata, &s)) {
+		pages = allowed_world_open(_metadata, env, &w);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		ranges_cmd_init(&cmd, w.ioas[0], &got);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_IOAS_IOVA_RANGES,
 				&cmd) == NTH_FAILED) {
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+			expect_mapped_world_pins(_metadata, env, 1, pages,
+						 s.when);
 			ranges_cmd_init(&cmd, w.ioas[0], &got);
 			ASSERT_EQ(0, ioctl(w.fd, IOMMU_IOAS_IOVA_RANGES, &cmd))
 				TH_LOG("%s: retry fails: %s", s.when,
@@ -1628,40 +1945,70 @@ TEST_F_TIMEOUT(fail_nth, failed_iova_ranges_changes_nothing, 600)
 			TH_LOG("%s: reports other ranges than before", s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
-TEST_F_TIMEOUT(fail_nth, failed_mock_domain_destroy_keeps_the_domain, 600)
+/*
+ * Destroys one of @domains mock domains of the mapped world: the last one
+ * takes the pins of IOAS 0 with it.
+ */
+static void mock_domain_destroy_sweep(struct __test_metadata *_metadata,
+				      struct nth_env *env,
+				      unsigned int domains)
 {
-	const char *label = "DESTROY of a mock domain (1 of 2, 2 areas)";
-	struct nth_env *env = &self->env;
+	unsigned int pins_after = domains > 1 ? 1 : 0;
+	struct ioas_ranges before, want;
 	struct iommu_destroy cmd;
-	struct ioas_ranges before;
+	char label[80];
 	uint32_t victim;
+	uint64_t pages;
 	struct sweep s;
 	struct world w;
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
-		mapped_world_open(_metadata, env, &w, 2);
+	snprintf(label, sizeof(label), "DESTROY of a mock domain (1 of %u, %u areas)",
+		 domains, env->thp_ok ? 2 : 1);
+
+	mapped_world_open(_metadata, env, &w, domains);
+	ASSERT_EQ(0, object_destroy(w.fd, w.mocks[domains - 1].id));
+	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
+	world_forget_mock(&w, w.mocks[domains - 1].id);
+	world_close(_metadata, env, &w, label);
+
+	for (sweep_start(&s, env, label, false); !s.done;
+	     sweep_next(_metadata, &s)) {
+		pages = mapped_world_open(_metadata, env, &w, domains);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
-		victim = w.mocks[1].id;
+		victim = w.mocks[domains - 1].id;
 		cmd = (struct iommu_destroy){ .size = sizeof(cmd), .id = victim };
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_DESTROY, &cmd) ==
 		    NTH_FAILED) {
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
+			expect_mapped_world_pins(_metadata, env, 1, pages,
+						 s.when);
 			ASSERT_EQ(0, object_destroy(w.fd, victim))
 				TH_LOG("%s: retry fails: %s", s.when,
 				       strerror(errno));
 		}
 		world_forget_mock(&w, victim);
 		EXPECT_NE(0, mock_check_unmapped(w.fd, victim, 0, 1));
-		world_expect_ranges(_metadata, &w, 0, &before, s.when);
+		world_expect_ranges(_metadata, &w, 0, &want, s.when);
 		world_expect_mapped(_metadata, &w, s.when);
-		expect_mapped_world_pins(_metadata, env, s.when);
+		expect_mapped_world_pins(_metadata, env, pins_after, pages,
+					 s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
+}
+
+TEST_F_TIMEOUT(fail_nth, failed_mock_domain_destroy_keeps_the_domain, 600)
+{
+	mock_domain_destroy_sweep(_metadata, &self->env, 2);
+}
+
+TEST_F_TIMEOUT(fail_nth, failed_last_mock_domain_destroy_keeps_the_pins, 600)
+{
+	mock_domain_destroy_sweep(_metadata, &self->env, 1);
 }
 
 /* ---- Mock devices: bind, attach, replace, HWPT_ALLOC, unbind ---- */
@@ -1677,7 +2024,8 @@ TEST_F_TIMEOUT(fail_nth, failed_bind_leaves_no_device, 600)
 	struct sweep s;
 	struct world w;
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+	for (sweep_start(&s, env, label, false); !s.done;
+	     sweep_next(_metadata, &s)) {
 		pages = mapped_world_open(_metadata, env, &w, 0);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		mock_dev_cmd_init(&cmd, 0);
@@ -1686,8 +2034,8 @@ TEST_F_TIMEOUT(fail_nth, failed_bind_leaves_no_device, 600)
 			env_expect_no_new_device(_metadata, env, 0, s.when);
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
-			expect_mapped_world_pins(_metadata, env, s.when);
-			env_expect_charged(_metadata, env, pages, s.when);
+			expect_mapped_world_pins(_metadata, env, 0, pages,
+						 s.when);
 			mock_dev_cmd_init(&cmd, 0);
 			ASSERT_EQ(0, ioctl(w.fd, IOMMU_TEST_CMD, &cmd))
 				TH_LOG("%s: retry fails: %s", s.when,
@@ -1702,11 +2050,14 @@ TEST_F_TIMEOUT(fail_nth, failed_bind_leaves_no_device, 600)
 							      w.devs[dev].id))
 			TH_LOG("%s: the new device is not blocked", s.when);
 		world_expect_ranges(_metadata, &w, 0, &before, s.when);
+		/* Binding pins nothing; attaching it gives IOAS 0 a domain */
+		expect_mapped_world_pins(_metadata, env, 0, pages, s.when);
 		world_attach_dev(_metadata, &w, dev, 0);
 		world_expect_mapped(_metadata, &w, s.when);
+		expect_mapped_world_pins(_metadata, env, 1, pages, s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 /* ---- MOCK_DEVICE_ATTACH to a mapped IOAS ---- */
@@ -1718,7 +2069,8 @@ FIXTURE(dev_attach_sweep)
 
 /*
  * The device is the IOAS's first, so the attach builds an automatic HWPT
- * and fills it, or a second device already has one the attach joins.
+ * and fills it, or a second device already has one the attach joins. What
+ * the IOAS maps is pinned by the attach if it brings the first domain.
  */
 FIXTURE_VARIANT(dev_attach_sweep)
 {
@@ -1748,7 +2100,7 @@ FIXTURE_SETUP(dev_attach_sweep)
 {
 	SKIP_IF_UPSTREAM_MOCK(return);
 
-	env_setup(_metadata, &self->env, PIN_BATCH);
+	env_setup(_metadata, &self->env, PIN_BATCH, PAYER_IPC_LOCK);
 }
 
 FIXTURE_TEARDOWN(dev_attach_sweep)
@@ -1773,6 +2125,7 @@ static uint64_t dev_attach_world_open(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(dev_attach_sweep, failed_attach_leaves_the_device_detached, 600)
 {
 	struct nth_env *env = &self->env;
+	unsigned int pins_before = variant->domains || variant->joins ? 1 : 0;
 	enum nth_outcome outcome;
 	struct ioas_ranges before, want;
 	struct iommu_test_cmd cmd;
@@ -1786,15 +2139,18 @@ TEST_F_TIMEOUT(dev_attach_sweep, failed_attach_leaves_the_device_detached, 600)
 		 variant->domains, variant->domains == 1 ? "" : "s",
 		 env->thp_ok ? 2 : 1);
 
-	dev_attach_world_open(_metadata, env, &w, variant->domains,
-			      variant->joins);
+	pages = dev_attach_world_open(_metadata, env, &w, variant->domains,
+				      variant->joins);
+	expect_mapped_world_pins(_metadata, env, pins_before, pages, label);
 	world_attach_dev(_metadata, &w, 0, 0);
 	if (variant->joins)
 		EXPECT_EQ(w.devs[1].hwpt, w.devs[0].hwpt);
+	expect_mapped_world_pins(_metadata, env, 1, pages, label);
 	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
 	world_close(_metadata, env, &w, label);
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+	for (sweep_start(&s, env, label, !pins_before); !s.done;
+	     sweep_next(_metadata, &s)) {
 		pages = dev_attach_world_open(_metadata, env, &w,
 					      variant->domains, variant->joins);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
@@ -1808,8 +2164,8 @@ TEST_F_TIMEOUT(dev_attach_sweep, failed_attach_leaves_the_device_detached, 600)
 				TH_LOG("%s: the device is not blocked", s.when);
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
-			expect_mapped_world_pins(_metadata, env, s.when);
-			env_expect_charged(_metadata, env, pages, s.when);
+			expect_mapped_world_pins(_metadata, env, pins_before,
+						 pages, s.when);
 			mock_attach_cmd_init(&cmd,
 					     IOMMU_TEST_OP_MOCK_DEVICE_ATTACH,
 					     w.devs[0].id, w.ioas[0]);
@@ -1825,10 +2181,10 @@ TEST_F_TIMEOUT(dev_attach_sweep, failed_attach_leaves_the_device_detached, 600)
 		world_expect_attached_ranges(_metadata, &w, 0, &want, outcome,
 					     s.when);
 		world_expect_mapped(_metadata, &w, s.when);
-		expect_mapped_world_pins(_metadata, env, s.when);
+		expect_mapped_world_pins(_metadata, env, 1, pages, s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 /* ---- MOCK_DEVICE_REPLACE between two mapped IOASes ---- */
@@ -1868,7 +2224,7 @@ FIXTURE_SETUP(replace_sweep)
 {
 	SKIP_IF_UPSTREAM_MOCK(return);
 
-	env_setup(_metadata, &self->env, PIN_BATCH);
+	env_setup(_metadata, &self->env, PIN_BATCH, PAYER_IPC_LOCK);
 }
 
 FIXTURE_TEARDOWN(replace_sweep)
@@ -1879,21 +2235,18 @@ FIXTURE_TEARDOWN(replace_sweep)
 /*
  * IOAS 0 maps the 4 KiB buffer at IOVA_A, IOAS 1 maps it too, and the THP
  * at IOVA_B; device 0 is on an automatic HWPT of IOAS 0. Returns what to
- * replace with and sets *pages to the pages charged.
+ * replace with.
  */
 static uint32_t replace_world_open(struct __test_metadata *_metadata,
 				   struct nth_env *env, struct world *w,
-				   enum replace_target target, uint64_t *pages)
+				   enum replace_target target)
 {
-	world_open(_metadata, w);
+	world_open(_metadata, env, w);
 	world_map(_metadata, w, 0, env->small, env->small_len, IOVA_A);
 	world_add_ioas(_metadata, w);
 	world_map(_metadata, w, 1, env->small, env->small_len, IOVA_A);
-	*pages = 2 * env->small_len / env->page;
-	if (env->thp_ok) {
+	if (env->thp_ok)
 		world_map(_metadata, w, 1, env->thp, SZ_2M, IOVA_B);
-		*pages += SZ_2M / env->page;
-	}
 	world_add_dev(_metadata, w, 0);
 	world_attach_dev(_metadata, w, 0, 0);
 
@@ -1910,12 +2263,23 @@ static uint32_t replace_world_open(struct __test_metadata *_metadata,
 	return w->ioas[1];
 }
 
+/*
+ * Each IOAS pins (with pages objects of its own) what it maps if it has a
+ * domain, @pinned[i]; the pins add up for the 4 KiB buffer both map.
+ */
 static void expect_replace_world_pins(struct __test_metadata *_metadata,
-				      struct nth_env *env, const char *when)
+				      struct nth_env *env,
+				      const bool pinned[2], const char *when)
 {
-	expect_pins(_metadata, env, env->small, env->small_len, 2, when);
+	unsigned int small = pinned[0] + pinned[1];
+	unsigned int thp = env->thp_ok && pinned[1] ? 1 : 0;
+
+	expect_pins(_metadata, env, env->small, env->small_len, small, when);
 	if (env->thp_ok)
-		expect_pins(_metadata, env, env->thp, SZ_2M, 1, when);
+		expect_pins(_metadata, env, env->thp, SZ_2M, thp, when);
+	env_expect_charged(_metadata, env,
+			   (small * env->small_len + thp * SZ_2M) / env->page,
+			   when);
 }
 
 TEST_F_TIMEOUT(replace_sweep, failed_replace_leaves_the_device_in_place, 600)
@@ -1925,30 +2289,36 @@ TEST_F_TIMEOUT(replace_sweep, failed_replace_leaves_the_device_in_place, 600)
 		[TO_SHARED_AUTOMATIC_HWPT] = "to a shared automatic HWPT",
 		[TO_EXPLICIT_HWPT] = "to an explicit HWPT",
 	};
+	/* IOAS 1 is pinned before if it has a domain; IOAS 0 loses its own */
+	const bool pinned_before[2] = {
+		true, variant->target != TO_NEW_AUTOMATIC_HWPT,
+	};
+	const bool pinned_after[2] = { false, true };
 	struct nth_env *env = &self->env;
 	struct ioas_ranges before[2], want[2];
 	uint32_t pt, cookie, old_hwpt;
 	enum nth_outcome outcome;
 	struct iommu_test_cmd cmd;
 	char label[80];
-	uint64_t pages;
 	struct sweep s;
 	struct world w;
 
 	snprintf(label, sizeof(label), "MOCK_DEVICE_REPLACE (%s)",
 		 names[variant->target]);
 
-	pt = replace_world_open(_metadata, env, &w, variant->target, &pages);
+	pt = replace_world_open(_metadata, env, &w, variant->target);
+	expect_replace_world_pins(_metadata, env, pinned_before, label);
 	mock_attach_cmd_init(&cmd, IOMMU_TEST_OP_MOCK_DEVICE_REPLACE,
 			     w.devs[0].id, pt);
 	ASSERT_EQ(0, ioctl(w.fd, IOMMU_TEST_CMD, &cmd));
+	expect_replace_world_pins(_metadata, env, pinned_after, label);
 	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want[0]));
 	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[1], &want[1]));
 	world_close(_metadata, env, &w, label);
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
-		pt = replace_world_open(_metadata, env, &w, variant->target,
-					&pages);
+	for (sweep_start(&s, env, label, !pinned_before[1]); !s.done;
+	     sweep_next(_metadata, &s)) {
+		pt = replace_world_open(_metadata, env, &w, variant->target);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before[0]));
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[1], &before[1]));
 		cookie = dom_cookie(w.fd, w.devs[0].id);
@@ -1965,8 +2335,8 @@ TEST_F_TIMEOUT(replace_sweep, failed_replace_leaves_the_device_in_place, 600)
 			world_expect_ranges(_metadata, &w, 1, &before[1],
 					    s.when);
 			world_expect_mapped(_metadata, &w, s.when);
-			expect_replace_world_pins(_metadata, env, s.when);
-			env_expect_charged(_metadata, env, pages, s.when);
+			expect_replace_world_pins(_metadata, env,
+						  pinned_before, s.when);
 			mock_attach_cmd_init(&cmd,
 					     IOMMU_TEST_OP_MOCK_DEVICE_REPLACE,
 					     w.devs[0].id, pt);
@@ -1985,10 +2355,11 @@ TEST_F_TIMEOUT(replace_sweep, failed_replace_leaves_the_device_in_place, 600)
 		world_expect_attached_ranges(_metadata, &w, 1, &want[1],
 					     outcome, s.when);
 		world_expect_mapped(_metadata, &w, s.when);
-		expect_replace_world_pins(_metadata, env, s.when);
+		expect_replace_world_pins(_metadata, env, pinned_after,
+					  s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 /* ---- IOMMU_HWPT_ALLOC ---- */
@@ -2023,7 +2394,7 @@ FIXTURE_SETUP(hwpt_sweep)
 {
 	SKIP_IF_UPSTREAM_MOCK(return);
 
-	env_setup(_metadata, &self->env, PIN_BATCH);
+	env_setup(_metadata, &self->env, PIN_BATCH, PAYER_IPC_LOCK);
 }
 
 FIXTURE_TEARDOWN(hwpt_sweep)
@@ -2031,7 +2402,10 @@ FIXTURE_TEARDOWN(hwpt_sweep)
 	env_teardown(_metadata, &self->env);
 }
 
-/* The mapped world, a bound device and maybe a parent; returns the pt_id */
+/*
+ * The mapped world, a bound device and maybe a parent (whose domain pins
+ * what IOAS 0 maps); returns the pt_id
+ */
 static uint32_t hwpt_world_open(struct __test_metadata *_metadata,
 				struct nth_env *env, struct world *w,
 				bool nested, uint64_t *pages)
@@ -2051,6 +2425,8 @@ TEST_F_TIMEOUT(hwpt_sweep, failed_hwpt_alloc_leaves_the_ioas_as_it_was, 600)
 	uint32_t iotlb = variant->nested ? 5 : 0;
 	struct iommu_hwpt_alloc cmd;
 	struct ioas_ranges before, want;
+	/* A paging HWPT is IOAS 0's first domain; a nested one is not */
+	unsigned int pins_before = variant->nested ? 1 : 0;
 	uint32_t pt, parent_cookie;
 	char label[80];
 	uint64_t pages;
@@ -2063,13 +2439,16 @@ TEST_F_TIMEOUT(hwpt_sweep, failed_hwpt_alloc_leaves_the_ioas_as_it_was, 600)
 		 env->thp_ok ? 2 : 1);
 
 	pt = hwpt_world_open(_metadata, env, &w, variant->nested, &pages);
+	expect_mapped_world_pins(_metadata, env, pins_before, pages, label);
 	hwpt_cmd_init(&cmd, &data, variant->flags, w.devs[0].idev, pt, iotlb);
 	ASSERT_EQ(0, ioctl(w.fd, IOMMU_HWPT_ALLOC, &cmd));
 	world_note_hwpt(_metadata, &w, 0, cmd.out_hwpt_id);
+	expect_mapped_world_pins(_metadata, env, 1, pages, label);
 	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
 	world_close(_metadata, env, &w, label);
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
+	for (sweep_start(&s, env, label, !pins_before); !s.done;
+	     sweep_next(_metadata, &s)) {
 		pt = hwpt_world_open(_metadata, env, &w, variant->nested,
 				     &pages);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
@@ -2079,8 +2458,8 @@ TEST_F_TIMEOUT(hwpt_sweep, failed_hwpt_alloc_leaves_the_ioas_as_it_was, 600)
 		    NTH_FAILED) {
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
-			expect_mapped_world_pins(_metadata, env, s.when);
-			env_expect_charged(_metadata, env, pages, s.when);
+			expect_mapped_world_pins(_metadata, env, pins_before,
+						 pages, s.when);
 			hwpt_cmd_init(&cmd, &data, variant->flags,
 				      w.devs[0].idev, pt, iotlb);
 			ASSERT_EQ(0, ioctl(w.fd, IOMMU_HWPT_ALLOC, &cmd))
@@ -2089,6 +2468,7 @@ TEST_F_TIMEOUT(hwpt_sweep, failed_hwpt_alloc_leaves_the_ioas_as_it_was, 600)
 		}
 		world_note_hwpt(_metadata, &w, 0, cmd.out_hwpt_id);
 		world_expect_ranges(_metadata, &w, 0, &want, s.when);
+		expect_mapped_world_pins(_metadata, env, 1, pages, s.when);
 		if (variant->nested) {
 			EXPECT_EQ(MOCK_ATTACHED_NESTED,
 				  dom_attached(w.fd, cmd.out_hwpt_id))
@@ -2100,10 +2480,10 @@ TEST_F_TIMEOUT(hwpt_sweep, failed_hwpt_alloc_leaves_the_ioas_as_it_was, 600)
 		/* Whole enough to take a device */
 		world_attach_dev_to(_metadata, &w, 0, cmd.out_hwpt_id, 0);
 		world_expect_mapped(_metadata, &w, s.when);
-		expect_mapped_world_pins(_metadata, env, s.when);
+		expect_mapped_world_pins(_metadata, env, 1, pages, s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 /* ---- IOMMU_GET_HW_INFO ---- */
@@ -2118,8 +2498,9 @@ TEST_F_TIMEOUT(fail_nth, failed_get_hw_info_changes_nothing, 600)
 	struct sweep s;
 	struct world w;
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
-		world_open(_metadata, &w);
+	for (sweep_start(&s, env, label, false); !s.done;
+	     sweep_next(_metadata, &s)) {
+		world_open(_metadata, env, &w);
 		dev = world_add_dev(_metadata, &w, MOCK_DEVICE_DIRTY_TRACKING);
 		hw_info_cmd_init(&cmd, w.devs[dev].idev, &data);
 		if (sweep_ioctl(_metadata, &s, w.fd, IOMMU_GET_HW_INFO, &cmd) ==
@@ -2136,7 +2517,7 @@ TEST_F_TIMEOUT(fail_nth, failed_get_hw_info_changes_nothing, 600)
 		EXPECT_EQ(MOCK_DEVICE_DIRTY_TRACKING, data.dev_flags);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 /* ---- IOMMU_DESTROY of an attached mock device: detach and unbind ---- */
@@ -2149,6 +2530,7 @@ FIXTURE(unbind_sweep)
 FIXTURE_VARIANT(unbind_sweep)
 {
 	bool shared;	/* another device uses the same automatic HWPT */
+	bool no_mock;	/* that HWPT is the IOAS's only domain: it pins */
 };
 
 FIXTURE_VARIANT_ADD(unbind_sweep, last_user_of_its_hwpt)
@@ -2161,11 +2543,17 @@ FIXTURE_VARIANT_ADD(unbind_sweep, sharing_its_hwpt)
 	.shared = true,
 };
 
+FIXTURE_VARIANT_ADD(unbind_sweep, last_user_of_the_only_domain)
+{
+	.shared = false,
+	.no_mock = true,
+};
+
 FIXTURE_SETUP(unbind_sweep)
 {
 	SKIP_IF_UPSTREAM_MOCK(return);
 
-	env_setup(_metadata, &self->env, PIN_BATCH);
+	env_setup(_metadata, &self->env, PIN_BATCH, PAYER_IPC_LOCK);
 }
 
 FIXTURE_TEARDOWN(unbind_sweep)
@@ -2173,39 +2561,53 @@ FIXTURE_TEARDOWN(unbind_sweep)
 	env_teardown(_metadata, &self->env);
 }
 
-/* The mapped world with a mock domain and one or two attached devices */
-static void unbind_world_open(struct __test_metadata *_metadata,
-			      struct nth_env *env, struct world *w,
-			      bool shared)
+/*
+ * The mapped world with a mock domain, unless @no_mock, and one or two
+ * attached devices; returns the pages mapped (and pinned)
+ */
+static uint64_t unbind_world_open(struct __test_metadata *_metadata,
+				  struct nth_env *env, struct world *w,
+				  bool shared, bool no_mock)
 {
-	mapped_world_open(_metadata, env, w, 1);
+	uint64_t pages = mapped_world_open(_metadata, env, w, !no_mock);
+
 	world_attach_dev(_metadata, w, world_add_dev(_metadata, w, 0), 0);
 	if (shared)
 		world_attach_dev(_metadata, w, world_add_dev(_metadata, w, 0),
 				 0);
+	return pages;
 }
 
 TEST_F_TIMEOUT(unbind_sweep, mock_device_destroy_always_completes, 600)
 {
+	/* With its only domain gone, IOAS 0 unpins what it maps */
+	unsigned int pins_after = variant->no_mock && !variant->shared ? 0 : 1;
 	struct nth_env *env = &self->env;
 	struct ioas_ranges before, want;
 	uint32_t victim, hwpt, cookie;
 	struct iommu_destroy cmd;
 	char label[80];
+	uint64_t pages;
 	struct sweep s;
 	struct world w;
 
 	snprintf(label, sizeof(label), "DESTROY of an attached mock device (%s)",
-		 variant->shared ? "HWPT shared" : "last on its HWPT");
+		 variant->shared ? "HWPT shared" :
+		 variant->no_mock ? "last on the only domain" :
+		 "last on its HWPT");
 
-	unbind_world_open(_metadata, env, &w, variant->shared);
+	pages = unbind_world_open(_metadata, env, &w, variant->shared,
+				  variant->no_mock);
 	ASSERT_EQ(0, object_destroy(w.fd, w.devs[0].id));
 	ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &want));
 	world_forget_dev(&w, w.devs[0].id);
+	expect_mapped_world_pins(_metadata, env, pins_after, pages, label);
 	world_close(_metadata, env, &w, label);
 
-	for (sweep_start(&s, env, label); !s.done; sweep_next(_metadata, &s)) {
-		unbind_world_open(_metadata, env, &w, variant->shared);
+	for (sweep_start(&s, env, label, false); !s.done;
+	     sweep_next(_metadata, &s)) {
+		unbind_world_open(_metadata, env, &w, variant->shared,
+				  variant->no_mock);
 		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
 		victim = w.devs[0].id;
 		hwpt = w.devs[0].hwpt;
@@ -2217,6 +2619,8 @@ TEST_F_TIMEOUT(unbind_sweep, mock_device_destroy_always_completes, 600)
 				TH_LOG("%s: the device changed", s.when);
 			world_expect_ranges(_metadata, &w, 0, &before, s.when);
 			world_expect_mapped(_metadata, &w, s.when);
+			expect_mapped_world_pins(_metadata, env, 1, pages,
+						 s.when);
 			ASSERT_EQ(0, object_destroy(w.fd, victim))
 				TH_LOG("%s: retry fails: %s", s.when,
 				       strerror(errno));
@@ -2230,10 +2634,11 @@ TEST_F_TIMEOUT(unbind_sweep, mock_device_destroy_always_completes, 600)
 					 s.when);
 		world_expect_ranges(_metadata, &w, 0, &want, s.when);
 		world_expect_mapped(_metadata, &w, s.when);
-		expect_mapped_world_pins(_metadata, env, s.when);
+		expect_mapped_world_pins(_metadata, env, pins_after, pages,
+					 s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
-	sweep_report(&s);
+	sweep_report(_metadata, &s);
 }
 
 TEST_HARNESS_MAIN
