@@ -1,0 +1,1881 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault injection over every ioctl of iommufd, derived from the uAPI.
+ *
+ * iommufd_fail_nth sweeps the paths someone chose; this suite sweeps a
+ * table with one row per command number of the dispatch table, from
+ * IOMMUFD_CMD_BASE to the last command the uAPI header defines, plus one
+ * row per IOMMU_TEST_CMD operation that allocates. The first test checks
+ * the table (every command number up to LAST_CMD has a row, every row a
+ * test) and the kernel (ENOTTY past LAST_CMD), so a new ioctl without a
+ * row fails the suite instead of going unswept. A row of a command the
+ * kernel does not implement (ENOTTY) is skipped, saying so.
+ *
+ * A row is a setup, which builds the world the call needs in a fresh
+ * /dev/iommu file, and the valid call itself. Its sweep runs rounds with
+ * n = 1, 2, ...: each round builds the world, arms fail-nth of this thread
+ * so that the n-th fault site (failslab, fail_page_alloc or fail_iommufd)
+ * fails, issues the call and disarms. When the call fails, the errno must
+ * be one an injected site produces (ENOMEM; EFAULT too where pages are
+ * pinned) and the world must be as it was: the IOVA ranges, the
+ * translations of every mock domain, device and HWPT, the pin count of
+ * every page, the charges, and no object past the ones the setup made.
+ * Every round ends by closing the file, which must bring pins, charges
+ * and mock devices back to where the sweep started. The sweep ends at the
+ * first round whose call succeeds without reaching site n; a call that
+ * succeeds although site n failed was "absorbed" (an allocation retried
+ * another way) and is checked like any success.
+ *
+ * Buffers are a few 4 KiB pages and the pin batch is two pages, so that
+ * pinning crosses a batch boundary in a handful of fault sites.
+ */
+#include "iommufd_selftest.h"
+
+/* A sweep still failing at this site is broken */
+#define SWEEP_BOUND		2000
+/* A round that reached fewer sites than the previous one is run again */
+#define SWEEP_SHORT_ROUNDS	4
+
+#define BUF_PAGES	4
+#define BUF_LEN		(BUF_PAGES * CPU_PAGE)
+#define PIN_BATCH	2
+
+#define IOVA_A		0x1000000ULL
+#define IOVA_B		0x2000000ULL
+#define IOVA_DST	0x8000000ULL
+
+/* Object IDs past the setup's that must not exist after a failed call */
+#define IDS_PAST	4
+
+/* Pin counts probed per page; more is reported as PINS_UNKNOWN */
+#define PINS_PROBED	4
+#define PINS_UNKNOWN	(-1)
+
+struct nth_env {
+	int probe_fd;		/* /dev/iommu with no object, for checks */
+	int nth_fd;		/* this thread's fail-nth */
+	uint8_t *buf;		/* BUF_PAGES pages, mapped by the setups */
+	uint8_t *dst;		/* BUF_PAGES pages ACCESS_RW copies into */
+	struct charge charge0;
+	int mock_devs0;
+	bool knobs_set;
+	struct fault_knobs knobs;
+};
+
+/* What a row's setup built; 0 for what it did not */
+struct world {
+	int fd;
+	uint32_t max_id;	/* highest object ID the setup made */
+	uint32_t ioas, ioas2;
+	uint32_t mock, mock2;	/* mock domains on ioas and ioas2 */
+	struct mdev dev;
+	uint32_t dev_hwpt;	/* what dev is attached to */
+	uint32_t hwpt, nested;
+	uint32_t access, access_id;
+	bool mapped, mapped2;	/* buf at IOVA_A of ioas, of ioas2 */
+
+	/* The call under test and the memory it points at */
+	unsigned long request;
+	void *arg;
+	union {
+		struct iommu_destroy destroy;
+		struct iommu_ioas_alloc ioas_alloc;
+		struct iommu_ioas_iova_ranges ranges;
+		struct iommu_ioas_allow_iovas allow;
+		struct iommu_ioas_map map;
+		struct iommu_ioas_copy copy;
+		struct iommu_ioas_unmap unmap;
+		struct iommu_option option;
+		struct iommu_vfio_ioas vfio;
+		struct iommu_hwpt_alloc hwpt_alloc;
+		struct iommu_hw_info hw_info;
+		struct iommu_hwpt_set_dirty_tracking dirty;
+		struct iommu_hwpt_get_dirty_bitmap bitmap;
+		struct iommu_hwpt_invalidate inv;
+		struct iommu_fault_alloc fault;
+		struct iommu_test_cmd test;
+	} cmd;
+	union {
+		struct iommu_iova_range ranges[IOAS_RANGES_MAX];
+		struct iommu_hwpt_mock_nested nested;
+		struct iommu_hw_info_mock info;
+		struct iommu_hwpt_mock_invalidate inv;
+		uint64_t bitmap[2];
+	} data;
+};
+
+/* The world just before the call, to compare with after a failure */
+struct snapshot {
+	struct ioas_ranges ranges, ranges2;
+	int pins[BUF_PAGES];
+	struct charge charge;
+	struct dom dev_dom;
+	struct dom nested_dom;
+	uint64_t option;
+};
+
+struct row {
+	const char *name;
+	unsigned int nr;	/* IOMMUFD_CMD_* */
+	unsigned int test_op;	/* enum iommu_test_op for IOMMUFD_CMD_TEST_CMD */
+	bool pins;		/* the call pins pages: EFAULT is expected too */
+	bool may_be_absent;	/* skip, saying so, if the kernel lacks it */
+	void (*setup)(struct __test_metadata *_metadata, struct nth_env *env,
+		      struct world *w);
+	/* Row-specific checks after a failed call, optional */
+	void (*failed)(struct __test_metadata *_metadata, struct nth_env *env,
+		       struct world *w, const struct snapshot *snap,
+		       const char *when);
+	/* Row-specific checks after a successful call, optional */
+	void (*done)(struct __test_metadata *_metadata, struct nth_env *env,
+		     struct world *w, const char *when);
+};
+
+/* ---- Building worlds ---- */
+
+static void note_id(struct world *w, uint32_t id)
+{
+	if (id > w->max_id)
+		w->max_id = id;
+}
+
+static void world_open(struct __test_metadata *_metadata, struct world *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = iommufd_open();
+	ASSERT_LE(0, w->fd);
+}
+
+static uint32_t world_ioas(struct __test_metadata *_metadata, struct world *w)
+{
+	uint32_t id;
+
+	ASSERT_EQ(0, ioas_alloc(w->fd, &id));
+	note_id(w, id);
+	return id;
+}
+
+/* An IOAS with buf at IOVA_A */
+static void world_mapped_ioas(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	w->ioas = world_ioas(_metadata, w);
+	ASSERT_EQ(0, ioas_map_fixed(w->fd, w->ioas, env->buf, BUF_LEN,
+				    IOVA_A));
+	w->mapped = true;
+}
+
+static uint32_t world_mock(struct __test_metadata *_metadata, struct world *w,
+			   uint32_t ioas)
+{
+	uint32_t id;
+
+	ASSERT_EQ(0, mock_domain_add(w->fd, ioas, 0, &id));
+	note_id(w, id);
+	return id;
+}
+
+static void world_dev(struct __test_metadata *_metadata, struct world *w,
+		      uint32_t flags)
+{
+	ASSERT_EQ(0, mdev_add(w->fd, flags, &w->dev));
+	note_id(w, w->dev.id);
+	note_id(w, w->dev.idev);
+}
+
+static void world_dev_attach(struct __test_metadata *_metadata,
+			     struct world *w, uint32_t pt)
+{
+	ASSERT_EQ(0, mdev_attach(w->fd, w->dev.id, pt, &w->dev_hwpt));
+	note_id(w, w->dev_hwpt);
+}
+
+static uint32_t world_hwpt(struct __test_metadata *_metadata, struct world *w,
+			   uint32_t flags, uint32_t pt)
+{
+	uint32_t id;
+
+	ASSERT_EQ(0, hwpt_alloc(w->fd, flags, w->dev.idev, pt, &id));
+	note_id(w, id);
+	return id;
+}
+
+static void world_access(struct __test_metadata *_metadata, struct world *w,
+			 uint32_t flags, uint32_t ioas)
+{
+	struct iommu_test_cmd cmd = { .access_create.flags = flags };
+
+	ASSERT_EQ(0, test_cmd(w->fd, IOMMU_TEST_OP_ACCESS_CREATE, ioas, &cmd));
+	w->access = cmd.access_create.out_access_obj_id;
+	w->access_id = cmd.access_create.out_access_id;
+	note_id(w, w->access);
+	note_id(w, w->access_id);
+}
+
+static void world_call(struct world *w, unsigned long request, void *arg,
+		       uint32_t size)
+{
+	w->request = request;
+	w->arg = arg;
+	*(uint32_t *)arg = size;
+}
+
+static void world_test_call(struct world *w, uint32_t op, uint32_t id)
+{
+	w->cmd.test.op = op;
+	w->cmd.test.id = id;
+	world_call(w, IOMMU_TEST_CMD, &w->cmd.test, sizeof(w->cmd.test));
+}
+
+/* ---- What every round checks ---- */
+
+static int access_info(int fd, uint32_t access, struct iommu_test_cmd *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	return test_cmd(fd, IOMMU_TEST_OP_ACCESS_INFO, access, cmd);
+}
+
+/* The pin count of each page of buf, probed with CHECK_PINS */
+static void pins_read(struct nth_env *env, int pins[BUF_PAGES])
+{
+	unsigned int i;
+	int p;
+
+	for (i = 0; i != BUF_PAGES; i++) {
+		pins[i] = PINS_UNKNOWN;
+		for (p = 0; p != PINS_PROBED; p++) {
+			if (!check_pins(env->probe_fd, env->buf + i * CPU_PAGE,
+					CPU_PAGE, p)) {
+				pins[i] = p;
+				break;
+			}
+		}
+	}
+}
+
+static void snapshot_take(struct __test_metadata *_metadata,
+			  struct nth_env *env, struct world *w,
+			  struct snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (w->ioas)
+		ASSERT_EQ(0, ioas_ranges_get(w->fd, w->ioas, &s->ranges));
+	if (w->ioas2)
+		ASSERT_EQ(0, ioas_ranges_get(w->fd, w->ioas2, &s->ranges2));
+	pins_read(env, s->pins);
+	ASSERT_EQ(0, charge_read(env->probe_fd, &s->charge));
+	if (w->dev.id)
+		ASSERT_EQ(0, dom_get(w->fd, w->dev.id, &s->dev_dom));
+	if (w->nested)
+		ASSERT_EQ(0, dom_get(w->fd, w->nested, &s->nested_dom));
+}
+
+static void expect_ranges(struct __test_metadata *_metadata, struct world *w,
+			  uint32_t ioas, const struct ioas_ranges *before,
+			  const char *when)
+{
+	struct ioas_ranges now;
+
+	if (!ioas)
+		return;
+	EXPECT_EQ(0, ioas_ranges_get(w->fd, ioas, &now))
+		TH_LOG("%s: IOVA_RANGES of IOAS %u: %s", when, ioas,
+		       strerror(errno));
+	EXPECT_EQ(0, memcmp(before, &now, sizeof(now)))
+		TH_LOG("%s: IOVA ranges of IOAS %u changed (%u ranges)", when,
+		       ioas, now.num);
+}
+
+/* @id (mock domain, device or HWPT) still translates buf at IOVA_A */
+static void expect_translates(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w,
+			      uint32_t id, const char *when)
+{
+	if (!id)
+		return;
+	EXPECT_EQ(0, mock_check_map(w->fd, id, IOVA_A, BUF_LEN, env->buf,
+				    MOCK_PROT_READ | MOCK_PROT_WRITE, NULL))
+		TH_LOG("%s: object %u lost its translation of IOVA_A: %s",
+		       when, id, strerror(errno));
+}
+
+static void expect_charge_equal(struct __test_metadata *_metadata,
+				struct nth_env *env, const struct charge *want,
+				const char *when)
+{
+	struct charge now;
+
+	ASSERT_EQ(0, charge_read(env->probe_fd, &now));
+	EXPECT_EQ(want->pinned_vm, now.pinned_vm)
+		TH_LOG("%s: pinned_vm (VmPin) is %llu pages, expected %llu",
+		       when, (unsigned long long)now.pinned_vm,
+		       (unsigned long long)want->pinned_vm);
+	EXPECT_EQ(want->locked_vm, now.locked_vm)
+		TH_LOG("%s: locked_vm is %llu pages, expected %llu", when,
+		       (unsigned long long)now.locked_vm,
+		       (unsigned long long)want->locked_vm);
+	EXPECT_EQ(want->mm_locked_vm, now.mm_locked_vm)
+		TH_LOG("%s: VmLck is %llu pages, expected %llu", when,
+		       (unsigned long long)now.mm_locked_vm,
+		       (unsigned long long)want->mm_locked_vm);
+}
+
+static void expect_pins(struct __test_metadata *_metadata, struct nth_env *env,
+			const int want[BUF_PAGES], const char *when)
+{
+	int now[BUF_PAGES];
+	unsigned int i;
+
+	pins_read(env, now);
+	for (i = 0; i + 1 < BUF_PAGES && now[i] == want[i];)
+		i++;
+	EXPECT_EQ(want[i], now[i])
+		TH_LOG("%s: page %u of buf has %d pins, expected %d", when, i,
+		       now[i], want[i]);
+}
+
+/* After a failed call: everything the setup made, and nothing more */
+static void expect_unchanged(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w,
+			     const struct snapshot *s, const char *when)
+{
+	struct dom dom;
+	uint32_t id;
+
+	expect_ranges(_metadata, w, w->ioas, &s->ranges, when);
+	expect_ranges(_metadata, w, w->ioas2, &s->ranges2, when);
+	if (w->mapped) {
+		expect_translates(_metadata, env, w, w->mock, when);
+		expect_translates(_metadata, env, w, w->hwpt, when);
+		expect_translates(_metadata, env, w, w->nested, when);
+		if (w->dev_hwpt)
+			expect_translates(_metadata, env, w, w->dev.id, when);
+	}
+	if (w->mapped2)
+		expect_translates(_metadata, env, w, w->mock2, when);
+	expect_pins(_metadata, env, s->pins, when);
+	expect_charge_equal(_metadata, env, &s->charge, when);
+	if (w->dev.id) {
+		EXPECT_EQ(0, dom_get(w->fd, w->dev.id, &dom));
+		EXPECT_EQ(s->dev_dom.attached, dom.attached)
+			TH_LOG("%s: the device moved from domain kind %u to %u",
+			       when, s->dev_dom.attached, dom.attached);
+		EXPECT_EQ(s->dev_dom.cookie, dom.cookie)
+			TH_LOG("%s: the device changed domains", when);
+	}
+	if (w->nested) {
+		EXPECT_EQ(0, dom_get(w->fd, w->nested, &dom));
+		EXPECT_EQ(s->nested_dom.iotlb, dom.iotlb)
+			TH_LOG("%s: the nested IOTLB tag changed", when);
+	}
+	for (id = w->max_id + 1; id <= w->max_id + IDS_PAST; id++) {
+		errno = 0;
+		EXPECT_EQ(-1, object_destroy(w->fd, id));
+		EXPECT_EQ(ENOENT, errno)
+			TH_LOG("%s: object %u exists after the failed call (%s)",
+			       when, id, strerror(errno));
+	}
+}
+
+/* Closes the file: pins, charges and mock devices are back at the start */
+static void world_close(struct __test_metadata *_metadata,
+			struct nth_env *env, struct world *w, const char *when)
+{
+	static const int no_pins[BUF_PAGES];
+
+	EXPECT_EQ(0, close(w->fd));
+	w->fd = -1;
+	expect_pins(_metadata, env, no_pins, when);
+	expect_charge_equal(_metadata, env, &env->charge0, when);
+	if (env->mock_devs0 >= 0)
+		EXPECT_EQ(env->mock_devs0, mock_bus_devices())
+			TH_LOG("%s: %d mock devices left, expected %d", when,
+			       mock_bus_devices(), env->mock_devs0);
+}
+
+/* ---- IOMMU_DESTROY ---- */
+
+static void setup_destroy_mock_domain(struct __test_metadata *_metadata,
+				      struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	w->cmd.destroy.id = w->mock;
+	world_call(w, IOMMU_DESTROY, &w->cmd.destroy,
+		   sizeof(w->cmd.destroy));
+}
+
+static void setup_destroy_ioas(struct __test_metadata *_metadata,
+			       struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->cmd.destroy.id = w->ioas;
+	world_call(w, IOMMU_DESTROY, &w->cmd.destroy,
+		   sizeof(w->cmd.destroy));
+}
+
+static void done_destroy(struct __test_metadata *_metadata,
+			 struct nth_env *env, struct world *w,
+			 const char *when)
+{
+	EXPECT_ERRNO(ENOENT, object_destroy(w->fd, w->cmd.destroy.id));
+}
+
+/* ---- IOAS_ALLOC, IOVA_RANGES, ALLOW_IOVAS ---- */
+
+static void setup_ioas_alloc(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_call(w, IOMMU_IOAS_ALLOC, &w->cmd.ioas_alloc,
+		   sizeof(w->cmd.ioas_alloc));
+}
+
+static void done_ioas_alloc(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w,
+			    const char *when)
+{
+	EXPECT_EQ(w->max_id + 1, w->cmd.ioas_alloc.out_ioas_id);
+	EXPECT_EQ(0, object_destroy(w->fd, w->cmd.ioas_alloc.out_ioas_id));
+}
+
+static void setup_iova_ranges(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	world_dev(_metadata, w, 0);
+	world_dev_attach(_metadata, w, w->ioas);
+	w->cmd.ranges.ioas_id = w->ioas;
+	w->cmd.ranges.num_iovas = IOAS_RANGES_MAX;
+	w->cmd.ranges.allowed_iovas = (uintptr_t)w->data.ranges;
+	world_call(w, IOMMU_IOAS_IOVA_RANGES, &w->cmd.ranges,
+		   sizeof(w->cmd.ranges));
+}
+
+static void setup_allow_iovas(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	w->data.ranges[0] = (struct iommu_iova_range){
+		.start = IOVA_A, .last = IOVA_B - 1,
+	};
+	w->data.ranges[1] = (struct iommu_iova_range){
+		.start = IOVA_DST, .last = 2 * IOVA_DST - 1,
+	};
+	w->cmd.allow.ioas_id = w->ioas;
+	w->cmd.allow.num_iovas = 2;
+	w->cmd.allow.allowed_iovas = (uintptr_t)w->data.ranges;
+	world_call(w, IOMMU_IOAS_ALLOW_IOVAS, &w->cmd.allow,
+		   sizeof(w->cmd.allow));
+}
+
+/* ---- IOAS_MAP, IOAS_COPY, IOAS_UNMAP ---- */
+
+static void map_call(struct nth_env *env, struct world *w, uint32_t ioas)
+{
+	w->cmd.map = (struct iommu_ioas_map){
+		.flags = MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)env->buf,
+		.length = BUF_LEN,
+		.iova = IOVA_B,
+	};
+	world_call(w, IOMMU_IOAS_MAP, &w->cmd.map, sizeof(w->cmd.map));
+}
+
+static void setup_map(struct __test_metadata *_metadata, struct nth_env *env,
+		      struct world *w)
+{
+	w->ioas = world_ioas(_metadata, w);
+	map_call(env, w, w->ioas);
+}
+
+static void setup_map_domain(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	map_call(env, w, w->ioas);
+}
+
+/* Nothing is left at IOVA_B of @ioas, in the IOAS or its mock domain */
+static void expect_nothing_at_b(struct __test_metadata *_metadata,
+				struct world *w, uint32_t ioas, uint32_t mock,
+				const char *when)
+{
+	if (mock)
+		EXPECT_EQ(0, mock_check_unmapped(w->fd, mock, IOVA_B,
+						 BUF_LEN))
+			TH_LOG("%s: the mock domain translates IOVA_B", when);
+	errno = 0;
+	EXPECT_EQ(-1, ioas_unmap(w->fd, ioas, IOVA_B, BUF_LEN, NULL));
+	EXPECT_EQ(ENOENT, errno)
+		TH_LOG("%s: the IOAS has a mapping at IOVA_B (%s)", when,
+		       strerror(errno));
+}
+
+static void failed_map(struct __test_metadata *_metadata, struct nth_env *env,
+		       struct world *w, const struct snapshot *snap,
+		       const char *when)
+{
+	expect_nothing_at_b(_metadata, w, w->ioas, w->mock, when);
+}
+
+static void done_map(struct __test_metadata *_metadata, struct nth_env *env,
+		     struct world *w, const char *when)
+{
+	if (w->mock)
+		EXPECT_EQ(0, mock_check_map(w->fd, w->mock, IOVA_B, BUF_LEN,
+					    env->buf, 0, NULL))
+			TH_LOG("%s: IOVA_B is not translated", when);
+}
+
+/* ioas holds buf at IOVA_A; the copy goes to IOVA_B of ioas2 */
+static void setup_copy(struct __test_metadata *_metadata, struct nth_env *env,
+		       struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->ioas2 = world_ioas(_metadata, w);
+	w->cmd.copy = (struct iommu_ioas_copy){
+		.flags = MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.dst_ioas_id = w->ioas2,
+		.src_ioas_id = w->ioas,
+		.length = BUF_LEN,
+		.dst_iova = IOVA_B,
+		.src_iova = IOVA_A,
+	};
+	world_call(w, IOMMU_IOAS_COPY, &w->cmd.copy, sizeof(w->cmd.copy));
+}
+
+static void setup_copy_domain(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	setup_copy(_metadata, env, w);
+	w->mock2 = world_mock(_metadata, w, w->ioas2);
+}
+
+static void failed_copy(struct __test_metadata *_metadata,
+			struct nth_env *env, struct world *w,
+			const struct snapshot *snap, const char *when)
+{
+	expect_nothing_at_b(_metadata, w, w->ioas2, w->mock2, when);
+}
+
+static void done_copy(struct __test_metadata *_metadata, struct nth_env *env,
+		      struct world *w, const char *when)
+{
+	if (w->mock2)
+		EXPECT_EQ(0, mock_check_map(w->fd, w->mock2, IOVA_B, BUF_LEN,
+					    env->buf, 0, NULL))
+			TH_LOG("%s: IOVA_B of the copy is not translated",
+			       when);
+}
+
+/* Two mappings of buf in an IOAS with a mock domain; IOVA_B goes */
+static void setup_unmap(struct __test_metadata *_metadata,
+			struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	ASSERT_EQ(0, ioas_map_fixed(w->fd, w->ioas, env->buf, BUF_LEN,
+				    IOVA_B));
+	w->cmd.unmap = (struct iommu_ioas_unmap){
+		.ioas_id = w->ioas,
+		.iova = IOVA_B,
+		.length = BUF_LEN,
+	};
+	world_call(w, IOMMU_IOAS_UNMAP, &w->cmd.unmap, sizeof(w->cmd.unmap));
+}
+
+static void failed_unmap(struct __test_metadata *_metadata,
+			 struct nth_env *env, struct world *w,
+			 const struct snapshot *snap, const char *when)
+{
+	EXPECT_EQ(0, mock_check_map(w->fd, w->mock, IOVA_B, BUF_LEN, env->buf,
+				    0, NULL))
+		TH_LOG("%s: IOVA_B lost its translation", when);
+}
+
+static void done_unmap(struct __test_metadata *_metadata, struct nth_env *env,
+		       struct world *w, const char *when)
+{
+	EXPECT_EQ(BUF_LEN, w->cmd.unmap.length);
+	expect_nothing_at_b(_metadata, w, w->ioas, w->mock, when);
+}
+
+/* ---- IOMMU_OPTION ---- */
+
+static void option_call(struct world *w, uint32_t option, uint16_t op,
+			uint32_t object, uint64_t val)
+{
+	w->cmd.option = (struct iommu_option){
+		.option_id = option,
+		.op = op,
+		.object_id = object,
+		.val64 = val,
+	};
+	world_call(w, IOMMU_OPTION, &w->cmd.option, sizeof(w->cmd.option));
+}
+
+/* RLIMIT_MODE can change only while the file holds no object */
+static void setup_rlimit_get(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w)
+{
+	option_call(w, IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_GET, 0, 7);
+}
+
+static void setup_rlimit_set(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w)
+{
+	option_call(w, IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_SET, 0, 1);
+}
+
+static void failed_rlimit_set(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w,
+			      const struct snapshot *snap, const char *when)
+{
+	uint64_t mode = 7;
+
+	EXPECT_EQ(0, rlimit_mode_get(w->fd, &mode));
+	EXPECT_EQ(0, mode) TH_LOG("%s: RLIMIT_MODE changed", when);
+}
+
+static void done_rlimit_set(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w,
+			    const char *when)
+{
+	uint64_t mode = 7;
+
+	EXPECT_EQ(0, rlimit_mode_get(w->fd, &mode));
+	EXPECT_EQ(1, mode);
+}
+
+static void setup_huge_get(struct __test_metadata *_metadata,
+			   struct nth_env *env, struct world *w)
+{
+	w->ioas = world_ioas(_metadata, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	option_call(w, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_GET, w->ioas,
+		    7);
+}
+
+/* Allowed only while the IOAS maps nothing, its domains then refilled */
+static void setup_huge_set(struct __test_metadata *_metadata,
+			   struct nth_env *env, struct world *w)
+{
+	w->ioas = world_ioas(_metadata, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	option_call(w, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET, w->ioas,
+		    0);
+}
+
+static void failed_huge_set(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w,
+			    const struct snapshot *snap, const char *when)
+{
+	uint64_t on = 7;
+
+	EXPECT_EQ(0, option_get(w->fd, IOMMU_OPTION_HUGE_PAGES, w->ioas,
+				&on));
+	EXPECT_EQ(1, on) TH_LOG("%s: HUGE_PAGES changed", when);
+}
+
+static void done_huge_set(struct __test_metadata *_metadata,
+			  struct nth_env *env, struct world *w,
+			  const char *when)
+{
+	uint64_t on = 7;
+
+	EXPECT_EQ(0, option_get(w->fd, IOMMU_OPTION_HUGE_PAGES, w->ioas,
+				&on));
+	EXPECT_EQ(0, on);
+}
+
+/* ---- IOMMU_VFIO_IOAS ---- */
+
+static void vfio_call(struct world *w, uint16_t op, uint32_t ioas)
+{
+	w->cmd.vfio = (struct iommu_vfio_ioas){ .op = op, .ioas_id = ioas };
+	world_call(w, IOMMU_VFIO_IOAS, &w->cmd.vfio, sizeof(w->cmd.vfio));
+}
+
+static int vfio_ioas_get(int fd, uint32_t *ioas)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
+	*ioas = cmd.ioas_id;
+	return rc;
+}
+
+static void setup_vfio_set(struct __test_metadata *_metadata,
+			   struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	vfio_call(w, IOMMU_VFIO_IOAS_SET, w->ioas);
+}
+
+static void failed_vfio_set(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w,
+			    const struct snapshot *snap, const char *when)
+{
+	uint32_t ioas;
+
+	errno = 0;
+	EXPECT_EQ(-1, vfio_ioas_get(w->fd, &ioas));
+	EXPECT_EQ(ENOENT, errno)
+		TH_LOG("%s: a compat IOAS is set after the failed SET", when);
+}
+
+static void done_vfio_set(struct __test_metadata *_metadata,
+			  struct nth_env *env, struct world *w,
+			  const char *when)
+{
+	uint32_t ioas = 0;
+
+	EXPECT_EQ(0, vfio_ioas_get(w->fd, &ioas));
+	EXPECT_EQ(w->ioas, ioas);
+}
+
+static void setup_vfio_get(struct __test_metadata *_metadata,
+			   struct nth_env *env, struct world *w)
+{
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set),
+		.op = IOMMU_VFIO_IOAS_SET,
+	};
+
+	world_mapped_ioas(_metadata, env, w);
+	set.ioas_id = w->ioas;
+	ASSERT_EQ(0, ioctl(w->fd, IOMMU_VFIO_IOAS, &set));
+	vfio_call(w, IOMMU_VFIO_IOAS_GET, 0);
+}
+
+/* ---- HWPT_ALLOC, GET_HW_INFO, dirty tracking, invalidation ---- */
+
+static void hwpt_call(struct world *w, uint32_t flags, uint32_t pt,
+		      bool nested)
+{
+	w->cmd.hwpt_alloc = (struct iommu_hwpt_alloc){
+		.flags = flags,
+		.dev_id = w->dev.idev,
+		.pt_id = pt,
+	};
+	if (nested) {
+		w->data.nested = (struct iommu_hwpt_mock_nested){ .iotlb = 3 };
+		w->cmd.hwpt_alloc.data_type = IOMMU_HWPT_DATA_SELFTEST;
+		w->cmd.hwpt_alloc.data_len = sizeof(w->data.nested);
+		w->cmd.hwpt_alloc.data_uptr = (uintptr_t)&w->data.nested;
+	}
+	world_call(w, IOMMU_HWPT_ALLOC, &w->cmd.hwpt_alloc,
+		   sizeof(w->cmd.hwpt_alloc));
+}
+
+static void setup_hwpt_paging(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_dev(_metadata, w, 0);
+	hwpt_call(w, 0, w->ioas, false);
+}
+
+static void setup_hwpt_parent(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_dev(_metadata, w, 0);
+	hwpt_call(w, IOMMU_HWPT_ALLOC_NEST_PARENT, w->ioas, false);
+}
+
+static void setup_hwpt_nested(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_dev(_metadata, w, 0);
+	w->hwpt = world_hwpt(_metadata, w, IOMMU_HWPT_ALLOC_NEST_PARENT,
+			     w->ioas);
+	hwpt_call(w, 0, w->hwpt, true);
+}
+
+static void done_hwpt(struct __test_metadata *_metadata, struct nth_env *env,
+		      struct world *w, const char *when)
+{
+	expect_translates(_metadata, env, w, w->cmd.hwpt_alloc.out_hwpt_id,
+			  when);
+}
+
+static void setup_hw_info(struct __test_metadata *_metadata,
+			  struct nth_env *env, struct world *w)
+{
+	world_dev(_metadata, w, 0);
+	w->cmd.hw_info = (struct iommu_hw_info){
+		.dev_id = w->dev.idev,
+		.data_len = sizeof(w->data.info),
+		.data_uptr = (uintptr_t)&w->data.info,
+	};
+	world_call(w, IOMMU_GET_HW_INFO, &w->cmd.hw_info,
+		   sizeof(w->cmd.hw_info));
+}
+
+static void done_hw_info(struct __test_metadata *_metadata,
+			 struct nth_env *env, struct world *w,
+			 const char *when)
+{
+	EXPECT_EQ(MOCK_HW_INFO_SIGNATURE, w->data.info.signature);
+}
+
+/* A dirty-tracking HWPT on an IOAS that maps buf, its device attached */
+static void world_dirty_hwpt(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_dev(_metadata, w, MOCK_DEVICE_DIRTY_TRACKING);
+	w->hwpt = world_hwpt(_metadata, w, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+			     w->ioas);
+	world_dev_attach(_metadata, w, w->hwpt);
+}
+
+static void dirty_call(struct world *w, uint32_t flags)
+{
+	w->cmd.dirty = (struct iommu_hwpt_set_dirty_tracking){
+		.flags = flags,
+		.hwpt_id = w->hwpt,
+	};
+	world_call(w, IOMMU_HWPT_SET_DIRTY_TRACKING, &w->cmd.dirty,
+		   sizeof(w->cmd.dirty));
+}
+
+static void setup_set_dirty(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w)
+{
+	world_dirty_hwpt(_metadata, env, w);
+	dirty_call(w, IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+}
+
+static void failed_set_dirty(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w,
+			     const struct snapshot *snap, const char *when)
+{
+	EXPECT_EQ(0, dom_props(w->fd, w->hwpt) & MOCK_PROP_DIRTY_ENABLED)
+		TH_LOG("%s: dirty tracking is on", when);
+}
+
+static void done_set_dirty(struct __test_metadata *_metadata,
+			   struct nth_env *env, struct world *w,
+			   const char *when)
+{
+	EXPECT_NE(0, dom_props(w->fd, w->hwpt) & MOCK_PROP_DIRTY_ENABLED);
+}
+
+static void setup_get_dirty(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w)
+{
+	struct iommu_hwpt_set_dirty_tracking on = {
+		.size = sizeof(on),
+		.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+	};
+
+	world_dirty_hwpt(_metadata, env, w);
+	on.hwpt_id = w->hwpt;
+	ASSERT_EQ(0, ioctl(w->fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &on));
+	ASSERT_EQ(0, mock_dma_write(w->fd, w->dev.id, IOVA_A + CPU_PAGE,
+				    CPU_PAGE));
+	w->cmd.bitmap = (struct iommu_hwpt_get_dirty_bitmap){
+		.hwpt_id = w->hwpt,
+		.iova = IOVA_A,
+		.length = BUF_LEN,
+		.page_size = CPU_PAGE,
+		.data = (uintptr_t)w->data.bitmap,
+	};
+	world_call(w, IOMMU_HWPT_GET_DIRTY_BITMAP, &w->cmd.bitmap,
+		   sizeof(w->cmd.bitmap));
+}
+
+static void done_get_dirty(struct __test_metadata *_metadata,
+			   struct nth_env *env, struct world *w,
+			   const char *when)
+{
+	EXPECT_EQ(2, w->data.bitmap[0]) TH_LOG("%s: wrong dirty bitmap", when);
+}
+
+static void setup_invalidate(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w)
+{
+	struct iommu_hwpt_mock_nested data = { .iotlb = 3 };
+
+	world_mapped_ioas(_metadata, env, w);
+	world_dev(_metadata, w, 0);
+	w->hwpt = world_hwpt(_metadata, w, IOMMU_HWPT_ALLOC_NEST_PARENT,
+			     w->ioas);
+	ASSERT_EQ(0, hwpt_alloc_data(w->fd, 0, w->dev.idev, w->hwpt,
+				     IOMMU_HWPT_DATA_SELFTEST, &data,
+				     sizeof(data), &w->nested));
+	note_id(w, w->nested);
+	w->data.inv = (struct iommu_hwpt_mock_invalidate){ .iotlb = 9 };
+	w->cmd.inv = (struct iommu_hwpt_invalidate){
+		.hwpt_id = w->nested,
+		.data_uptr = (uintptr_t)&w->data.inv,
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		.entry_len = sizeof(w->data.inv),
+		.entry_num = 1,
+	};
+	world_call(w, IOMMU_HWPT_INVALIDATE, &w->cmd.inv, sizeof(w->cmd.inv));
+}
+
+static void done_invalidate(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w,
+			    const char *when)
+{
+	struct dom dom;
+
+	EXPECT_EQ(0, dom_get(w->fd, w->nested, &dom));
+	EXPECT_EQ(9, dom.iotlb);
+}
+
+/* ---- IOMMU_FAULT_QUEUE_ALLOC ---- */
+
+static void setup_fault_alloc(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	world_call(w, IOMMU_FAULT_QUEUE_ALLOC, &w->cmd.fault,
+		   sizeof(w->cmd.fault));
+}
+
+static void done_fault_alloc(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w,
+			     const char *when)
+{
+	EXPECT_EQ(0, close(w->cmd.fault.out_fault_fd));
+	EXPECT_EQ(0, object_destroy(w->fd, w->cmd.fault.out_fault_id));
+}
+
+/* ---- IOMMU_TEST_CMD: mock domains and devices ---- */
+
+static void setup_mock_domain(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_test_call(w, IOMMU_TEST_OP_MOCK_DOMAIN, w->ioas);
+}
+
+static void done_mock_domain(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w,
+			     const char *when)
+{
+	expect_translates(_metadata, env, w,
+			  w->cmd.test.mock_domain.out_mock_id, when);
+}
+
+static void setup_device_add(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_test_call(w, IOMMU_TEST_OP_MOCK_DEVICE_ADD, 0);
+}
+
+static void failed_device_add(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w,
+			      const struct snapshot *snap, const char *when)
+{
+	if (env->mock_devs0 >= 0)
+		EXPECT_EQ(env->mock_devs0, mock_bus_devices())
+			TH_LOG("%s: a mock device is left on the bus", when);
+}
+
+static void setup_device_attach(struct __test_metadata *_metadata,
+				struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_dev(_metadata, w, 0);
+	w->cmd.test.mock_attach.pt_id = w->ioas;
+	world_test_call(w, IOMMU_TEST_OP_MOCK_DEVICE_ATTACH, w->dev.id);
+}
+
+/* The device is on ioas; replacing moves it to ioas2, which maps buf too */
+static void setup_device_replace(struct __test_metadata *_metadata,
+				 struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_dev(_metadata, w, 0);
+	world_dev_attach(_metadata, w, w->ioas);
+	w->ioas2 = world_ioas(_metadata, w);
+	ASSERT_EQ(0, ioas_map_fixed(w->fd, w->ioas2, env->buf, BUF_LEN,
+				    IOVA_A));
+	w->mapped2 = true;
+	w->cmd.test.mock_attach.pt_id = w->ioas2;
+	world_test_call(w, IOMMU_TEST_OP_MOCK_DEVICE_REPLACE, w->dev.id);
+}
+
+static void done_device_attach(struct __test_metadata *_metadata,
+			       struct nth_env *env, struct world *w,
+			       const char *when)
+{
+	expect_translates(_metadata, env, w, w->dev.id, when);
+}
+
+/* ---- IOMMU_TEST_CMD: accesses ---- */
+
+static void expect_access(struct __test_metadata *_metadata, struct world *w,
+			  uint32_t attached, uint32_t pins, const char *when)
+{
+	struct iommu_test_cmd info;
+
+	EXPECT_EQ(0, access_info(w->fd, w->access, &info));
+	EXPECT_EQ(attached, info.access_info.out_attached)
+		TH_LOG("%s: the access is %sattached", when,
+		       info.access_info.out_attached ? "" : "not ");
+	EXPECT_EQ(pins, info.access_info.out_pins)
+		TH_LOG("%s: the access holds %u pins, expected %u", when,
+		       info.access_info.out_pins, pins);
+}
+
+static void setup_access_create(struct __test_metadata *_metadata,
+				struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->cmd.test.access_create.flags = MOCK_ACCESS_PIN_PAGES;
+	world_test_call(w, IOMMU_TEST_OP_ACCESS_CREATE, w->ioas);
+}
+
+static void setup_access_attach(struct __test_metadata *_metadata,
+				struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_access(_metadata, w, MOCK_ACCESS_PIN_PAGES, 0);
+	w->cmd.test.access_attach.ioas_id = w->ioas;
+	world_test_call(w, IOMMU_TEST_OP_ACCESS_ATTACH, w->access);
+}
+
+static void failed_access_attach(struct __test_metadata *_metadata,
+				 struct nth_env *env, struct world *w,
+				 const struct snapshot *snap, const char *when)
+{
+	expect_access(_metadata, w, 0, 0, when);
+}
+
+static void setup_access_replace(struct __test_metadata *_metadata,
+				 struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_access(_metadata, w, MOCK_ACCESS_PIN_PAGES, w->ioas);
+	w->ioas2 = world_ioas(_metadata, w);
+	w->cmd.test.access_attach.ioas_id = w->ioas2;
+	world_test_call(w, IOMMU_TEST_OP_ACCESS_REPLACE, w->access);
+}
+
+static void failed_access_replace(struct __test_metadata *_metadata,
+				  struct nth_env *env, struct world *w,
+				  const struct snapshot *snap,
+				  const char *when)
+{
+	expect_access(_metadata, w, 1, 0, when);
+	/* Still on ioas: its IOVA_A can be pinned, ioas2 maps nothing */
+	w->cmd.test = (struct iommu_test_cmd){
+		.access_pin = { .iova = IOVA_A, .length = CPU_PAGE },
+	};
+	EXPECT_EQ(0, test_cmd(w->fd, IOMMU_TEST_OP_ACCESS_PIN, w->access,
+			      &w->cmd.test))
+		TH_LOG("%s: the access left ioas (%s)", when,
+		       strerror(errno));
+}
+
+static void access_pin_call(struct world *w)
+{
+	w->cmd.test.access_pin = (typeof(w->cmd.test.access_pin)){
+		.iova = IOVA_A,
+		.length = BUF_LEN,
+		.flags = MOCK_ACCESS_RW_WRITE,
+	};
+	world_test_call(w, IOMMU_TEST_OP_ACCESS_PIN, w->access);
+}
+
+static void setup_access_pin(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_access(_metadata, w, MOCK_ACCESS_PIN_PAGES, w->ioas);
+	access_pin_call(w);
+}
+
+/* With a mock domain the pages are pinned already: no second pin */
+static void setup_access_pin_domain(struct __test_metadata *_metadata,
+				    struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	world_access(_metadata, w, MOCK_ACCESS_PIN_PAGES, w->ioas);
+	access_pin_call(w);
+}
+
+static void failed_access_pin(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w,
+			      const struct snapshot *snap, const char *when)
+{
+	expect_access(_metadata, w, 1, 0, when);
+}
+
+static void done_access_pin(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w,
+			    const char *when)
+{
+	expect_access(_metadata, w, 1, 1, when);
+	EXPECT_EQ(0, check_pins(env->probe_fd, env->buf, BUF_LEN, 1))
+		TH_LOG("%s: buf is not pinned exactly once", when);
+}
+
+static void access_rw_setup(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w,
+			    uint32_t flags)
+{
+	world_mapped_ioas(_metadata, env, w);
+	world_access(_metadata, w, 0, w->ioas);
+	w->cmd.test.access_rw = (typeof(w->cmd.test.access_rw)){
+		.iova = IOVA_A + CPU_PAGE / 2,
+		.uptr = (uintptr_t)env->dst,
+		.length = 2 * CPU_PAGE,
+		.flags = flags,
+	};
+	world_test_call(w, IOMMU_TEST_OP_ACCESS_RW, w->access);
+}
+
+static void setup_access_read(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	access_rw_setup(_metadata, env, w, 0);
+}
+
+static void setup_access_write(struct __test_metadata *_metadata,
+			       struct nth_env *env, struct world *w)
+{
+	access_rw_setup(_metadata, env, w, MOCK_ACCESS_RW_WRITE);
+}
+
+static void setup_access_write_kthread(struct __test_metadata *_metadata,
+				       struct nth_env *env, struct world *w)
+{
+	access_rw_setup(_metadata, env, w,
+			MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_KTHREAD);
+}
+
+static void done_access_rw(struct __test_metadata *_metadata,
+			   struct nth_env *env, struct world *w,
+			   const char *when)
+{
+	EXPECT_EQ(0, memcmp(env->buf + CPU_PAGE / 2, env->dst, 2 * CPU_PAGE))
+		TH_LOG("%s: the bytes differ", when);
+}
+
+/* ---- The table ---- */
+
+enum {
+	ROW_DESTROY_MOCK_DOMAIN,
+	ROW_DESTROY_IOAS,
+	ROW_IOAS_ALLOC,
+	ROW_IOAS_ALLOW_IOVAS,
+	ROW_IOAS_COPY,
+	ROW_IOAS_COPY_DOMAIN,
+	ROW_IOAS_IOVA_RANGES,
+	ROW_IOAS_MAP,
+	ROW_IOAS_MAP_DOMAIN,
+	ROW_IOAS_UNMAP,
+	ROW_OPTION_RLIMIT_MODE_GET,
+	ROW_OPTION_RLIMIT_MODE_SET,
+	ROW_OPTION_HUGE_PAGES_GET,
+	ROW_OPTION_HUGE_PAGES_SET,
+	ROW_VFIO_IOAS_SET,
+	ROW_VFIO_IOAS_GET,
+	ROW_HWPT_ALLOC_PAGING,
+	ROW_HWPT_ALLOC_NEST_PARENT,
+	ROW_HWPT_ALLOC_NESTED,
+	ROW_GET_HW_INFO,
+	ROW_HWPT_SET_DIRTY_TRACKING,
+	ROW_HWPT_GET_DIRTY_BITMAP,
+	ROW_HWPT_INVALIDATE,
+	ROW_FAULT_QUEUE_ALLOC,
+	ROW_TEST_MOCK_DOMAIN,
+	ROW_TEST_MOCK_DEVICE_ADD,
+	ROW_TEST_MOCK_DEVICE_ATTACH,
+	ROW_TEST_MOCK_DEVICE_REPLACE,
+	ROW_TEST_ACCESS_CREATE,
+	ROW_TEST_ACCESS_ATTACH,
+	ROW_TEST_ACCESS_REPLACE,
+	ROW_TEST_ACCESS_PIN,
+	ROW_TEST_ACCESS_PIN_DOMAIN,
+	ROW_TEST_ACCESS_READ,
+	ROW_TEST_ACCESS_WRITE,
+	ROW_TEST_ACCESS_WRITE_KTHREAD,
+	ROW_COUNT
+};
+
+/* One row per ioctl of the dispatch table and per allocating test op */
+static const struct row rows[ROW_COUNT] = {
+	[ROW_DESTROY_MOCK_DOMAIN] = {
+		.name = "destroy_mock_domain",
+		.nr = IOMMUFD_CMD_DESTROY,
+		.setup = setup_destroy_mock_domain,
+		.done = done_destroy,
+	},
+	[ROW_DESTROY_IOAS] = {
+		.name = "destroy_ioas",
+		.nr = IOMMUFD_CMD_DESTROY,
+		.setup = setup_destroy_ioas,
+		.done = done_destroy,
+	},
+	[ROW_IOAS_ALLOC] = {
+		.name = "ioas_alloc",
+		.nr = IOMMUFD_CMD_IOAS_ALLOC,
+		.setup = setup_ioas_alloc,
+		.done = done_ioas_alloc,
+	},
+	[ROW_IOAS_ALLOW_IOVAS] = {
+		.name = "ioas_allow_iovas",
+		.nr = IOMMUFD_CMD_IOAS_ALLOW_IOVAS,
+		.setup = setup_allow_iovas,
+	},
+	[ROW_IOAS_COPY] = {
+		.name = "ioas_copy",
+		.nr = IOMMUFD_CMD_IOAS_COPY,
+		.setup = setup_copy,
+		.failed = failed_copy,
+		.done = done_copy,
+	},
+	[ROW_IOAS_COPY_DOMAIN] = {
+		.name = "ioas_copy_domain",
+		.nr = IOMMUFD_CMD_IOAS_COPY,
+		.pins = true,
+		.setup = setup_copy_domain,
+		.failed = failed_copy,
+		.done = done_copy,
+	},
+	[ROW_IOAS_IOVA_RANGES] = {
+		.name = "ioas_iova_ranges",
+		.nr = IOMMUFD_CMD_IOAS_IOVA_RANGES,
+		.setup = setup_iova_ranges,
+	},
+	[ROW_IOAS_MAP] = {
+		.name = "ioas_map",
+		.nr = IOMMUFD_CMD_IOAS_MAP,
+		.setup = setup_map,
+		.failed = failed_map,
+		.done = done_map,
+	},
+	[ROW_IOAS_MAP_DOMAIN] = {
+		.name = "ioas_map_domain",
+		.nr = IOMMUFD_CMD_IOAS_MAP,
+		.pins = true,
+		.setup = setup_map_domain,
+		.failed = failed_map,
+		.done = done_map,
+	},
+	[ROW_IOAS_UNMAP] = {
+		.name = "ioas_unmap",
+		.nr = IOMMUFD_CMD_IOAS_UNMAP,
+		.setup = setup_unmap,
+		.failed = failed_unmap,
+		.done = done_unmap,
+	},
+	[ROW_OPTION_RLIMIT_MODE_GET] = {
+		.name = "option_rlimit_mode_get",
+		.nr = IOMMUFD_CMD_OPTION,
+		.setup = setup_rlimit_get,
+	},
+	[ROW_OPTION_RLIMIT_MODE_SET] = {
+		.name = "option_rlimit_mode_set",
+		.nr = IOMMUFD_CMD_OPTION,
+		.setup = setup_rlimit_set,
+		.failed = failed_rlimit_set,
+		.done = done_rlimit_set,
+	},
+	[ROW_OPTION_HUGE_PAGES_GET] = {
+		.name = "option_huge_pages_get",
+		.nr = IOMMUFD_CMD_OPTION,
+		.setup = setup_huge_get,
+	},
+	[ROW_OPTION_HUGE_PAGES_SET] = {
+		.name = "option_huge_pages_set",
+		.nr = IOMMUFD_CMD_OPTION,
+		.setup = setup_huge_set,
+		.failed = failed_huge_set,
+		.done = done_huge_set,
+	},
+	[ROW_VFIO_IOAS_SET] = {
+		.name = "vfio_ioas_set",
+		.nr = IOMMUFD_CMD_VFIO_IOAS,
+		.setup = setup_vfio_set,
+		.failed = failed_vfio_set,
+		.done = done_vfio_set,
+	},
+	[ROW_VFIO_IOAS_GET] = {
+		.name = "vfio_ioas_get",
+		.nr = IOMMUFD_CMD_VFIO_IOAS,
+		.setup = setup_vfio_get,
+	},
+	[ROW_HWPT_ALLOC_PAGING] = {
+		.name = "hwpt_alloc_paging",
+		.nr = IOMMUFD_CMD_HWPT_ALLOC,
+		.pins = true,
+		.setup = setup_hwpt_paging,
+		.done = done_hwpt,
+	},
+	[ROW_HWPT_ALLOC_NEST_PARENT] = {
+		.name = "hwpt_alloc_nest_parent",
+		.nr = IOMMUFD_CMD_HWPT_ALLOC,
+		.pins = true,
+		.setup = setup_hwpt_parent,
+		.done = done_hwpt,
+	},
+	[ROW_HWPT_ALLOC_NESTED] = {
+		.name = "hwpt_alloc_nested",
+		.nr = IOMMUFD_CMD_HWPT_ALLOC,
+		.setup = setup_hwpt_nested,
+		.done = done_hwpt,
+	},
+	[ROW_GET_HW_INFO] = {
+		.name = "get_hw_info",
+		.nr = IOMMUFD_CMD_GET_HW_INFO,
+		.setup = setup_hw_info,
+		.done = done_hw_info,
+	},
+	[ROW_HWPT_SET_DIRTY_TRACKING] = {
+		.name = "hwpt_set_dirty_tracking",
+		.nr = IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING,
+		.setup = setup_set_dirty,
+		.failed = failed_set_dirty,
+		.done = done_set_dirty,
+	},
+	[ROW_HWPT_GET_DIRTY_BITMAP] = {
+		.name = "hwpt_get_dirty_bitmap",
+		.nr = IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP,
+		.setup = setup_get_dirty,
+		.done = done_get_dirty,
+	},
+	[ROW_HWPT_INVALIDATE] = {
+		.name = "hwpt_invalidate",
+		.nr = IOMMUFD_CMD_HWPT_INVALIDATE,
+		.setup = setup_invalidate,
+		.done = done_invalidate,
+	},
+	[ROW_FAULT_QUEUE_ALLOC] = {
+		.name = "fault_queue_alloc",
+		.nr = IOMMUFD_CMD_FAULT_QUEUE_ALLOC,
+		.may_be_absent = true,
+		.setup = setup_fault_alloc,
+		.done = done_fault_alloc,
+	},
+	[ROW_TEST_MOCK_DOMAIN] = {
+		.name = "test_mock_domain",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.pins = true,
+		.setup = setup_mock_domain,
+		.done = done_mock_domain,
+	},
+	[ROW_TEST_MOCK_DEVICE_ADD] = {
+		.name = "test_mock_device_add",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DEVICE_ADD,
+		.setup = setup_device_add,
+		.failed = failed_device_add,
+	},
+	[ROW_TEST_MOCK_DEVICE_ATTACH] = {
+		.name = "test_mock_device_attach",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DEVICE_ATTACH,
+		.pins = true,
+		.setup = setup_device_attach,
+		.done = done_device_attach,
+	},
+	[ROW_TEST_MOCK_DEVICE_REPLACE] = {
+		.name = "test_mock_device_replace",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DEVICE_REPLACE,
+		.pins = true,
+		.setup = setup_device_replace,
+		.done = done_device_attach,
+	},
+	[ROW_TEST_ACCESS_CREATE] = {
+		.name = "test_access_create",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_ACCESS_CREATE,
+		.setup = setup_access_create,
+	},
+	[ROW_TEST_ACCESS_ATTACH] = {
+		.name = "test_access_attach",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_ACCESS_ATTACH,
+		.setup = setup_access_attach,
+		.failed = failed_access_attach,
+	},
+	[ROW_TEST_ACCESS_REPLACE] = {
+		.name = "test_access_replace",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_ACCESS_REPLACE,
+		.setup = setup_access_replace,
+		.failed = failed_access_replace,
+	},
+	[ROW_TEST_ACCESS_PIN] = {
+		.name = "test_access_pin",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_ACCESS_PIN,
+		.pins = true,
+		.setup = setup_access_pin,
+		.failed = failed_access_pin,
+		.done = done_access_pin,
+	},
+	[ROW_TEST_ACCESS_PIN_DOMAIN] = {
+		.name = "test_access_pin_domain",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_ACCESS_PIN,
+		.pins = true,
+		.setup = setup_access_pin_domain,
+		.failed = failed_access_pin,
+		.done = done_access_pin,
+	},
+	[ROW_TEST_ACCESS_READ] = {
+		.name = "test_access_read",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_ACCESS_RW,
+		.pins = true,
+		.setup = setup_access_read,
+		.done = done_access_rw,
+	},
+	[ROW_TEST_ACCESS_WRITE] = {
+		.name = "test_access_write",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_ACCESS_RW,
+		.pins = true,
+		.setup = setup_access_write,
+		.done = done_access_rw,
+	},
+	[ROW_TEST_ACCESS_WRITE_KTHREAD] = {
+		.name = "test_access_write_kthread",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_ACCESS_RW,
+		.pins = true,
+		.setup = setup_access_write_kthread,
+		.done = done_access_rw,
+	},
+};
+
+/*
+ * The last command number the uAPI defines. An ioctl added to the header
+ * moves this to it, and the suite then fails until a row covers it; the
+ * kernel is probed for numbers past it.
+ */
+#define LAST_CMD	IOMMUFD_CMD_FAULT_QUEUE_ALLOC
+
+/* ---- The sweep ---- */
+
+FIXTURE(nth_all)
+{
+	struct nth_env env;
+};
+
+FIXTURE_VARIANT(nth_all)
+{
+	const struct row *row;
+};
+
+FIXTURE_SETUP(nth_all)
+{
+	struct nth_env *env = &self->env;
+	char path[64];
+
+	SKIP_IF_UPSTREAM_MOCK(return);
+
+	memset(env, 0, sizeof(*env));
+	env->nth_fd = -1;
+	env->probe_fd = iommufd_open();
+	if (env->probe_fd < 0)
+		SKIP(return, "no /dev/iommu");
+	if (charge_read(env->probe_fd, &env->charge0) && errno == ENOTTY)
+		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	env->nth_fd = fail_nth_open(path, sizeof(path));
+	if (env->nth_fd < 0)
+		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", path);
+	if (fault_knobs_save(&env->knobs))
+		SKIP(return, "cannot read %s", env->knobs.failed);
+
+	env->buf = small_pages_alloc(BUF_LEN);
+	ASSERT_NE(NULL, env->buf);
+	env->dst = small_pages_alloc(BUF_LEN);
+	ASSERT_NE(NULL, env->dst);
+	ASSERT_EQ(0, charge_read(env->probe_fd, &env->charge0));
+	env->mock_devs0 = mock_bus_devices();
+	ASSERT_EQ(0, pin_batch_set(env->probe_fd, PIN_BATCH));
+
+	/* Last: the teardown does not run for a setup that did not finish */
+	if (fault_knobs_set(&env->knobs)) {
+		pin_batch_set(env->probe_fd, 0);
+		ASSERT_TRUE(false)
+			TH_LOG("cannot set %s", env->knobs.failed);
+	}
+	env->knobs_set = true;
+}
+
+FIXTURE_TEARDOWN(nth_all)
+{
+	struct nth_env *env = &self->env;
+
+	if (env->nth_fd >= 0) {
+		EXPECT_EQ(1, pwrite(env->nth_fd, "0", 1, 0));
+		close(env->nth_fd);
+	}
+	if (env->knobs_set)
+		EXPECT_EQ(0, fault_knobs_restore(&env->knobs));
+	if (env->probe_fd > 0) {
+		EXPECT_EQ(0, pin_batch_set(env->probe_fd, 0));
+		close(env->probe_fd);
+	}
+	if (env->buf)
+		munmap(env->buf, BUF_LEN);
+	if (env->dst)
+		munmap(env->dst, BUF_LEN);
+}
+
+enum outcome {
+	FAILED,		/* site n failed and so did the call */
+	ABSORBED,	/* site n failed, the call succeeded all the same */
+	COMPLETED,	/* the call succeeded without reaching site n */
+};
+
+/*
+ * Issues the row's call with site @n armed (0: nothing armed). Nothing
+ * between arming and disarming may reach a fault site but the call: no
+ * output, no memory the kernel has not seen, no assertion. *unreached
+ * gets what fail-nth still counted down to; *err the errno.
+ */
+static int call_armed(struct __test_metadata *_metadata, struct nth_env *env,
+		      struct world *w, unsigned int n, unsigned long *unreached,
+		      int *err)
+{
+	char arm[16], left[16] = {};
+	bool armed = true, disarmed = true;
+	ssize_t got = 1;
+	int arm_len, rc;
+
+	arm_len = snprintf(arm, sizeof(arm), "%u", n);
+	if (n)
+		armed = pwrite(env->nth_fd, arm, arm_len, 0) == arm_len;
+	errno = 0;
+	rc = ioctl(w->fd, w->request, w->arg);
+	*err = errno;
+	if (n) {
+		got = pread(env->nth_fd, left, sizeof(left) - 1, 0);
+		disarmed = pwrite(env->nth_fd, "0", 1, 0) == 1;
+	}
+	if (!armed || !disarmed || got <= 0) {
+		pwrite(env->nth_fd, "0", 1, 0);
+		ASSERT_TRUE(false) TH_LOG("cannot use fail-nth");
+	}
+	*unreached = n ? strtoul(left, NULL, 10) : 1;
+	return rc;
+}
+
+static void row_sweep(struct __test_metadata *_metadata, struct nth_env *env,
+		      const struct row *row)
+{
+	unsigned int n = 0, short_rounds = 0, absorbed = 0;
+	unsigned long unreached;
+	struct snapshot snap;
+	struct world w;
+	char when[96];
+	int rc, err;
+
+	/* n = 0: the call works as the row says, nothing injected */
+	for (;;) {
+		snprintf(when, sizeof(when), "%s, site %u", row->name, n);
+		world_open(_metadata, &w);
+		row->setup(_metadata, env, &w);
+		snapshot_take(_metadata, env, &w, &snap);
+		rc = call_armed(_metadata, env, &w, n, &unreached, &err);
+		if (!n && rc && err == ENOTTY && row->may_be_absent) {
+			world_close(_metadata, env, &w, when);
+			SKIP(return, "%s: ENOTTY, not in this kernel's dispatch table",
+			     row->name);
+		}
+		if (unreached) {
+			ASSERT_EQ(0, rc)
+				TH_LOG("%s: fails with errno %d (%s) and nothing injected",
+				       when, err, strerror(err));
+		} else if (!rc) {
+			absorbed++;
+		} else {
+			EXPECT_TRUE(err == ENOMEM || (row->pins && err == EFAULT))
+				TH_LOG("%s: an injected failure comes back as errno %d (%s)",
+				       when, err, strerror(err));
+			expect_unchanged(_metadata, env, &w, &snap, when);
+			if (row->failed)
+				row->failed(_metadata, env, &w, &snap, when);
+		}
+		if (!rc && row->done)
+			row->done(_metadata, env, &w, when);
+		world_close(_metadata, env, &w, when);
+		if (_metadata->exit_code != KSFT_PASS)
+			return;
+
+		if (n && unreached) {
+			/* Round n - 1 reached site n - 1: this one should too */
+			if (unreached == 1 || short_rounds == SWEEP_SHORT_ROUNDS)
+				break;
+			short_rounds++;
+			continue;
+		}
+		n++;
+		ASSERT_GT(SWEEP_BOUND, n)
+			TH_LOG("%s: calls still fail at site %u, giving up",
+			       row->name, n);
+	}
+	ksft_print_msg("nth_all: %-28s %4u injection points, %3u absorbed%s\n",
+		       row->name, n - 1, absorbed,
+		       short_rounds ? ", short rounds run again" : "");
+}
+
+/* Does a variant of the fixture sweep @row? */
+static bool row_has_variant(const struct row *row)
+{
+	const struct __fixture_variant_metadata *v;
+
+	/* The harness lists the variants; each starts with its row */
+	for (v = _nth_all_fixture_object.variant; v; v = v->next) {
+		const struct row *const *data = v->data;
+
+		if (*data == row)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Before any sweep: every command from IOMMUFD_CMD_BASE to LAST_CMD has a
+ * row, every row a test, and the kernel knows no command past LAST_CMD
+ * (one it knew would have no row).
+ */
+TEST(table_covers_every_command)
+{
+	uint64_t arg[16] = { sizeof(arg) };
+	unsigned int nr, i;
+	bool found;
+	int fd;
+
+	for (nr = IOMMUFD_CMD_BASE; nr <= LAST_CMD; nr++) {
+		found = false;
+		for (i = 0; i != ROW_COUNT; i++)
+			found |= rows[i].nr == nr;
+		EXPECT_TRUE(found)
+			TH_LOG("command 0x%x has no row", nr);
+	}
+	for (i = 0; i != ROW_COUNT; i++) {
+		EXPECT_NE(NULL, rows[i].name) TH_LOG("row %u is empty", i);
+		EXPECT_TRUE(row_has_variant(&rows[i]))
+			TH_LOG("row %s is never swept", rows[i].name);
+	}
+
+	SKIP_IF_UPSTREAM(return, "its IOMMU_TEST_CMD is command 0xa0");
+	fd = iommufd_open();
+	if (fd < 0)
+		SKIP(return, "no /dev/iommu");
+	for (nr = LAST_CMD + 1; nr < IOMMUFD_CMD_TEST_CMD; nr++) {
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(fd, _IO(IOMMUFD_TYPE, nr), arg));
+		EXPECT_EQ(ENOTTY, errno)
+			TH_LOG("the kernel knows command 0x%x, which has no row",
+			       nr);
+	}
+	close(fd);
+	ksft_print_msg("nth_all: %u rows cover commands 0x%x..0x%x and the test ops\n",
+		       ROW_COUNT, IOMMUFD_CMD_BASE, LAST_CMD);
+}
+
+FIXTURE_VARIANT_ADD(nth_all, destroy_mock_domain)
+{
+	.row = &rows[ROW_DESTROY_MOCK_DOMAIN],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, destroy_ioas)
+{
+	.row = &rows[ROW_DESTROY_IOAS],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_alloc)
+{
+	.row = &rows[ROW_IOAS_ALLOC],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_allow_iovas)
+{
+	.row = &rows[ROW_IOAS_ALLOW_IOVAS],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_copy)
+{
+	.row = &rows[ROW_IOAS_COPY],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_copy_domain)
+{
+	.row = &rows[ROW_IOAS_COPY_DOMAIN],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_iova_ranges)
+{
+	.row = &rows[ROW_IOAS_IOVA_RANGES],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_map)
+{
+	.row = &rows[ROW_IOAS_MAP],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_map_domain)
+{
+	.row = &rows[ROW_IOAS_MAP_DOMAIN],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_unmap)
+{
+	.row = &rows[ROW_IOAS_UNMAP],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, option_rlimit_mode_get)
+{
+	.row = &rows[ROW_OPTION_RLIMIT_MODE_GET],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, option_rlimit_mode_set)
+{
+	.row = &rows[ROW_OPTION_RLIMIT_MODE_SET],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, option_huge_pages_get)
+{
+	.row = &rows[ROW_OPTION_HUGE_PAGES_GET],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, option_huge_pages_set)
+{
+	.row = &rows[ROW_OPTION_HUGE_PAGES_SET],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, vfio_ioas_set)
+{
+	.row = &rows[ROW_VFIO_IOAS_SET],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, vfio_ioas_get)
+{
+	.row = &rows[ROW_VFIO_IOAS_GET],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, hwpt_alloc_paging)
+{
+	.row = &rows[ROW_HWPT_ALLOC_PAGING],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, hwpt_alloc_nest_parent)
+{
+	.row = &rows[ROW_HWPT_ALLOC_NEST_PARENT],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, hwpt_alloc_nested)
+{
+	.row = &rows[ROW_HWPT_ALLOC_NESTED],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, get_hw_info)
+{
+	.row = &rows[ROW_GET_HW_INFO],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, hwpt_set_dirty_tracking)
+{
+	.row = &rows[ROW_HWPT_SET_DIRTY_TRACKING],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, hwpt_get_dirty_bitmap)
+{
+	.row = &rows[ROW_HWPT_GET_DIRTY_BITMAP],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, hwpt_invalidate)
+{
+	.row = &rows[ROW_HWPT_INVALIDATE],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, fault_queue_alloc)
+{
+	.row = &rows[ROW_FAULT_QUEUE_ALLOC],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_mock_domain)
+{
+	.row = &rows[ROW_TEST_MOCK_DOMAIN],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_mock_device_add)
+{
+	.row = &rows[ROW_TEST_MOCK_DEVICE_ADD],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_mock_device_attach)
+{
+	.row = &rows[ROW_TEST_MOCK_DEVICE_ATTACH],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_mock_device_replace)
+{
+	.row = &rows[ROW_TEST_MOCK_DEVICE_REPLACE],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_access_create)
+{
+	.row = &rows[ROW_TEST_ACCESS_CREATE],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_access_attach)
+{
+	.row = &rows[ROW_TEST_ACCESS_ATTACH],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_access_replace)
+{
+	.row = &rows[ROW_TEST_ACCESS_REPLACE],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_access_pin)
+{
+	.row = &rows[ROW_TEST_ACCESS_PIN],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_access_pin_domain)
+{
+	.row = &rows[ROW_TEST_ACCESS_PIN_DOMAIN],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_access_read)
+{
+	.row = &rows[ROW_TEST_ACCESS_READ],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_access_write)
+{
+	.row = &rows[ROW_TEST_ACCESS_WRITE],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_access_write_kthread)
+{
+	.row = &rows[ROW_TEST_ACCESS_WRITE_KTHREAD],
+};
+
+TEST_F_TIMEOUT(nth_all, sweep, 300)
+{
+	row_sweep(_metadata, &self->env, variant->row);
+}
+
+TEST_HARNESS_MAIN
