@@ -36,7 +36,6 @@
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
-/* Which counter a pinned page is charged to, set per file by IOMMU_OPTION */
 struct device;
 struct iommu_domain;
 struct iommu_group;
@@ -46,9 +45,13 @@ struct iommu_user_data;
 struct iommufd_access;
 struct page;
 
+/*
+ * Which RLIMIT_MEMLOCK counter a file's pins are charged to besides the
+ * mm's pinned_vm (IOMMU_OPTION_RLIMIT_MODE); see pages.c
+ */
 enum iommufd_account_mode {
-	IOMMUFD_ACCOUNT_USER,	/* the user's locked_vm, as VFIO type1 does */
-	IOMMUFD_ACCOUNT_MM,	/* the mm's pinned_vm, as RDMA does */
+	IOMMUFD_ACCOUNT_USER,	/* the user's locked_vm */
+	IOMMUFD_ACCOUNT_MM,	/* the mm's locked_vm, as VFIO type1 does */
 };
 
 struct iommufd_ctx {
