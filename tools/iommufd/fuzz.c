@@ -856,8 +856,9 @@ static void op_hwpt_alloc(struct worker *w)
 {
 	struct iommu_hwpt_mock_nested *data = (void *)w->scratch;
 	struct iommu_hwpt_alloc cmd = { .dev_id = pick_id(w, K_IDEV) };
+	/* A first domain pins what the IOAS maps: GUP's errors too */
 	errset allowed = E(ENOENT) | E(EINVAL) | E(EOPNOTSUPP) | E(EFAULT) |
-			   E(EADDRINUSE) | E(EBUSY);
+			   E(EADDRINUSE) | E(EBUSY) | E(EOVERFLOW);
 	bool nested = chance(w, 40);
 	bool out;
 
@@ -1088,7 +1089,12 @@ static void op_mock_domain(struct worker *w)
 	struct iommu_test_cmd cmd = {
 		.op = IOMMU_TEST_OP_MOCK_DOMAIN, .id = pick_id(w, K_IOAS),
 	};
-	errset allowed = E(ENOENT) | E(EADDRINUSE) | E(EINVAL) | E(EFAULT);
+	/*
+	 * A first domain pins what the IOAS maps; a range that ends at the
+	 * top of the address space is EOVERFLOW to GUP, as in 6.12
+	 */
+	errset allowed = E(ENOENT) | E(EADDRINUSE) | E(EINVAL) | E(EFAULT) |
+			 E(EOVERFLOW);
 	bool out;
 
 	cmd.mock_domain.flags = pick_flags(w, MOCK_DOMAIN_NO_HUGE_PAGES |
@@ -1242,7 +1248,8 @@ static void op_mock_device_attach(struct worker *w)
 	if (!test_cmd(w, cmd.op == IOMMU_TEST_OP_MOCK_DEVICE_ATTACH ?
 		      "MOCK_DEVICE_ATTACH" : "MOCK_DEVICE_REPLACE", &cmd,
 		      E(ENOENT) | E(EINVAL) | E(EFAULT) | E(EADDRINUSE) |
-		      E(EBUSY) | E(EOPNOTSUPP), &out) && out && ioas)
+		      E(EBUSY) | E(EOPNOTSUPP) | E(EOVERFLOW), &out) &&
+	    out && ioas)
 		pool_add(w->s, K_HWPT_PAGING, cmd.mock_attach.out_hwpt_id,
 			 cmd.mock_attach.pt_id);
 }
