@@ -23,6 +23,13 @@
  * overlap a mapping or an allowed range makes the attach fail instead of
  * narrowing what userspace relies on.
  *
+ * A HWPT with a FAULT object (fault.c) needs more: each device that uses it
+ * has I/O page faults enabled (IOMMU_DEV_FEAT_IOPF) while it does, and the
+ * group is attached with an attach handle, the core's record through which
+ * it finds the domain's fault handler. Leaving such a HWPT (detach, or
+ * replace to another HWPT) answers what the old handle's faults left
+ * unanswered before the handle is freed.
+ *
  * Lock order: ioas->mutex, then iommufd_group->lock, then the io_pagetable
  * locks. Each attached device holds a long-term ref on its HWPT.
  */
@@ -404,6 +411,121 @@ static void iommufd_attach_leftover_drop(struct iommufd_ctx *ictx,
 }
 
 /*
+ * Turns on I/O page faults for the devices that start using a HWPT with a
+ * FAULT: @idev alone, or with @replace every attached device of its group.
+ */
+static int iommufd_group_iopf_enable(struct iommufd_device *idev,
+				     bool replace)
+{
+	struct iommufd_device *cur;
+	int rc;
+
+	if (!replace)
+		return iommufd_fault_iopf_enable(idev);
+	list_for_each_entry(cur, &idev->igroup->device_list, group_item) {
+		rc = iommufd_fault_iopf_enable(cur);
+		if (rc)
+			goto err_disable;
+	}
+	return 0;
+
+err_disable:
+	list_for_each_entry_continue_reverse(cur, &idev->igroup->device_list,
+					     group_item)
+		iommufd_fault_iopf_disable(cur);
+	return rc;
+}
+
+static void iommufd_group_iopf_disable(struct iommufd_device *idev,
+				       bool replace)
+{
+	struct iommufd_device *cur;
+
+	if (!replace) {
+		iommufd_fault_iopf_disable(idev);
+		return;
+	}
+	list_for_each_entry(cur, &idev->igroup->device_list, group_item)
+		iommufd_fault_iopf_disable(cur);
+}
+
+static struct iommufd_attach_handle *
+iommufd_attach_handle_alloc(struct iommufd_device *idev,
+			    struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_attach_handle *handle;
+
+	if (!hwpt->fault)
+		return NULL;
+	handle = kzalloc(sizeof(*handle), GFP_KERNEL_ACCOUNT);
+	if (!handle)
+		return ERR_PTR(-ENOMEM);
+	handle->dev_id = idev->obj.id;
+	return handle;
+}
+
+/*
+ * Moves @idev's group from @old (NULL: the blocking domain) to @hwpt. The
+ * core finds the fault handler of a domain through the record of the
+ * attachment, so a HWPT with a FAULT is attached with a handle; what the
+ * old handle's faults left unanswered is answered once the group has left.
+ */
+static int iommufd_group_set_hwpt(struct iommufd_device *idev,
+				  struct iommufd_hw_pagetable *hwpt,
+				  struct iommufd_hw_pagetable *old)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_attach_handle *old_handle = igroup->handle;
+	struct iommufd_attach_handle *handle;
+	int rc;
+
+	lockdep_assert_held(&igroup->lock);
+
+	handle = iommufd_attach_handle_alloc(idev, hwpt);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	if (!old && handle)
+		rc = iommu_attach_group_handle(hwpt->domain, igroup->group,
+					       &handle->handle);
+	else if (!old)
+		rc = iommu_attach_group(hwpt->domain, igroup->group);
+	else if (handle || old_handle)
+		rc = iommu_replace_group_handle(igroup->group, hwpt->domain,
+						handle ? &handle->handle :
+							 NULL);
+	else
+		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+	if (rc) {
+		kfree(handle);
+		return rc;
+	}
+	igroup->handle = handle;
+	if (old_handle) {
+		iommufd_fault_detached(old, old_handle);
+		kfree(old_handle);
+	}
+	return 0;
+}
+
+/* Puts @igroup, attached to @hwpt, back on the blocking domain */
+static void iommufd_group_clear_hwpt(struct iommufd_group *igroup,
+				     struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_attach_handle *handle = igroup->handle;
+
+	lockdep_assert_held(&igroup->lock);
+
+	if (!handle) {
+		iommu_detach_group(hwpt->domain, igroup->group);
+		return;
+	}
+	iommu_detach_group_handle(hwpt->domain, igroup->group);
+	igroup->handle = NULL;
+	iommufd_fault_detached(hwpt, handle);
+	kfree(handle);
+}
+
+/*
  * Puts @idev's group on @hwpt. Without @replace the device must not be
  * attached and its group must be unattached or already on @hwpt; with it
  * the device must be attached, and the whole group moves, leaving in @left
@@ -421,7 +543,7 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	struct iommufd_group *igroup = idev->igroup;
 	struct iommufd_hw_pagetable *old;
 	struct iommufd_hwpt_paging *old_paging = NULL;
-	bool same_ioas;
+	bool same_ioas, iopf_on;
 	int rc = 0;
 
 	mutex_lock(&igroup->lock);
@@ -460,10 +582,15 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	if (!rc && idev->enforce_cache_coherency &&
 	    hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING)
 		rc = iommufd_hwpt_enforce_cc(paging);
-	if (!rc && !old)
-		rc = iommu_attach_group(hwpt->domain, igroup->group);
-	else if (!rc && old != hwpt)
-		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+	/* As in 6.12, faults are on before the HWPT can report one */
+	iopf_on = hwpt->fault && !(replace && old->fault);
+	if (!rc && iopf_on)
+		rc = iommufd_group_iopf_enable(idev, replace);
+	if (!rc && old != hwpt) {
+		rc = iommufd_group_set_hwpt(idev, hwpt, old);
+		if (rc && iopf_on)
+			iommufd_group_iopf_disable(idev, replace);
+	}
 	if (rc) {
 		if (replace && !same_ioas)
 			iommufd_group_unreserve_regions(&igroup->device_list,
@@ -476,6 +603,8 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	if (replace) {
 		struct iommufd_device *cur;
 
+		if (old->fault && !hwpt->fault)
+			iommufd_group_iopf_disable(idev, true);
 		left->old = old;
 		list_for_each_entry(cur, &igroup->device_list, group_item) {
 			refcount_inc(&hwpt->obj.refs);
@@ -516,9 +645,11 @@ iommufd_group_remove_device(struct iommufd_device *idev)
 	}
 	list_del_init(&idev->group_item);
 	if (list_empty(&igroup->device_list)) {
-		iommu_detach_group(hwpt->domain, igroup->group);
+		iommufd_group_clear_hwpt(igroup, hwpt);
 		igroup->hwpt = NULL;
 	}
+	if (hwpt->fault)
+		iommufd_fault_iopf_disable(idev);
 	iopt_remove_reserved_iova(&hwpt_paging_of(hwpt)->ioas->iopt, idev);
 	mutex_unlock(&igroup->lock);
 	return hwpt;

@@ -21,8 +21,14 @@
  * from the domain type: dirty tracking needs domain->dirty_ops, enforced
  * cache coherency needs ops->enforce_cache_coherency to agree.
  *
+ * A nested HWPT may be given a FAULT object (IOMMU_HWPT_FAULT_ID_VALID):
+ * its domain's I/O page faults then go to userspace through that object
+ * (fault.c) instead of being resolved in the kernel. As in 6.12 a paging
+ * HWPT takes no FAULT.
+ *
  * References: a HWPT holds a long-term ref on its IOAS (paging) or parent
- * (nested); each attached device group holds one on the HWPT.
+ * (nested), and on its FAULT; each attached device group holds one on the
+ * HWPT.
  */
 #include <linux/iommu.h>
 #include <linux/slab.h>
@@ -64,6 +70,8 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 		container_of(obj, struct iommufd_hwpt_nested, common.obj);
 
 	iommufd_hwpt_free_domain(&hwpt_nested->common);
+	if (hwpt_nested->common.fault)
+		refcount_dec(&hwpt_nested->common.fault->obj.refs);
 	refcount_dec(&hwpt_nested->parent->common.obj.refs);
 }
 
@@ -335,6 +343,27 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * Sends the I/O page faults of @hwpt's domain to the FAULT object @fault_id,
+ * which the HWPT holds from now on.
+ */
+static int iommufd_hwpt_set_fault(struct iommufd_ctx *ictx,
+				  struct iommufd_hw_pagetable *hwpt,
+				  u32 fault_id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_get_object(ictx, fault_id, IOMMUFD_OBJ_FAULT);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	hwpt->fault = container_of(obj, struct iommufd_fault, obj);
+	refcount_inc(&obj->refs);
+	iommufd_put_object(ictx, obj);
+	hwpt->domain->iopf_handler = iommufd_fault_iopf_handler;
+	hwpt->domain->fault_data = hwpt->fault;
+	return 0;
+}
+
 static int iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 				     struct iommufd_hwpt_paging *parent,
 				     struct iommufd_device *idev,
@@ -352,13 +381,12 @@ static int iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 						cmd->flags, &user_data);
 	if (IS_ERR(hwpt_nested))
 		return PTR_ERR(hwpt_nested);
-	/*
-	 * As in 6.12 the fault_id is looked up once the domain exists. FAULT
-	 * objects do not exist (yet), so no fault_id names one.
-	 */
-	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
-		rc = -ENOENT;
-	} else {
+	/* As in 6.12 the fault_id is looked up once the domain exists */
+	rc = 0;
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
+		rc = iommufd_hwpt_set_fault(ucmd->ictx, &hwpt_nested->common,
+					    cmd->fault_id);
+	if (!rc) {
 		cmd->out_hwpt_id = hwpt_nested->common.obj.id;
 		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	}

@@ -26,6 +26,7 @@
 #include <linux/err.h>
 #include <linux/iommufd.h>
 #include <linux/interval_tree.h>
+#include <linux/iommu.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -83,6 +84,7 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_HWPT_PAGING,
 	IOMMUFD_OBJ_HWPT_NESTED,
 	IOMMUFD_OBJ_ACCESS,
+	IOMMUFD_OBJ_FAULT,
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	IOMMUFD_OBJ_SELFTEST,	/* selftest.c: mock domains and mock devices */
 #endif
@@ -369,6 +371,8 @@ static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommu_domain *domain;
+	/* Where the domain's I/O page faults go (a long-term ref), or NULL */
+	struct iommufd_fault *fault;
 };
 
 /* A kernel-filled domain fed by an IOAS */
@@ -400,6 +404,8 @@ struct iommufd_group {
 	struct list_head device_list;	/* attached struct iommufd_device */
 	/* IOVA of the IOMMU_RESV_SW_MSI window, PHYS_ADDR_MAX if none */
 	phys_addr_t sw_msi_start;
+	/* The core's record of the attachment to a @hwpt with a FAULT */
+	struct iommufd_attach_handle *handle;
 };
 
 struct iommufd_device {
@@ -410,6 +416,8 @@ struct iommufd_device {
 	struct device *dev;
 	/* The device can issue no-snoop DMA, which its HWPT must block */
 	bool enforce_cache_coherency;
+	/* IOMMU_DEV_FEAT_IOPF is on; under igroup->lock */
+	bool iopf_enabled;
 };
 
 static inline struct iommufd_device *
@@ -466,6 +474,38 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 				 unsigned long start, unsigned long last);
 
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+
+/* A queue of I/O page faults for userspace to resolve; see fault.c */
+struct iommufd_fault {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	/* Serializes read, write and answering; protects @response */
+	struct mutex mutex;
+	/* Protects @deliver and @closed */
+	spinlock_t lock;
+	struct list_head deliver;	/* struct iopf_group, not yet read */
+	struct xarray response;		/* cookie -> read, unanswered group */
+	wait_queue_head_t wait_queue;
+	bool closed;			/* the file is released */
+};
+
+/*
+ * An attachment of a group to a HWPT with a FAULT, as the core records it
+ * and hands it back with each fault group. Faults read from it name the
+ * device whose attach made it.
+ */
+struct iommufd_attach_handle {
+	struct iommu_attach_handle handle;
+	u32 dev_id;
+};
+
+int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+void iommufd_fault_destroy(struct iommufd_object *obj);
+int iommufd_fault_iopf_handler(struct iopf_group *group);
+int iommufd_fault_iopf_enable(struct iommufd_device *idev);
+void iommufd_fault_iopf_disable(struct iommufd_device *idev);
+void iommufd_fault_detached(struct iommufd_hw_pagetable *hwpt,
+			    struct iommufd_attach_handle *handle);
 
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx);

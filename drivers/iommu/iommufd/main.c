@@ -53,6 +53,9 @@ static const struct iommufd_object_ops iommufd_object_ops[] = {
 	[IOMMUFD_OBJ_ACCESS] = {
 		.destroy = iommufd_access_destroy_object,
 	},
+	[IOMMUFD_OBJ_FAULT] = {
+		.destroy = iommufd_fault_destroy,
+	},
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	[IOMMUFD_OBJ_SELFTEST] = {
 		.destroy = iommufd_selftest_destroy,
@@ -344,6 +347,7 @@ union iommufd_cmd_buffer {
 	struct iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
 	struct iommu_hwpt_invalidate hwpt_invalidate;
 	struct iommu_option option;
+	struct iommu_fault_alloc fault_alloc;
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	struct iommu_test_cmd test;
 #endif
@@ -397,6 +401,8 @@ static const struct iommufd_cmd iommufd_cmds[] = {
 	IOMMUFD_CMD(HWPT_INVALIDATE, iommufd_hwpt_invalidate,
 		    struct iommu_hwpt_invalidate, __reserved),
 	IOMMUFD_CMD(OPTION, iommufd_option, struct iommu_option, val64),
+	IOMMUFD_CMD(FAULT_QUEUE_ALLOC, iommufd_fault_alloc,
+		    struct iommu_fault_alloc, out_fault_fd),
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	/* The payload after the header is optional, read as zero if short */
 	IOMMUFD_CMD(TEST_CMD, iommufd_test, struct iommu_test_cmd, __reserved),
