@@ -180,6 +180,19 @@
  * @IOMMU_TEST_OP_ACCESS_INFO: report the pins the access object @id holds
  *	and what its unmap callback did so far. Errors: ENOENT (no such access
  *	object).
+ * @IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST: let the mock device @id issue a
+ *	page request (PCIe PRI), as its IOMMU would report it: see the
+ *	page_request member. A request without MOCK_PAGE_REQUEST_LAST waits in
+ *	the core for the last one of its group. The core passes a completed
+ *	group to the handler of the domain the device is attached to, or, when
+ *	there is none, answers it itself. Errors: ENOENT (no such mock
+ *	device), EINVAL (the device's I/O page faults are not enabled, it has
+ *	no MOCK_DEVICE_IOPF, or the core found no fault handler and answered
+ *	the request INVALID), EOPNOTSUPP (unknown flag), ENOMEM.
+ * @IOMMU_TEST_OP_MOCK_DEVICE_PAGE_RESPONSE: take the oldest page response
+ *	the mock device @id received, and report whether its I/O page faults
+ *	are enabled: see the page_response member. Errors: ENOENT (no such
+ *	mock device).
  * @IOMMU_TEST_OP_MOCK_DEVICE_TRY_DMA_API: ask the IOMMU core, as the driver
  *	core does before it probes a driver that uses the DMA API, whether the
  *	mock device @id may start using its group's default domain
@@ -214,6 +227,8 @@ enum iommu_test_op {
 	IOMMU_TEST_OP_ACCESS_RW,
 	IOMMU_TEST_OP_ACCESS_INFO,
 	IOMMU_TEST_OP_MOCK_DEVICE_TRY_DMA_API,
+	IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST,
+	IOMMU_TEST_OP_MOCK_DEVICE_PAGE_RESPONSE,
 };
 
 /**
@@ -275,6 +290,10 @@ enum iommu_test_mock_prot {
  *	page sizes until a device attaches to them. HWPT_ALLOC of such a
  *	domain therefore fails (EINVAL); attaching the device to an IOAS
  *	works, as iommufd attaches before it fills the domain.
+ * @MOCK_DEVICE_IOPF: the device can issue page requests (PCIe PRI): its
+ *	IOMMU turns on I/O page faults for it (IOMMU_DEV_FEAT_IOPF), which
+ *	iommufd needs to attach it to a HWPT with a FAULT object, and takes
+ *	the answers. Without this flag that feature is refused (ENODEV).
  *
  * Every mock device keeps DMA cache coherent (IOMMU_CAP_CACHE_COHERENCY) and
  * sits on the mock IOMMU's identity domain while no driver owns it. The
@@ -289,7 +308,21 @@ enum iommu_test_mock_device_flags {
 	MOCK_DEVICE_NO_RESV_REGION = 1 << 2,
 	MOCK_DEVICE_SW_MSI = 1 << 3,
 	MOCK_DEVICE_FINALIZE_AT_ATTACH = 1 << 4,
+	MOCK_DEVICE_IOPF = 1 << 5,
 };
+
+/**
+ * enum iommu_test_page_request_flags - flags of a MOCK_DEVICE_PAGE_REQUEST
+ * @MOCK_PAGE_REQUEST_PASID: the request carries a PASID
+ * @MOCK_PAGE_REQUEST_LAST: the request is the last one of its group
+ */
+enum iommu_test_page_request_flags {
+	MOCK_PAGE_REQUEST_PASID = 1 << 0,
+	MOCK_PAGE_REQUEST_LAST = 1 << 1,
+};
+
+/* Page responses a mock device keeps; older ones are counted as lost */
+#define MOCK_PAGE_RESPONSES	16
 
 /**
  * enum iommu_test_mock_driver - the driver of a device MOCK_DEVICE_ADD makes
@@ -544,6 +577,24 @@ struct iommu_hwpt_mock_invalidate {
  * @access_rw.length: bytes to copy
  * @access_rw.flags: enum iommu_test_access_rw_flags
  * @access_rw.__reserved: must be 0
+ * @page_request: arguments of IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST
+ * @page_request.flags: enum iommu_test_page_request_flags
+ * @page_request.pasid: the PASID, with MOCK_PAGE_REQUEST_PASID
+ * @page_request.grpid: the page request group index
+ * @page_request.perm: enum iommu_hwpt_pgfault_perm bits
+ * @page_request.addr: the faulting address
+ * @page_response: results of IOMMU_TEST_OP_MOCK_DEVICE_PAGE_RESPONSE
+ * @page_response.out_iopf_enabled: 1 if the device's I/O page faults are
+ *	enabled
+ * @page_response.out_responses: responses the device held before this
+ *	call, the one reported included; 0 if it held none, and then the
+ *	members below are 0
+ * @page_response.out_lost: responses dropped, since the device was
+ *	created, because MOCK_PAGE_RESPONSES were waiting to be taken
+ * @page_response.out_grpid: the group index the response answers
+ * @page_response.out_pasid: the PASID it answers
+ * @page_response.out_code: its enum iommufd_page_response_code, or 2 for
+ *	the core's own "Response Failure"
  * @access_info: results of IOMMU_TEST_OP_ACCESS_INFO
  * @access_info.out_pins: pins the object holds
  * @access_info.out_unmap_calls: calls of the unmap callback
@@ -650,6 +701,21 @@ struct iommu_test_cmd {
 			__u32 flags;
 			__u32 __reserved;
 		} access_rw;
+		struct {
+			__u32 flags;
+			__u32 pasid;
+			__u32 grpid;
+			__u32 perm;
+			__aligned_u64 addr;
+		} page_request;
+		struct {
+			__u32 out_iopf_enabled;
+			__u32 out_responses;
+			__u32 out_lost;
+			__u32 out_grpid;
+			__u32 out_pasid;
+			__u32 out_code;
+		} page_response;
 		struct {
 			__u32 out_pins;
 			__u32 out_unmap_calls;

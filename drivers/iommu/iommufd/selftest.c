@@ -33,6 +33,15 @@
  * domain has no first stage beyond an emulated IOTLB tag and translates
  * through its parent.
  *
+ * A device made with MOCK_DEVICE_IOPF can issue page requests: the driver
+ * turns on I/O page faults for it by adding it to the mock IOMMU's IOPF
+ * queue, reports its page requests to the core as a PRI-capable IOMMU
+ * would, and logs the page responses it gets so that tests can check that
+ * each group is answered once. A page request is issued under the device
+ * object's mutex, which also covers its attach changes: like a real driver
+ * that drains its request queue before it changes a device's domain, no
+ * request is in flight while the attachment changes.
+ *
  * IOMMU_TEST_CMD lets the selftests create mock domains on an IOAS, add
  * mock devices bound to the file, used by a pretend DMA-API driver or left
  * without a driver, move bound ones between IOASes and HWPTs, compare
@@ -60,7 +69,10 @@
  * lock beyond its own; the map/unmap callbacks run under whatever locks
  * iommufd holds for its domains, and dirty bits change only by cmpxchg, so
  * a racing unmap is never undone. A mock device object's mutex serializes
- * its attach, replace and detach. An access object's mutex covers its pins
+ * its attach, replace, detach and page requests. mock_iopf_lock protects
+ * the IOPF state and response log of every mock device; the core calls
+ * page_response with its fault lock held, and nothing is taken under
+ * mock_iopf_lock. An access object's mutex covers its pins
  * and its attachment and is held across calls into the access API; the
  * unmap callback takes it too, which is safe because the API calls it with
  * no iommufd lock held.
@@ -221,9 +233,23 @@ struct mock_dev {
 	struct mock_group *mgroup;
 	/* The domain last attached by the core; under mock_attach_lock */
 	struct iommu_domain *domain;
+	/* The members below are under mock_iopf_lock */
+	bool iopf_enabled;
+	/* Page responses received, oldest at @response_first */
+	struct iommu_page_response responses[MOCK_PAGE_RESPONSES];
+	unsigned int response_first;
+	unsigned int nr_responses;
+	unsigned int nr_lost;
 };
 
 static DEFINE_IDA(mock_dev_ida);
+
+/*
+ * The I/O page fault queue of the mock IOMMU, and the lock of what mock
+ * devices record of their page requests
+ */
+static struct iopf_queue *mock_iopf_queue;
+static DEFINE_MUTEX(mock_iopf_lock);
 
 static const struct iommu_ops mock_iommu_ops;
 static const struct iommu_domain_ops mock_domain_ops;
@@ -892,6 +918,69 @@ static struct iommu_group *mock_device_group(struct device *dev)
 	return generic_device_group(dev);
 }
 
+/*
+ * The device takes the answer to a page request group; a test collects it
+ * with MOCK_DEVICE_PAGE_RESPONSE. Called by the core with the device's
+ * fault parameter lock held.
+ */
+static void mock_page_response(struct device *dev, struct iopf_fault *evt,
+			       struct iommu_page_response *msg)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+	unsigned int slot;
+
+	mutex_lock(&mock_iopf_lock);
+	if (mdev->nr_responses == MOCK_PAGE_RESPONSES) {
+		mdev->response_first =
+			(mdev->response_first + 1) % MOCK_PAGE_RESPONSES;
+		mdev->nr_responses--;
+		mdev->nr_lost++;
+	}
+	slot = (mdev->response_first + mdev->nr_responses) %
+	       MOCK_PAGE_RESPONSES;
+	mdev->responses[slot] = *msg;
+	mdev->nr_responses++;
+	mutex_unlock(&mock_iopf_lock);
+}
+
+/* Only I/O page faults, and only for devices that can issue page requests */
+static int mock_dev_enable_feat(struct device *dev,
+				enum iommu_dev_features feat)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+	int rc;
+
+	if (feat != IOMMU_DEV_FEAT_IOPF || !(mdev->flags & MOCK_DEVICE_IOPF))
+		return -ENODEV;
+	rc = iopf_queue_add_device(mock_iopf_queue, dev);
+	if (rc)
+		return rc;
+	mutex_lock(&mock_iopf_lock);
+	mdev->iopf_enabled = true;
+	mutex_unlock(&mock_iopf_lock);
+	return 0;
+}
+
+/* The core answers what it still holds for the device, then forgets it */
+static int mock_dev_disable_feat(struct device *dev,
+				 enum iommu_dev_features feat)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	bool enabled;
+
+	if (feat != IOMMU_DEV_FEAT_IOPF)
+		return -EINVAL;
+	mutex_lock(&mock_iopf_lock);
+	enabled = mdev->iopf_enabled;
+	mdev->iopf_enabled = false;
+	mutex_unlock(&mock_iopf_lock);
+	if (!enabled)
+		return -EINVAL;
+	iopf_queue_remove_device(mock_iopf_queue, dev);
+	return 0;
+}
+
 static const struct iommu_ops mock_iommu_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE | MOCK_HUGE_PGSIZES,
@@ -902,6 +991,9 @@ static const struct iommu_ops mock_iommu_ops = {
 	.probe_device = mock_probe_device,
 	.device_group = mock_device_group,
 	.get_resv_regions = mock_get_resv_regions,
+	.page_response = mock_page_response,
+	.dev_enable_feat = mock_dev_enable_feat,
+	.dev_disable_feat = mock_dev_disable_feat,
 	.def_domain_type = mock_def_domain_type,
 	.default_domain_ops = &mock_domain_ops,
 	.blocked_domain = &mock_blocked_domain,
@@ -1659,7 +1751,7 @@ static int iommufd_test_mock_device_add(struct iommufd_ucmd *ucmd,
 	const u32 known = MOCK_DEVICE_ENFORCE_COHERENCY |
 			  MOCK_DEVICE_DIRTY_TRACKING |
 			  MOCK_DEVICE_NO_RESV_REGION | MOCK_DEVICE_SW_MSI |
-			  MOCK_DEVICE_FINALIZE_AT_ATTACH;
+			  MOCK_DEVICE_FINALIZE_AT_ATTACH | MOCK_DEVICE_IOPF;
 	u32 driver = cmd->mock_device.driver;
 	struct iommufd_device *idev = NULL;
 	struct selftest_obj *sobj;
@@ -1772,6 +1864,82 @@ static int iommufd_test_mock_device_detach(struct iommufd_ucmd *ucmd,
 	}
 	selftest_obj_unlock_put(ucmd, sobj);
 	return rc;
+}
+
+/*
+ * The device issues a page request, which its IOMMU reports to the core.
+ * The device's lock keeps attach changes out meanwhile, as a real driver
+ * drains its page request queue before it changes the device's domain.
+ */
+static int iommufd_test_mock_page_request(struct iommufd_ucmd *ucmd,
+					  struct iommu_test_cmd *cmd)
+{
+	const u32 known = MOCK_PAGE_REQUEST_PASID | MOCK_PAGE_REQUEST_LAST;
+	struct iopf_fault evt = {
+		.fault = {
+			.type = IOMMU_FAULT_PAGE_REQ,
+			.prm = {
+				.pasid = cmd->page_request.pasid,
+				.grpid = cmd->page_request.grpid,
+				.perm = cmd->page_request.perm,
+				.addr = cmd->page_request.addr,
+			},
+		},
+	};
+	struct iommu_fault_page_request *prm = &evt.fault.prm;
+	struct selftest_obj *sobj;
+	struct mock_dev *mdev;
+	bool enabled;
+	int rc;
+
+	if (cmd->page_request.flags & ~known)
+		return -EOPNOTSUPP;
+	if (cmd->page_request.flags & MOCK_PAGE_REQUEST_PASID)
+		prm->flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+	if (cmd->page_request.flags & MOCK_PAGE_REQUEST_LAST)
+		prm->flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+
+	sobj = selftest_obj_lock_get(ucmd, cmd->id, SELFTEST_OBJ_MOCK_DEVICE);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	mdev = sobj->device.mdev;
+	mutex_lock(&mock_iopf_lock);
+	enabled = mdev->iopf_enabled;
+	mutex_unlock(&mock_iopf_lock);
+	/* Without PRI enabled the device cannot ask */
+	rc = enabled ? iommu_report_device_fault(&mdev->dev, &evt) : -EINVAL;
+	selftest_obj_unlock_put(ucmd, sobj);
+	return rc;
+}
+
+static int iommufd_test_mock_page_response(struct iommufd_ucmd *ucmd,
+					   struct iommu_test_cmd *cmd)
+{
+	struct iommu_page_response *msg;
+	struct selftest_obj *sobj;
+	struct mock_dev *mdev;
+
+	sobj = selftest_obj_get(ucmd, cmd->id, SELFTEST_OBJ_MOCK_DEVICE);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	mdev = sobj->device.mdev;
+	memset(&cmd->page_response, 0, sizeof(cmd->page_response));
+	mutex_lock(&mock_iopf_lock);
+	cmd->page_response.out_iopf_enabled = mdev->iopf_enabled;
+	cmd->page_response.out_responses = mdev->nr_responses;
+	cmd->page_response.out_lost = mdev->nr_lost;
+	if (mdev->nr_responses) {
+		msg = &mdev->responses[mdev->response_first];
+		cmd->page_response.out_grpid = msg->grpid;
+		cmd->page_response.out_pasid = msg->pasid;
+		cmd->page_response.out_code = msg->code;
+		mdev->response_first =
+			(mdev->response_first + 1) % MOCK_PAGE_RESPONSES;
+		mdev->nr_responses--;
+	}
+	mutex_unlock(&mock_iopf_lock);
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 /*
@@ -2381,6 +2549,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_access_info(ucmd, cmd);
 	case IOMMU_TEST_OP_MOCK_DEVICE_TRY_DMA_API:
 		return iommufd_test_mock_device_try_dma_api(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST:
+		return iommufd_test_mock_page_request(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DEVICE_PAGE_RESPONSE:
+		return iommufd_test_mock_page_response(ucmd, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -2403,9 +2575,15 @@ int __init iommufd_test_init(void)
 	dir = fault_create_debugfs_attr("fail_iommufd", NULL, &fail_iommufd);
 	fail_iommufd_dir = IS_ERR(dir) ? NULL : dir;
 
+	mock_iopf_queue = iopf_queue_alloc("mock-iopfq");
+	if (!mock_iopf_queue) {
+		rc = -ENOMEM;
+		goto err_debugfs;
+	}
+
 	rc = bus_register(&iommufd_mock_bus_type);
 	if (rc)
-		goto err_debugfs;
+		goto err_iopf;
 
 	rc = iommu_device_sysfs_add(&mock_iommu.iommu_dev, NULL, NULL, "%s",
 				    "iommufd_mock");
@@ -2425,6 +2603,8 @@ err_sysfs:
 	iommu_device_sysfs_remove(&mock_iommu.iommu_dev);
 err_bus:
 	bus_unregister(&iommufd_mock_bus_type);
+err_iopf:
+	iopf_queue_free(mock_iopf_queue);
 err_debugfs:
 	debugfs_remove(fail_iommufd_dir);
 	fail_iommufd_dir = NULL;
@@ -2442,6 +2622,7 @@ void iommufd_test_exit(void)
 				    &iommufd_mock_bus_type, &mock_iommu.bus_nb);
 	iommu_device_sysfs_remove(&mock_iommu.iommu_dev);
 	bus_unregister(&iommufd_mock_bus_type);
+	iopf_queue_free(mock_iopf_queue);
 	debugfs_remove(fail_iommufd_dir);
 	fail_iommufd_dir = NULL;
 }
