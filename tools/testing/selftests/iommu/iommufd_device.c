@@ -241,7 +241,7 @@ TEST_F(bind, destroying_the_mock_device_unbinds_it)
 TEST_F(bind, device_add_rejects_unknown_flags_and_reserved)
 {
 	struct iommu_test_cmd cmd = {
-		.mock_device.flags = MOCK_DEVICE_FINALIZE_AT_ATTACH << 1,
+		.mock_device.flags = MOCK_DEVICE_IOPF << 1,
 	};
 	int before = mock_bus_devices();
 	struct mdev dev;
@@ -262,7 +262,8 @@ TEST_F(bind, device_add_rejects_unknown_flags_and_reserved)
 	/* Every known flag at once is fine */
 	EXPECT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_ENFORCE_COHERENCY |
 					MOCK_DEVICE_DIRTY_TRACKING |
-					MOCK_DEVICE_NO_RESV_REGION, &dev));
+					MOCK_DEVICE_NO_RESV_REGION |
+					MOCK_DEVICE_IOPF, &dev));
 }
 
 TEST_F(bind, devices_bind_and_unbind_independently)
