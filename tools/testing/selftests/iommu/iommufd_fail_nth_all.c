@@ -2330,6 +2330,69 @@ TEST(table_covers_every_command)
 		       ROW_COUNT, IOMMUFD_CMD_BASE, LAST_CMD);
 }
 
+/*
+ * read() of a FAULT file when the cookie cannot be allocated at all. A
+ * single injected failure never gets there: the xarray retries the
+ * allocation outside its lock, so the fault_fd_read row only sees its
+ * failure absorbed. Here every slab allocation of this thread fails for
+ * the duration of the read (failslab with task-filter and make-it-fail),
+ * so the read must fail with ENOMEM and put both groups back, in order.
+ */
+static int debugfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t done;
+
+	if (fd < 0)
+		return -1;
+	done = write(fd, val, strlen(val));
+	close(fd);
+	return done == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+TEST(fault_fd_read_that_cannot_allocate_keeps_its_groups)
+{
+	struct nth_env env = { .probe_fd = -1, .mock_devs0 = -1 };
+	struct iommu_hwpt_pgfault pgf[FAULT_RECS];
+	struct fault_knobs knobs;
+	struct world w;
+	ssize_t got;
+	int err, mif;
+
+	SKIP_IF_UPSTREAM_MOCK(return);
+	mif = open("/proc/thread-self/make-it-fail", O_WRONLY);
+	if (mif < 0)
+		SKIP(return, "no make-it-fail (CONFIG_FAULT_INJECTION)");
+	if (fault_knobs_save(&knobs))
+		SKIP(return, "cannot read %s", knobs.failed);
+	env.buf = small_pages_alloc(BUF_LEN);
+	ASSERT_NE(NULL, env.buf);
+	world_open(_metadata, &w);
+	setup_fault_read(_metadata, &env, &w);
+
+	ASSERT_EQ(0, fault_knobs_set(&knobs));
+	/* fault_knobs_restore() puts these back too */
+	ASSERT_EQ(0, debugfs_write("/sys/kernel/debug/failslab/task-filter",
+				   "Y"));
+	ASSERT_EQ(0, debugfs_write("/sys/kernel/debug/failslab/probability",
+				   "100"));
+	ASSERT_EQ(0, debugfs_write("/sys/kernel/debug/failslab/times", "-1"));
+	ASSERT_EQ(1, pwrite(mif, "1", 1, 0));
+	errno = 0;
+	got = read(w.fault_fd, pgf, sizeof(pgf));
+	err = errno;
+	ASSERT_EQ(1, pwrite(mif, "0", 1, 0));
+	close(mif);
+	ASSERT_EQ(0, fault_knobs_restore(&knobs));
+
+	EXPECT_EQ(-1, got);
+	EXPECT_EQ(ENOMEM, err);
+	failed_fault_read(_metadata, &env, &w, NULL, "read without memory");
+	EXPECT_EQ(0, close(w.fault_fd));
+	EXPECT_EQ(0, close(w.fd));
+	munmap(env.buf, BUF_LEN);
+}
+
 FIXTURE_VARIANT_ADD(nth_all, destroy_mock_domain)
 {
 	.row = &rows[ROW_DESTROY_MOCK_DOMAIN],
