@@ -13,28 +13,35 @@
  * operations and closes the file with whatever objects are still alive.
  *
  * An operation is one ioctl (every command of iommufd's dispatch table,
- * every IOMMU_TEST_CMD op of the mock driver, and unknown numbers) or one
- * change of the memory those ioctls point at (mmap of anonymous, THP,
- * hugetlbfs or shared memory, munmap, mremap, madvise, mprotect, all while
- * the memory may be mapped). Arguments are mostly valid: IDs, IOVAs and
- * addresses come from what the session created, sometimes stale or random;
+ * every IOMMU_TEST_CMD op of the mock driver, and unknown numbers), one
+ * call on the file of a FAULT object (read, write and poll with any length
+ * and buffer, close at any moment, from any thread), or one change of the
+ * memory those ioctls point at (mmap of anonymous, THP, hugetlbfs or
+ * shared memory, munmap, mremap, madvise, mprotect, all while the memory
+ * may be mapped). Arguments are mostly valid: IDs, IOVAs, addresses and
+ * cookies come from what the session created, sometimes stale or random;
  * lengths reach 2^64; a few calls get a wrong size, a non-zero reserved
  * member or an argument pointer that cannot be read or written back. Now
  * and then 2-4 threads race on the file, or a forked child works on it.
  *
- * Invariants checked: every ioctl fails only with an errno the uAPI
- * kernel-doc (and the kernel code where the doc is silent) allows for it;
- * after every close VmPin and VmLck of the process and locked_vm of the
- * user are back at their starting values; at the end the known-good
- * sequence still works. Kernel reports (WARN, KASAN, lockdep) end up on the
- * console, where the VM runner looks for them; each session start is
- * written to /dev/kmsg so that a report can be tied to its session. On a
- * violation the seed, the op number and a reproducing command are printed
- * and the exit status is 1.
+ * Invariants checked: every ioctl and FAULT file call fails only with an
+ * errno the uAPI kernel-doc (and the kernel code where the doc is silent)
+ * allows for it; read() of a FAULT file returns whole groups of records,
+ * each under one cookie, and poll() always says writable; after
+ * every close (of /dev/iommu and of the FAULT files, in either order)
+ * VmPin and VmLck of the process and locked_vm of the user are back at
+ * their starting values and no mock device is left on the bus; at the
+ * end the known-good sequence still works. Kernel reports (WARN, KASAN,
+ * lockdep) end up on the console, where the VM runner looks for them;
+ * each session start is written to /dev/kmsg so that a report can be tied
+ * to its session. On a violation the seed, the op number and a
+ * reproducing command are printed and the exit status is 1.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -86,6 +93,11 @@
 #define ARG_AREA	(3 * PAGE)
 #define BITMAP_SIZE	(64 * 1024)
 #define MAX_THREADS	4
+#define FAULT_FILES	8	/* FAULT files a session keeps open */
+#define COOKIES_SIZE	32	/* cookies remembered for answers */
+#define PGF_SIZE	sizeof(struct iommu_hwpt_pgfault)
+#define RESP_SIZE	sizeof(struct iommu_hwpt_page_response)
+#define MOCK_BUS_DEVICES "/sys/bus/iommufd_mock/devices"
 
 /* A set of errno values, all below 128 */
 #define errset		__uint128_t
@@ -103,6 +115,9 @@ enum kind {
 	K_ACCESS_OBJ,	/* selftest object of IOMMU_TEST_OP_ACCESS_CREATE */
 	K_ACCESS,	/* ACCESS object of an access */
 	K_FAULT,
+	K_HWPT_PARENT,	/* paging HWPT allocated with NEST_PARENT */
+	K_HWPT_FAULT,	/* nested HWPT that reports to a FAULT */
+	K_IOPF_DEV,	/* mock device with MOCK_DEVICE_IOPF */
 	K_GROUP,	/* mock group numbers, not IDs */
 	K_COUNT,
 };
@@ -166,8 +181,23 @@ struct session {
 	unsigned int nmaps;
 	struct pin pins[PINS_SIZE];
 	unsigned int npins;
-	int fault_fds[8];
-	unsigned int nfault_fds;
+	/* FAULT files; a slot with fd -1 is free */
+	struct {
+		int fd;
+		uint32_t id;
+	} faults[FAULT_FILES];
+	/* Cookies read from a FAULT file, answered or not */
+	struct {
+		int fd;
+		uint32_t cookie;
+	} cookies[COOKIES_SIZE];
+	unsigned int ncookies;
+	/*
+	 * Held for reading around a use of a FAULT file's descriptor and
+	 * for writing around its close, so that a racing thread never uses
+	 * a number that was closed and given to another file meanwhile
+	 */
+	pthread_rwlock_t fault_lock;
 	atomic_ulong ops;
 	atomic_bool failed;
 	bool in_child;
@@ -201,6 +231,7 @@ static int observer_fd = -1;	/* a file with no objects, for ACCOUNTING */
 static struct {
 	unsigned long vm_pin_kb, vm_lck_kb;
 	uint64_t user_locked;
+	int mock_devices;	/* on the mock bus; -1 if it cannot be read */
 } baseline;
 
 static uint64_t splitmix(uint64_t *state)
@@ -522,6 +553,30 @@ static void count_op(struct worker *w)
 }
 
 /*
+ * Prints and counts the outcome of the call w->desc describes, and
+ * reports an errno outside @allowed (0: it succeeded)
+ */
+static void fz_result(struct worker *w, const char *name, int err,
+		      errset allowed)
+{
+	char set[256];
+
+	if (opt.verbose)
+		printf("op %lu t%d: -> %s\n", w->op, w->tid,
+		       err ? strerrorname_np(err) ?: "?" : "0");
+	if (w->kind >= 0 && !err)
+		atomic_fetch_add(&stats[w->kind].ok, 1);
+	else if (w->kind >= 0 && err < 128)
+		atomic_fetch_or(&stats[w->kind].errnos[err / 64],
+				(uint64_t)1 << (err % 64));
+	if (err && !(err < 128 && (allowed & E(err)))) {
+		errset_print(allowed, set, sizeof(set));
+		violation(w, "%s %s -> %s; allowed:%s", name, w->desc,
+			  strerrorname_np(err) ?: "?", set);
+	}
+}
+
+/*
  * The ioctl. Besides the call the op intends, a few get a wrong size, an
  * argument pointer that faults on reading, or one that can be read but
  * not written back; @allowed grows by what each of these may answer.
@@ -534,7 +589,6 @@ static int fz_ioctl(struct worker *w, const char *name, unsigned long req,
 	struct session *s = w->s;
 	unsigned int mode = below(w, 200);
 	uint8_t *ptr = arg;
-	char set[256];
 	int rc, err;
 
 	*outputs = false;
@@ -597,19 +651,7 @@ static int fz_ioctl(struct worker *w, const char *name, unsigned long req,
 	count_op(w);
 	rc = ioctl(s->fd, req, ptr);
 	err = rc ? errno : 0;
-	if (opt.verbose)
-		printf("op %lu t%d: -> %s\n", w->op, w->tid,
-		       err ? strerrorname_np(err) ?: "?" : "0");
-	if (w->kind >= 0 && !err)
-		atomic_fetch_add(&stats[w->kind].ok, 1);
-	else if (w->kind >= 0 && err < 128)
-		atomic_fetch_or(&stats[w->kind].errnos[err / 64],
-				(uint64_t)1 << (err % 64));
-	if (err && !(err < 128 && (allowed & E(err)))) {
-		errset_print(allowed, set, sizeof(set));
-		violation(w, "%s %s -> %s; allowed:%s", name, w->desc,
-			  strerrorname_np(err) ?: "?", set);
-	}
+	fz_result(w, name, err, allowed);
 	if (!err && rc != 0)
 		violation(w, "%s %s -> returned %d", name, w->desc, rc);
 	*outputs = !err && ptr == arg;
@@ -862,11 +904,12 @@ static void op_hwpt_alloc(struct worker *w)
 	bool nested = chance(w, 40);
 	bool out;
 
-	cmd.pt_id = pick_id(w, nested ? K_HWPT_PAGING : K_IOAS);
-	/* A fault queue rarely exists: FAULT_ID_VALID only now and then */
+	cmd.pt_id = pick_id(w, !nested ? K_IOAS :
+			    chance(w, 70) ? K_HWPT_PARENT : K_HWPT_PAGING);
 	cmd.flags = pick_flags(w, IOMMU_HWPT_ALLOC_NEST_PARENT |
 			       IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &allowed);
-	if (chance(w, 10))
+	/* Only a nested HWPT takes a FAULT; the others say EOPNOTSUPP */
+	if (chance(w, nested ? 50 : 5))
 		cmd.flags |= IOMMU_HWPT_FAULT_ID_VALID;
 	cmd.fault_id = pick_id(w, K_FAULT);
 	memset(data, 0, 64);
@@ -891,10 +934,15 @@ static void op_hwpt_alloc(struct worker *w)
 		 cmd.flags, cmd.dev_id, cmd.pt_id,
 		 cmd.data_type, cmd.data_len,
 		 (unsigned long long)cmd.data_uptr, cmd.fault_id);
-	if (!fz_ioctl(w, "IOMMU_HWPT_ALLOC", IOMMU_HWPT_ALLOC, &cmd,
-		      sizeof(cmd), HWPT_ALLOC_MIN_SIZE, allowed, &out) && out)
-		pool_add(w->s, nested ? K_HWPT_NESTED : K_HWPT_PAGING,
-			 cmd.out_hwpt_id, nested ? 0 : cmd.pt_id);
+	if (fz_ioctl(w, "IOMMU_HWPT_ALLOC", IOMMU_HWPT_ALLOC, &cmd,
+		     sizeof(cmd), HWPT_ALLOC_MIN_SIZE, allowed, &out) || !out)
+		return;
+	pool_add(w->s, nested ? K_HWPT_NESTED : K_HWPT_PAGING,
+		 cmd.out_hwpt_id, nested ? 0 : cmd.pt_id);
+	if (!nested && (cmd.flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
+		pool_add(w->s, K_HWPT_PARENT, cmd.out_hwpt_id, cmd.pt_id);
+	if (nested && (cmd.flags & IOMMU_HWPT_FAULT_ID_VALID))
+		pool_add(w->s, K_HWPT_FAULT, cmd.out_hwpt_id, 0);
 }
 
 static void op_get_hw_info(struct worker *w)
@@ -1010,26 +1058,296 @@ static void op_hwpt_invalidate(struct worker *w)
 	IOCTL(w, cmd, IOMMU_HWPT_INVALIDATE, allowed, &out);
 }
 
+/* FAULT objects and their files */
+
+/* Keeps a new FAULT file for the ops below, or closes it if none is free */
+static void fault_file_add(struct session *s, int fd, uint32_t id)
+{
+	unsigned int i;
+
+	pthread_rwlock_wrlock(&s->fault_lock);
+	for (i = 0; i < FAULT_FILES && s->faults[i].fd >= 0; i++)
+		;
+	if (i < FAULT_FILES) {
+		s->faults[i].fd = fd;
+		s->faults[i].id = id;
+	} else {
+		close(fd);
+	}
+	pthread_rwlock_unlock(&s->fault_lock);
+}
+
+/*
+ * A FAULT file of the session, with fault_lock held for reading until
+ * fault_file_put(); -1 (and no lock) if the session has none
+ */
+static int fault_file_get(struct worker *w)
+{
+	struct session *s = w->s;
+	unsigned int i, start = below(w, FAULT_FILES);
+
+	pthread_rwlock_rdlock(&s->fault_lock);
+	for (i = 0; i < FAULT_FILES; i++)
+		if (s->faults[(start + i) % FAULT_FILES].fd >= 0)
+			return s->faults[(start + i) % FAULT_FILES].fd;
+	pthread_rwlock_unlock(&s->fault_lock);
+	return -1;
+}
+
+static void fault_file_put(struct worker *w)
+{
+	pthread_rwlock_unlock(&w->s->fault_lock);
+}
+
+static void cookie_add(struct session *s, int fd, uint32_t cookie)
+{
+	pthread_mutex_lock(&s->lock);
+	s->cookies[s->ncookies % COOKIES_SIZE].fd = fd;
+	s->cookies[s->ncookies++ % COOKIES_SIZE].cookie = cookie;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Mostly a cookie read from @fd, answered already or not; sometimes one of
+ * another file, 0 or random
+ */
+static uint32_t pick_cookie(struct worker *w, int fd)
+{
+	struct session *s = w->s;
+	unsigned int i, n, start;
+	uint32_t cookie = 0;
+
+	if (chance(w, 10))
+		return chance(w, 30) ? 0 : (uint32_t)rnd(w);
+	pthread_mutex_lock(&s->lock);
+	n = s->ncookies < COOKIES_SIZE ? s->ncookies : COOKIES_SIZE;
+	start = below(w, n);
+	for (i = 0; i < n; i++) {
+		cookie = s->cookies[(start + i) % n].cookie;
+		if (s->cookies[(start + i) % n].fd == fd || chance(w, 10))
+			break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return cookie;
+}
+
 static void op_fault_alloc(struct worker *w)
 {
 	struct iommu_fault_alloc cmd = {};
-	/* Not in this kernel's dispatch table yet: ENOTTY */
-	errset allowed = E(ENOTTY);
-	struct session *s = w->s;
+	errset allowed = 0;
 	bool out;
 
 	cmd.flags = pick_flags(w, 0, &allowed);
 	describe(w, "flags=%#x", cmd.flags);
-	if (IOCTL(w, cmd, IOMMU_FAULT_QUEUE_ALLOC, allowed,
-		  &out) || !out)
+	/*
+	 * A file made by a call whose outputs went elsewhere (a mangled
+	 * argument) is closed when the session ends
+	 */
+	if (IOCTL(w, cmd, IOMMU_FAULT_QUEUE_ALLOC, allowed, &out) || !out)
 		return;
-	pool_add(s, K_FAULT, cmd.out_fault_id, 0);
-	pthread_mutex_lock(&s->lock);
-	if (s->nfault_fds < ARRAY_SIZE(s->fault_fds))
-		s->fault_fds[s->nfault_fds++] = cmd.out_fault_fd;
-	else
-		close(cmd.out_fault_fd);
-	pthread_mutex_unlock(&s->lock);
+	if ((int)cmd.out_fault_fd < 0 || !cmd.out_fault_id)
+		violation(w, "IOMMU_FAULT_QUEUE_ALLOC %s -> fd %d, id %u",
+			  w->desc, cmd.out_fault_fd, cmd.out_fault_id);
+	pool_add(w->s, K_FAULT, cmd.out_fault_id, 0);
+	fault_file_add(w->s, cmd.out_fault_fd, cmd.out_fault_id);
+}
+
+/*
+ * What a read returned: whole records, each group's records together
+ * under one cookie, only the last of a group flagged LAST_PAGE. A cookie
+ * may be 0: a write that answers cookie 0 frees that index of the
+ * kernel's cookie xarray (XA_FLAGS_ALLOC1 keeps it only reserved), after
+ * which read hands it out, as 6.12 does.
+ */
+static void fault_records_check(struct worker *w, int fd,
+				const struct iommu_hwpt_pgfault *pgf,
+				unsigned int n)
+{
+	const uint32_t known = IOMMU_PGFAULT_FLAGS_PASID_VALID |
+			       IOMMU_PGFAULT_FLAGS_LAST_PAGE;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		bool last = pgf[i].flags & IOMMU_PGFAULT_FLAGS_LAST_PAGE;
+		bool ends = i + 1 == n || pgf[i + 1].cookie != pgf[i].cookie;
+
+		if ((pgf[i].flags & ~known) || last != ends ||
+		    (!ends && pgf[i + 1].grpid != pgf[i].grpid)) {
+			violation(w, "%s -> record %u/%u: flags %#x grpid %u cookie %u",
+				  w->desc, i, n, pgf[i].flags, pgf[i].grpid,
+				  pgf[i].cookie);
+			return;
+		}
+		if (ends)
+			cookie_add(w->s, fd, pgf[i].cookie);
+	}
+}
+
+/*
+ * read() of a FAULT file: whole records, or a length that is not (ESPIPE),
+ * 0, too small for the first group (EINVAL), or a buffer that cannot be
+ * written (EFAULT); pread has no position to read at (ESPIPE)
+ */
+static void op_fault_read(struct worker *w)
+{
+	const unsigned int max = 32;
+	errset allowed = E(EINVAL);
+	uint8_t *buf = w->scratch;
+	bool positioned = false;
+	size_t len;
+	ssize_t got;
+	int fd, err;
+
+	len = PGF_SIZE * (1 + below(w, max));
+	switch (below(w, 10)) {
+	case 0:
+		len = 0;
+		break;
+	case 1:
+		len += 1 + below(w, PGF_SIZE - 1);
+		allowed |= E(ESPIPE);
+		break;
+	case 2:
+		len = 1 + below(w, PGF_SIZE - 1);
+		allowed |= E(ESPIPE);
+		break;
+	case 3:
+		/* Runs into the guard page after a record or two */
+		len = PGF_SIZE * (1 + below(w, 4));
+		buf = w->guard - PGF_SIZE * below(w, 3);
+		allowed |= E(EFAULT);
+		break;
+	case 4:
+		len = PGF_SIZE * (1 + below(w, 4));
+		buf = w->ro_view;
+		allowed |= E(EFAULT);
+		break;
+	case 5:
+		positioned = true;
+		allowed |= E(ESPIPE);
+		break;
+	}
+	fd = fault_file_get(w);
+	if (fd < 0)
+		return;
+	describe(w, "read(FAULT fd %d, %s, %zu)%s", fd,
+		 buf == w->scratch ? "buf" : "unwritable", len,
+		 positioned ? " at 0" : "");
+	count_op(w);
+	got = positioned ? pread(fd, buf, len, 0) : read(fd, buf, len);
+	err = got < 0 ? errno : 0;
+	fz_result(w, "read", err, allowed);
+	if (got > 0 && (got % PGF_SIZE || (size_t)got > len))
+		violation(w, "%s -> %zd bytes", w->desc, got);
+	else if (got > 0 && buf == w->scratch)
+		fault_records_check(w, fd, (void *)buf, got / PGF_SIZE);
+	fault_file_put(w);
+}
+
+/*
+ * write() of answers: cookies read or not, answered or not; codes valid
+ * or not (EINVAL for the first bad one); lengths and buffers as for read
+ */
+static void op_fault_write(struct worker *w)
+{
+	struct iommu_hwpt_page_response *resp = (void *)w->scratch;
+	unsigned int n = below(w, 5), i;
+	errset allowed = E(EINVAL);
+	uint8_t *buf = w->scratch;
+	size_t len = n * RESP_SIZE;
+	ssize_t got;
+	int fd, err;
+
+	fd = fault_file_get(w);
+	if (fd < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		resp[i].cookie = pick_cookie(w, fd);
+		resp[i].code = chance(w, 95) ? below(w, 2) : (uint32_t)rnd(w);
+	}
+	switch (below(w, 10)) {
+	case 0:
+		len += 1 + below(w, RESP_SIZE - 1);
+		allowed |= E(ESPIPE);
+		break;
+	case 1:
+		/* The answers end in the guard page */
+		buf = w->guard - RESP_SIZE * below(w, 2) - below(w, 4);
+		memmove(buf, resp, w->guard - buf < (long)len ?
+			(size_t)(w->guard - buf) : len);
+		allowed |= E(EFAULT);
+		break;
+	}
+	describe(w, "write(FAULT fd %d, %u answers, first cookie %u code %u, %zu)",
+		 fd, n, n ? resp[0].cookie : 0, n ? resp[0].code : 0, len);
+	count_op(w);
+	got = write(fd, buf, len);
+	err = got < 0 ? errno : 0;
+	fz_result(w, "write", err, allowed);
+	if (got >= 0 && (got % RESP_SIZE || (size_t)got > len))
+		violation(w, "%s -> %zd bytes", w->desc, got);
+	fault_file_put(w);
+}
+
+/* poll() of every FAULT file: always writable, readable or not */
+static void op_fault_poll(struct worker *w)
+{
+	const short known = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
+	struct session *s = w->s;
+	struct pollfd pfd[FAULT_FILES];
+	unsigned int i, n = 0;
+	int rc;
+
+	pthread_rwlock_rdlock(&s->fault_lock);
+	for (i = 0; i < FAULT_FILES; i++)
+		if (s->faults[i].fd >= 0)
+			pfd[n++] = (struct pollfd){
+				.fd = s->faults[i].fd,
+				.events = POLLIN | POLLOUT,
+			};
+	describe(w, "poll(%u FAULT files)", n);
+	count_op(w);
+	rc = poll(pfd, n, 0);
+	fz_result(w, "poll", rc < 0 ? errno : 0, 0);
+	for (i = 0; rc >= 0 && i < n; i++) {
+		if ((pfd[i].revents & ~known) || !(pfd[i].revents & POLLOUT)) {
+			violation(w, "poll(FAULT fd %d) -> revents %#x",
+				  pfd[i].fd, pfd[i].revents);
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&s->fault_lock);
+}
+
+/*
+ * Closes a FAULT file, maybe while its faults are queued or read and a
+ * racing thread attaches, requests or answers; then perhaps destroys the
+ * object, which a HWPT may still hold (EBUSY)
+ */
+static void op_fault_close(struct worker *w)
+{
+	struct session *s = w->s;
+	struct iommu_destroy cmd = {};
+	unsigned int i, start = below(w, FAULT_FILES);
+	bool out;
+	int fd = -1;
+
+	pthread_rwlock_wrlock(&s->fault_lock);
+	for (i = 0; i < FAULT_FILES && fd < 0; i++) {
+		fd = s->faults[(start + i) % FAULT_FILES].fd;
+		cmd.id = s->faults[(start + i) % FAULT_FILES].id;
+		s->faults[(start + i) % FAULT_FILES].fd = -1;
+	}
+	if (fd >= 0) {
+		describe(w, "close(FAULT fd %d) of FAULT %u", fd, cmd.id);
+		count_op(w);
+		fz_result(w, "close", close(fd) ? errno : 0, 0);
+	}
+	pthread_rwlock_unlock(&s->fault_lock);
+	if (fd < 0 || chance(w, 50))
+		return;
+	describe(w, "id=%u (its file closed)", cmd.id);
+	IOCTL(w, cmd, IOMMU_DESTROY, E(ENOENT) | E(EBUSY), &out);
 }
 
 /* Command numbers iommufd does not have, or real ones encoded wrongly */
@@ -1215,7 +1533,11 @@ static void op_mock_device_add(struct worker *w)
 
 	cmd.mock_device.flags = pick_flags(w, MOCK_DEVICE_ENFORCE_COHERENCY |
 					   MOCK_DEVICE_DIRTY_TRACKING |
-					   MOCK_DEVICE_NO_RESV_REGION, &allowed);
+					   MOCK_DEVICE_NO_RESV_REGION |
+					   MOCK_DEVICE_IOPF, &allowed);
+	/* Devices that issue page requests are the FAULT ops' material */
+	if (chance(w, 30))
+		cmd.mock_device.flags |= MOCK_DEVICE_IOPF;
 	cmd.mock_device.driver = chance(w, 80) ? MOCK_DRIVER_IOMMUFD :
 				 chance(w, 95) ? below(w, 3) : rnd(w);
 	if (cmd.mock_device.driver > MOCK_DRIVER_DMA_API)
@@ -1228,6 +1550,8 @@ static void op_mock_device_add(struct worker *w)
 	if (test_cmd(w, "MOCK_DEVICE_ADD", &cmd, allowed, &out) || !out)
 		return;
 	pool_add(w->s, K_MOCK_DEV, cmd.mock_device.out_mock_dev_id, 0);
+	if (cmd.mock_device.flags & MOCK_DEVICE_IOPF)
+		pool_add(w->s, K_IOPF_DEV, cmd.mock_device.out_mock_dev_id, 0);
 	pool_add(w->s, K_GROUP, cmd.mock_device.out_group, 0);
 	if (cmd.mock_device.out_idev_id)
 		pool_add(w->s, K_IDEV, cmd.mock_device.out_idev_id, 0);
@@ -1241,14 +1565,16 @@ static void op_mock_device_attach(struct worker *w)
 		.id = pick_id(w, K_MOCK_DEV),
 	};
 	bool ioas = chance(w, 50), out;
-	static const enum kind kinds[] = { K_HWPT_PAGING, K_HWPT_NESTED };
+	static const enum kind kinds[] = { K_HWPT_PAGING, K_HWPT_NESTED,
+					   K_HWPT_FAULT };
 
-	cmd.mock_attach.pt_id = pick_id(w, ioas ? K_IOAS : kinds[below(w, 2)]);
+	cmd.mock_attach.pt_id = pick_id(w, ioas ? K_IOAS : kinds[below(w, 3)]);
 	describe(w, "pt=%u", cmd.mock_attach.pt_id);
 	if (!test_cmd(w, cmd.op == IOMMU_TEST_OP_MOCK_DEVICE_ATTACH ?
 		      "MOCK_DEVICE_ATTACH" : "MOCK_DEVICE_REPLACE", &cmd,
 		      E(ENOENT) | E(EINVAL) | E(EFAULT) | E(EADDRINUSE) |
-		      E(EBUSY) | E(EOPNOTSUPP) | E(EOVERFLOW), &out) &&
+		      E(EBUSY) | E(EOPNOTSUPP) | E(EOVERFLOW) | E(ENODEV),
+		      &out) &&
 	    out && ioas)
 		pool_add(w->s, K_HWPT_PAGING, cmd.mock_attach.out_hwpt_id,
 			 cmd.mock_attach.pt_id);
@@ -1313,6 +1639,179 @@ static void op_try_dma_api(struct worker *w)
 	describe(w, "");
 	test_cmd(w, "MOCK_DEVICE_TRY_DMA_API", &cmd,
 		 E(ENOENT) | E(EINVAL) | E(EBUSY), &out);
+}
+
+/*
+ * A device with MOCK_DEVICE_IOPF (mostly) to a nested HWPT with a FAULT
+ * (mostly), or away from it by replace or detach; a device without IOPF
+ * is refused such a HWPT (ENODEV)
+ */
+static void op_iopf_attach(struct worker *w)
+{
+	static const uint32_t test_ops[] = {
+		IOMMU_TEST_OP_MOCK_DEVICE_ATTACH,
+		IOMMU_TEST_OP_MOCK_DEVICE_REPLACE,
+		IOMMU_TEST_OP_MOCK_DEVICE_DETACH,
+	};
+	static const char *const names[] = {
+		"MOCK_DEVICE_ATTACH", "MOCK_DEVICE_REPLACE",
+		"MOCK_DEVICE_DETACH",
+	};
+	unsigned int which = below(w, 3);
+	struct iommu_test_cmd cmd = {
+		.op = test_ops[which],
+		.id = pick_id(w, chance(w, 85) ? K_IOPF_DEV : K_MOCK_DEV),
+	};
+	bool out;
+
+	if (which != 2)
+		cmd.mock_attach.pt_id = pick_id(w, chance(w, 70) ? K_HWPT_FAULT :
+					chance(w, 50) ? K_HWPT_NESTED : K_IOAS);
+	describe(w, "pt=%u", cmd.mock_attach.pt_id);
+	test_cmd(w, names[which], &cmd, E(ENOENT) | E(EINVAL) | E(EFAULT) |
+		 E(EADDRINUSE) | E(EBUSY) | E(EOPNOTSUPP) | E(EOVERFLOW) |
+		 E(ENODEV), &out);
+}
+
+/*
+ * A page request of a mock device: a whole group or part of one, with or
+ * without a PASID; refused (EINVAL) while its faults are off or when no
+ * handler takes it, EOPNOTSUPP for an unknown flag
+ */
+static void op_page_request(struct worker *w)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST,
+		.id = pick_id(w, chance(w, 85) ? K_IOPF_DEV : K_MOCK_DEV),
+	};
+	errset allowed = E(ENOENT) | E(EINVAL);
+	bool out;
+
+	cmd.page_request.flags = chance(w, 60) ? MOCK_PAGE_REQUEST_LAST : 0;
+	if (chance(w, 10))
+		cmd.page_request.flags |= MOCK_PAGE_REQUEST_PASID;
+	cmd.page_request.flags |= pick_flags(w, 0, &allowed);
+	cmd.page_request.grpid = chance(w, 90) ? below(w, 4) : (uint32_t)rnd(w);
+	cmd.page_request.pasid = chance(w, 80) ? below(w, 3) : (uint32_t)rnd(w);
+	cmd.page_request.perm = chance(w, 90) ? below(w, 8) : (uint32_t)rnd(w);
+	cmd.page_request.addr = pick_iova(w);
+	describe(w, "flags=%#x grpid=%u pasid=%u perm=%#x addr=%#llx",
+		 cmd.page_request.flags, cmd.page_request.grpid,
+		 cmd.page_request.pasid, cmd.page_request.perm,
+		 (unsigned long long)cmd.page_request.addr);
+	test_cmd(w, "MOCK_DEVICE_PAGE_REQUEST", &cmd, allowed, &out);
+}
+
+/* Takes the oldest answer a mock device got: a code the core knows */
+static void op_page_response(struct worker *w)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DEVICE_PAGE_RESPONSE,
+		.id = pick_id(w, chance(w, 85) ? K_IOPF_DEV : K_MOCK_DEV),
+	};
+	bool out;
+
+	describe(w, "");
+	if (test_cmd(w, "MOCK_DEVICE_PAGE_RESPONSE", &cmd, E(ENOENT), &out) ||
+	    !out)
+		return;
+	/* SUCCESS, INVALID, or the core's own FAILURE */
+	if (cmd.page_response.out_responses > MOCK_PAGE_RESPONSES ||
+	    cmd.page_response.out_iopf_enabled > 1 ||
+	    (cmd.page_response.out_responses && cmd.page_response.out_code > 2))
+		violation(w, "MOCK_DEVICE_PAGE_RESPONSE %s -> responses %u, iopf %u, code %u",
+			  w->desc, cmd.page_response.out_responses,
+			  cmd.page_response.out_iopf_enabled,
+			  cmd.page_response.out_code);
+}
+
+/*
+ * The way a VMM sets up I/O page faults, with valid arguments, so that
+ * the ops above find devices that fault: a device with MOCK_DEVICE_IOPF,
+ * a NEST_PARENT HWPT on an IOAS, a FAULT (one the session keeps, or a
+ * new one), a nested HWPT reporting to it, and the device attached
+ */
+static void op_iopf_chain(struct worker *w)
+{
+	struct iommu_hwpt_mock_nested *data = (void *)w->scratch;
+	struct iommu_test_cmd dev = {
+		.op = IOMMU_TEST_OP_MOCK_DEVICE_ADD,
+		.mock_device = {
+			.flags = MOCK_DEVICE_IOPF,
+			.driver = MOCK_DRIVER_IOMMUFD,
+		},
+	};
+	struct iommu_hwpt_alloc hwpt = {
+		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.pt_id = pick_id(w, K_IOAS),
+	};
+	struct iommu_test_cmd attach = {
+		.op = IOMMU_TEST_OP_MOCK_DEVICE_ATTACH,
+	};
+	struct iommu_fault_alloc fault = {};
+	const errset hwpt_errors = E(ENOENT) | E(EINVAL) | E(EOPNOTSUPP) |
+				   E(EFAULT) | E(EADDRINUSE) | E(EBUSY) |
+				   E(EOVERFLOW);
+	uint32_t fault_id = 0;
+	int fd;
+	bool out;
+
+	describe(w, "iopf chain: flags=%#x", dev.mock_device.flags);
+	if (test_cmd(w, "MOCK_DEVICE_ADD", &dev, E(EBUSY), &out) || !out)
+		return;
+	pool_add(w->s, K_MOCK_DEV, dev.mock_device.out_mock_dev_id, 0);
+	pool_add(w->s, K_IOPF_DEV, dev.mock_device.out_mock_dev_id, 0);
+
+	hwpt.dev_id = dev.mock_device.out_idev_id;
+	describe(w, "iopf chain: parent on ioas=%u dev=%u", hwpt.pt_id,
+		 hwpt.dev_id);
+	if (fz_ioctl(w, "IOMMU_HWPT_ALLOC", IOMMU_HWPT_ALLOC, &hwpt,
+		     sizeof(hwpt), HWPT_ALLOC_MIN_SIZE, hwpt_errors, &out) ||
+	    !out)
+		return;
+	pool_add(w->s, K_HWPT_PAGING, hwpt.out_hwpt_id, hwpt.pt_id);
+	pool_add(w->s, K_HWPT_PARENT, hwpt.out_hwpt_id, hwpt.pt_id);
+
+	fd = fault_file_get(w);
+	if (fd >= 0) {
+		fault_id = pick_id(w, K_FAULT);
+		fault_file_put(w);
+	}
+	if (!fault_id || chance(w, 30)) {
+		describe(w, "iopf chain: new FAULT");
+		if (IOCTL(w, fault, IOMMU_FAULT_QUEUE_ALLOC, 0, &out) || !out)
+			return;
+		pool_add(w->s, K_FAULT, fault.out_fault_id, 0);
+		fault_file_add(w->s, fault.out_fault_fd, fault.out_fault_id);
+		fault_id = fault.out_fault_id;
+	}
+
+	*data = (struct iommu_hwpt_mock_nested){ .iotlb = rnd(w) };
+	hwpt = (struct iommu_hwpt_alloc){
+		.flags = IOMMU_HWPT_FAULT_ID_VALID,
+		.dev_id = dev.mock_device.out_idev_id,
+		.pt_id = hwpt.out_hwpt_id,
+		.data_type = IOMMU_HWPT_DATA_SELFTEST,
+		.data_len = sizeof(*data),
+		.data_uptr = (uintptr_t)data,
+		.fault_id = fault_id,
+	};
+	describe(w, "iopf chain: nested on parent=%u fault=%u", hwpt.pt_id,
+		 fault_id);
+	/* The FAULT may be one another thread destroyed meanwhile */
+	if (fz_ioctl(w, "IOMMU_HWPT_ALLOC", IOMMU_HWPT_ALLOC, &hwpt,
+		     sizeof(hwpt), HWPT_ALLOC_MIN_SIZE, hwpt_errors, &out) ||
+	    !out)
+		return;
+	pool_add(w->s, K_HWPT_NESTED, hwpt.out_hwpt_id, 0);
+	pool_add(w->s, K_HWPT_FAULT, hwpt.out_hwpt_id, 0);
+
+	attach.id = dev.mock_device.out_mock_dev_id;
+	attach.mock_attach.pt_id = hwpt.out_hwpt_id;
+	describe(w, "iopf chain: pt=%u", hwpt.out_hwpt_id);
+	/* Its reserved region may clash with what the IOAS maps */
+	test_cmd(w, "MOCK_DEVICE_ATTACH", &attach, E(ENOENT) | E(EINVAL) |
+		 E(EFAULT) | E(EBUSY) | E(EADDRINUSE), &out);
 }
 
 static const errset access_attach_errors = E(ENOENT) | E(EINVAL) |
@@ -1470,7 +1969,7 @@ static void op_access_info(struct worker *w)
 static void op_unknown_test_op(struct worker *w)
 {
 	struct iommu_test_cmd cmd = {
-		.op = chance(w, 50) ? 0 : IOMMU_TEST_OP_MOCK_DEVICE_TRY_DMA_API +
+		.op = chance(w, 50) ? 0 : IOMMU_TEST_OP_MOCK_DEVICE_PAGE_RESPONSE +
 				      1 + below(w, 1000),
 	};
 	bool out;
@@ -1683,7 +2182,11 @@ static const struct op ops[] = {
 	{ "set_dirty_tracking", op_set_dirty_tracking, 2 },
 	{ "get_dirty_bitmap", op_get_dirty_bitmap, 2 },
 	{ "hwpt_invalidate", op_hwpt_invalidate, 2 },
-	{ "fault_alloc", op_fault_alloc, 1 },
+	{ "fault_alloc", op_fault_alloc, 2 },
+	{ "fault_read", op_fault_read, 4 },
+	{ "fault_write", op_fault_write, 3 },
+	{ "fault_poll", op_fault_poll, 1 },
+	{ "fault_close", op_fault_close, 1 },
 	{ "unknown_ioctl", op_unknown_ioctl, 1 },
 	{ "mock_domain", op_mock_domain, 5 },
 	{ "md_check_map", op_md_check_map, 2 },
@@ -1698,6 +2201,10 @@ static const struct op ops[] = {
 	{ "mock_device_domain", op_mock_device_domain, 1 },
 	{ "mock_dma_write", op_mock_dma_write, 2 },
 	{ "try_dma_api", op_try_dma_api, 1 },
+	{ "iopf_chain", op_iopf_chain, 2 },
+	{ "iopf_attach", op_iopf_attach, 4 },
+	{ "page_request", op_page_request, 5 },
+	{ "page_response", op_page_response, 2 },
 	{ "access_create", op_access_create, 4 },
 	{ "access_attach", op_access_attach, 4 },
 	{ "access_pin", op_access_pin, 4 },
@@ -1934,6 +2441,59 @@ static void set_caps(bool ipc_lock, bool sys_resource)
 	syscall(SYS_capset, &hdr, data);
 }
 
+/* Devices on the mock bus, or -1 */
+static int mock_devices(void)
+{
+	DIR *dir = opendir(MOCK_BUS_DEVICES);
+	struct dirent *d;
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/* Closes the FAULT files the session keeps */
+static void fault_files_close(struct session *s)
+{
+	unsigned int i;
+
+	pthread_rwlock_wrlock(&s->fault_lock);
+	for (i = 0; i < FAULT_FILES; i++) {
+		if (s->faults[i].fd >= 0)
+			close(s->faults[i].fd);
+		s->faults[i].fd = -1;
+	}
+	pthread_rwlock_unlock(&s->fault_lock);
+}
+
+/*
+ * Closes FAULT files nobody kept: made by a call whose outputs went to a
+ * mangled argument. Each holds its iommufd file open, with all it has.
+ */
+static void stray_fault_files_close(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	char link[64];
+	struct dirent *d;
+	ssize_t len;
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		len = readlinkat(dirfd(dir), d->d_name, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = 0;
+		if (!strcmp(link, "anon_inode:[iommufd-pgfault]"))
+			close(atoi(d->d_name));
+	}
+	closedir(dir);
+}
+
 static void session_reset_memory(struct session *s)
 {
 	unsigned int i;
@@ -1960,11 +2520,16 @@ static unsigned long run_session(uint64_t seed, unsigned long number,
 	struct worker w;
 	unsigned long n, i, ops_done;
 	char mark[96], why[256];
+	bool files_first;
+	int devices;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return 0;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_rwlock_init(&s->fault_lock, NULL);
+	for (i = 0; i < FAULT_FILES; i++)
+		s->faults[i].fd = -1;
 	s->seed = seed;
 	s->number = number;
 	s->first_op = first_op;
@@ -2010,13 +2575,22 @@ static unsigned long run_session(uint64_t seed, unsigned long number,
 			random_op(&w);
 	}
 
-	for (i = 0; i < s->nfault_fds; i++)
-		close(s->fault_fds[i]);
+	/* A FAULT file keeps the iommufd alive: close them in either order */
+	files_first = chance(&w, 50);
+	if (files_first)
+		fault_files_close(s);
 	close(s->fd);
+	if (!files_first)
+		fault_files_close(s);
+	stray_fault_files_close();
 	describe(&w, "close");
 	count_op(&w);
 	if (accounting_differs(why, sizeof(why)))
 		violation(&w, "%s", why);
+	devices = mock_devices();
+	if (devices != baseline.mock_devices)
+		violation(&w, "after close: %d mock devices on the bus (start %d)",
+			  devices, baseline.mock_devices);
 out:
 	set_caps(true, true);
 	setrlimit(RLIMIT_MEMLOCK, &limits[2]);
@@ -2024,6 +2598,7 @@ out:
 	worker_fini(&w);
 	*ok = !atomic_load(&s->failed);
 	ops_done = atomic_load(&s->ops);
+	pthread_rwlock_destroy(&s->fault_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return ops_done;
@@ -2229,6 +2804,7 @@ int main(int argc, char **argv)
 		       strerror(errno));
 		return 1;
 	}
+	baseline.mock_devices = mock_devices();
 
 	printf("TAP version 13\n1..%d\n", nseeds + 1);
 	printf("# fuzz: %d seed(s), %.0f s each, up to %u threads, unbacked MAP %s\n",

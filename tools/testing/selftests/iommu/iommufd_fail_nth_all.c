@@ -5,7 +5,9 @@
  * iommufd_fail_nth sweeps the paths someone chose; this suite sweeps a
  * table with one row per command number of the dispatch table, from
  * IOMMUFD_CMD_BASE to the last command the uAPI header defines, plus one
- * row per IOMMU_TEST_CMD operation that allocates. The first test checks
+ * row per IOMMU_TEST_CMD operation that allocates, and rows for the read
+ * and write of the file IOMMU_FAULT_QUEUE_ALLOC returns (a world's
+ * fd_call issues them instead of an ioctl). The first test checks
  * the table (every command number up to LAST_CMD has a row, every row a
  * test) and the kernel (ENOTTY past LAST_CMD), so a new ioctl without a
  * row fails the suite instead of going unswept. A row of a command the
@@ -47,6 +49,9 @@
 /* Object IDs past the setup's that must not exist after a failed call */
 #define IDS_PAST	4
 
+/* Records a fault row's read has room for: more than it queues */
+#define FAULT_RECS	4
+
 /* Pin counts probed per page; more is reported as PINS_UNKNOWN */
 #define PINS_PROBED	4
 #define PINS_UNKNOWN	(-1)
@@ -73,6 +78,17 @@ struct world {
 	uint32_t hwpt, nested;
 	uint32_t access, access_id;
 	bool mapped, mapped2;	/* buf at IOVA_A of ioas, of ioas2 */
+	uint32_t fault;		/* FAULT object; its file is fault_fd */
+	int fault_fd;		/* -1: none, or closed by a check */
+	uint32_t nested2;	/* where a replace moves dev */
+	uint32_t cookie;	/* of a group read and not answered */
+
+	/*
+	 * Instead of the ioctl: a call on a file the setup made (read or
+	 * write of fault_fd). Returns 0 or -1 with errno, like ioctl().
+	 */
+	int (*fd_call)(struct world *w);
+	ssize_t fd_got;		/* what fd_call's read or write returned */
 
 	/* The call under test and the memory it points at */
 	unsigned long request;
@@ -101,6 +117,8 @@ struct world {
 		struct iommu_hw_info_mock info;
 		struct iommu_hwpt_mock_invalidate inv;
 		uint64_t bitmap[2];
+		struct iommu_hwpt_pgfault pgf[FAULT_RECS];
+		struct iommu_hwpt_page_response resp;
 	} data;
 };
 
@@ -142,6 +160,7 @@ static void note_id(struct world *w, uint32_t id)
 static void world_open(struct __test_metadata *_metadata, struct world *w)
 {
 	memset(w, 0, sizeof(*w));
+	w->fault_fd = -1;
 	w->fd = iommufd_open();
 	ASSERT_LE(0, w->fd);
 }
@@ -383,6 +402,10 @@ static void world_close(struct __test_metadata *_metadata,
 {
 	static const int no_pins[BUF_PAGES];
 
+	/* The FAULT file holds the iommufd open: it goes first */
+	if (w->fault_fd >= 0)
+		EXPECT_EQ(0, close(w->fault_fd));
+	w->fault_fd = -1;
 	EXPECT_EQ(0, close(w->fd));
 	w->fd = -1;
 	expect_pins(_metadata, env, no_pins, when);
@@ -955,6 +978,545 @@ static void done_fault_alloc(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, object_destroy(w->fd, w->cmd.fault.out_fault_id));
 }
 
+/* ---- FAULT objects: HWPTs, attachments, page requests, the file ---- */
+
+/* The IOTLB tags of the nested HWPTs a device moves between */
+#define IOTLB_FROM	5
+#define IOTLB_TO	6
+
+#define PGF_SIZE	sizeof(struct iommu_hwpt_pgfault)
+#define RESP_SIZE	sizeof(struct iommu_hwpt_page_response)
+/* The core's own answer when it cannot pass a group on */
+#define RESP_CORE_FAILURE	2
+
+#define GRPID_A		3
+#define GRPID_B		4
+
+/* A mock nested HWPT on @parent reporting to @fault (0: no FAULT) */
+static uint32_t world_nested(struct __test_metadata *_metadata,
+			     struct world *w, uint32_t parent, uint32_t fault,
+			     uint32_t iotlb)
+{
+	struct iommu_hwpt_mock_nested data = { .iotlb = iotlb };
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = fault ? IOMMU_HWPT_FAULT_ID_VALID : 0,
+		.dev_id = w->dev.idev,
+		.pt_id = parent,
+		.data_type = IOMMU_HWPT_DATA_SELFTEST,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+		.fault_id = fault,
+	};
+
+	ASSERT_EQ(0, ioctl(w->fd, IOMMU_HWPT_ALLOC, &cmd));
+	note_id(w, cmd.out_hwpt_id);
+	return cmd.out_hwpt_id;
+}
+
+/*
+ * A device that issues page requests, a NEST_PARENT HWPT (w->hwpt) on an
+ * IOAS that maps buf, and a FAULT object with its file
+ */
+static void world_iopf(struct __test_metadata *_metadata, struct nth_env *env,
+		       struct world *w)
+{
+	struct iommu_fault_alloc cmd = { .size = sizeof(cmd) };
+
+	world_mapped_ioas(_metadata, env, w);
+	world_dev(_metadata, w, MOCK_DEVICE_IOPF);
+	w->hwpt = world_hwpt(_metadata, w, IOMMU_HWPT_ALLOC_NEST_PARENT,
+			     w->ioas);
+	ASSERT_EQ(0, ioctl(w->fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd));
+	w->fault = cmd.out_fault_id;
+	w->fault_fd = cmd.out_fault_fd;
+	note_id(w, w->fault);
+}
+
+/* world_iopf() with the device on a nested HWPT (w->nested) reporting */
+static void world_iopf_attached(struct __test_metadata *_metadata,
+				struct nth_env *env, struct world *w)
+{
+	world_iopf(_metadata, env, w);
+	w->nested = world_nested(_metadata, w, w->hwpt, w->fault, IOTLB_FROM);
+	world_dev_attach(_metadata, w, w->nested);
+}
+
+static int page_request(int fd, uint32_t dev, uint32_t flags, uint32_t grpid)
+{
+	struct iommu_test_cmd cmd = {
+		.page_request = {
+			.flags = flags,
+			.grpid = grpid,
+			.perm = IOMMU_PGFAULT_PERM_READ,
+			.addr = IOVA_A + grpid * CPU_PAGE,
+		},
+	};
+
+	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST, dev, &cmd);
+}
+
+/* What MOCK_DEVICE_PAGE_RESPONSE says; takes the oldest response */
+static int page_response(int fd, uint32_t dev, struct iommu_test_cmd *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	return test_cmd(fd, IOMMU_TEST_OP_MOCK_DEVICE_PAGE_RESPONSE, dev, cmd);
+}
+
+/* Whether the device's faults are on; only while no answer waits */
+static uint32_t iopf_enabled(struct __test_metadata *_metadata,
+			     struct world *w)
+{
+	struct iommu_test_cmd cmd;
+
+	EXPECT_EQ(0, page_response(w->fd, w->dev.id, &cmd));
+	EXPECT_EQ(0, cmd.page_response.out_responses);
+	return cmd.page_response.out_iopf_enabled;
+}
+
+/*
+ * The device holds exactly one answer, @code for @grpid (@code -1: none
+ * at all). Taking it empties the log, so a second answer would show.
+ */
+static void expect_answers(struct __test_metadata *_metadata, struct world *w,
+			   uint32_t grpid, int code, const char *when)
+{
+	struct iommu_test_cmd cmd;
+
+	ASSERT_EQ(0, page_response(w->fd, w->dev.id, &cmd));
+	EXPECT_EQ(code < 0 ? 0 : 1, cmd.page_response.out_responses)
+		TH_LOG("%s: the device got %u answers, expected %d", when,
+		       cmd.page_response.out_responses, code < 0 ? 0 : 1);
+	EXPECT_EQ(0, cmd.page_response.out_lost);
+	if (code < 0 || !cmd.page_response.out_responses)
+		return;
+	EXPECT_EQ(grpid, cmd.page_response.out_grpid)
+		TH_LOG("%s: the answer is for group %u, expected %u", when,
+		       cmd.page_response.out_grpid, grpid);
+	EXPECT_EQ((uint32_t)code, cmd.page_response.out_code)
+		TH_LOG("%s: group %u answered %u, expected %d", when, grpid,
+		       cmd.page_response.out_code, code);
+}
+
+/* Reads what the queue holds; returns the records or -1 */
+static int read_all(int fault_fd, struct iommu_hwpt_pgfault *pgf)
+{
+	ssize_t got;
+
+	memset(pgf, 0, FAULT_RECS * PGF_SIZE);
+	got = read(fault_fd, pgf, FAULT_RECS * PGF_SIZE);
+	return got < 0 ? -1 : (int)(got / PGF_SIZE);
+}
+
+static ssize_t answer(int fault_fd, uint32_t cookie, uint32_t code)
+{
+	struct iommu_hwpt_page_response resp = {
+		.cookie = cookie,
+		.code = code,
+	};
+
+	return write(fault_fd, &resp, sizeof(resp));
+}
+
+/*
+ * The queue holds one group, @grpid of @nr requests, the last one last;
+ * answering it reaches the device once
+ */
+static void expect_group_queued(struct __test_metadata *_metadata,
+				struct world *w, uint32_t grpid,
+				unsigned int nr, const char *when)
+{
+	struct iommu_hwpt_pgfault pgf[FAULT_RECS];
+	int i;
+
+	ASSERT_EQ(nr, read_all(w->fault_fd, pgf))
+		TH_LOG("%s: the queue does not hold a group of %u", when, nr);
+	for (i = 0; i != nr; i++) {
+		EXPECT_EQ(grpid, pgf[i].grpid);
+		EXPECT_EQ(pgf[0].cookie, pgf[i].cookie);
+		EXPECT_EQ(i == nr - 1 ? IOMMU_PGFAULT_FLAGS_LAST_PAGE : 0,
+			  pgf[i].flags);
+	}
+	EXPECT_EQ(RESP_SIZE, answer(w->fault_fd, pgf[0].cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS));
+	expect_answers(_metadata, w, grpid, IOMMUFD_PAGE_RESP_SUCCESS, when);
+}
+
+/* IOMMU_HWPT_ALLOC of a nested HWPT that names a FAULT */
+
+static void setup_hwpt_nested_fault(struct __test_metadata *_metadata,
+				    struct nth_env *env, struct world *w)
+{
+	world_iopf(_metadata, env, w);
+	hwpt_call(w, IOMMU_HWPT_FAULT_ID_VALID, w->hwpt, true);
+	w->cmd.hwpt_alloc.fault_id = w->fault;
+}
+
+/* The FAULT object is as free as before: no ref was left on it */
+static void failed_hwpt_nested_fault(struct __test_metadata *_metadata,
+				     struct nth_env *env, struct world *w,
+				     const struct snapshot *snap,
+				     const char *when)
+{
+	EXPECT_EQ(0, close(w->fault_fd));
+	w->fault_fd = -1;
+	EXPECT_EQ(0, object_destroy(w->fd, w->fault))
+		TH_LOG("%s: the FAULT object cannot be destroyed: %s", when,
+		       strerror(errno));
+}
+
+/* The new HWPT holds the FAULT until it goes */
+static void done_hwpt_nested_fault(struct __test_metadata *_metadata,
+				   struct nth_env *env, struct world *w,
+				   const char *when)
+{
+	uint32_t hwpt = w->cmd.hwpt_alloc.out_hwpt_id;
+
+	expect_translates(_metadata, env, w, hwpt, when);
+	EXPECT_EQ(0, close(w->fault_fd));
+	w->fault_fd = -1;
+	EXPECT_ERRNO(EBUSY, object_destroy(w->fd, w->fault));
+	EXPECT_EQ(0, object_destroy(w->fd, hwpt));
+	EXPECT_EQ(0, object_destroy(w->fd, w->fault));
+}
+
+/* MOCK_DEVICE_ATTACH to a HWPT with a FAULT: a handle, IOPF turned on */
+
+static void setup_attach_fault(struct __test_metadata *_metadata,
+			       struct nth_env *env, struct world *w)
+{
+	world_iopf(_metadata, env, w);
+	w->nested = world_nested(_metadata, w, w->hwpt, w->fault, IOTLB_FROM);
+	w->cmd.test.mock_attach.pt_id = w->nested;
+	world_test_call(w, IOMMU_TEST_OP_MOCK_DEVICE_ATTACH, w->dev.id);
+}
+
+static void failed_attach_fault(struct __test_metadata *_metadata,
+				struct nth_env *env, struct world *w,
+				const struct snapshot *snap, const char *when)
+{
+	EXPECT_EQ(MOCK_ATTACHED_BLOCKED, dom_attached(w->fd, w->dev.id))
+		TH_LOG("%s: the device left the blocking domain", when);
+	EXPECT_EQ(0, iopf_enabled(_metadata, w))
+		TH_LOG("%s: I/O page faults stayed on", when);
+	EXPECT_ERRNO(EINVAL, page_request(w->fd, w->dev.id,
+					  MOCK_PAGE_REQUEST_LAST, GRPID_A));
+	expect_answers(_metadata, w, 0, -1, when);
+}
+
+static void done_attach_fault(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w,
+			      const char *when)
+{
+	expect_translates(_metadata, env, w, w->dev.id, when);
+	EXPECT_EQ(1, iopf_enabled(_metadata, w));
+	ASSERT_EQ(0, page_request(w->fd, w->dev.id, MOCK_PAGE_REQUEST_LAST,
+				  GRPID_A));
+	expect_group_queued(_metadata, w, GRPID_A, 1, when);
+}
+
+/*
+ * MOCK_DEVICE_REPLACE away from a HWPT with a FAULT while a group the
+ * device sent through it is read and not answered
+ */
+
+static void world_pending_group(struct __test_metadata *_metadata,
+				struct world *w)
+{
+	struct iommu_hwpt_pgfault pgf[FAULT_RECS];
+
+	ASSERT_EQ(0, page_request(w->fd, w->dev.id, MOCK_PAGE_REQUEST_LAST,
+				  GRPID_A));
+	ASSERT_EQ(1, read_all(w->fault_fd, pgf));
+	w->cookie = pgf[0].cookie;
+}
+
+static void setup_replace_fault(struct __test_metadata *_metadata,
+				struct nth_env *env, struct world *w)
+{
+	world_iopf_attached(_metadata, env, w);
+	w->nested2 = world_nested(_metadata, w, w->hwpt, w->fault, IOTLB_TO);
+	world_pending_group(_metadata, w);
+	w->cmd.test.mock_attach.pt_id = w->nested2;
+	world_test_call(w, IOMMU_TEST_OP_MOCK_DEVICE_REPLACE, w->dev.id);
+}
+
+static void setup_replace_fault_plain(struct __test_metadata *_metadata,
+				      struct nth_env *env, struct world *w)
+{
+	world_iopf_attached(_metadata, env, w);
+	w->nested2 = world_nested(_metadata, w, w->hwpt, 0, IOTLB_TO);
+	world_pending_group(_metadata, w);
+	w->cmd.test.mock_attach.pt_id = w->nested2;
+	world_test_call(w, IOMMU_TEST_OP_MOCK_DEVICE_REPLACE, w->dev.id);
+}
+
+/* Still on the old HWPT, faults on, the pending group still answerable */
+static void failed_replace_fault(struct __test_metadata *_metadata,
+				 struct nth_env *env, struct world *w,
+				 const struct snapshot *snap, const char *when)
+{
+	struct dom dom;
+
+	EXPECT_EQ(0, dom_get(w->fd, w->dev.id, &dom));
+	EXPECT_EQ(IOTLB_FROM, dom.iotlb)
+		TH_LOG("%s: the device left its nested HWPT", when);
+	expect_answers(_metadata, w, 0, -1, when);
+	EXPECT_EQ(1, iopf_enabled(_metadata, w))
+		TH_LOG("%s: I/O page faults went off", when);
+	EXPECT_EQ(RESP_SIZE, answer(w->fault_fd, w->cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS))
+		TH_LOG("%s: the pending group cannot be answered: %s", when,
+		       strerror(errno));
+	expect_answers(_metadata, w, GRPID_A, IOMMUFD_PAGE_RESP_SUCCESS,
+		       when);
+}
+
+/* The pending group was answered INVALID, once, and its cookie is gone */
+static void done_replace_fault(struct __test_metadata *_metadata,
+			       struct nth_env *env, struct world *w,
+			       const char *when)
+{
+	struct dom dom;
+
+	EXPECT_EQ(w->nested2, w->cmd.test.mock_attach.out_hwpt_id);
+	EXPECT_EQ(0, dom_get(w->fd, w->dev.id, &dom));
+	EXPECT_EQ(IOTLB_TO, dom.iotlb)
+		TH_LOG("%s: the device is not on the new HWPT", when);
+	expect_answers(_metadata, w, GRPID_A, IOMMUFD_PAGE_RESP_INVALID, when);
+	expect_answers(_metadata, w, 0, -1, when);
+	EXPECT_ERRNO(EINVAL, answer(w->fault_fd, w->cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS));
+}
+
+static void done_replace_fault_fault(struct __test_metadata *_metadata,
+				     struct nth_env *env, struct world *w,
+				     const char *when)
+{
+	done_replace_fault(_metadata, env, w, when);
+	EXPECT_EQ(1, iopf_enabled(_metadata, w));
+	ASSERT_EQ(0, page_request(w->fd, w->dev.id, MOCK_PAGE_REQUEST_LAST,
+				  GRPID_B));
+	expect_group_queued(_metadata, w, GRPID_B, 1, when);
+}
+
+static void done_replace_fault_plain(struct __test_metadata *_metadata,
+				     struct nth_env *env, struct world *w,
+				     const char *when)
+{
+	done_replace_fault(_metadata, env, w, when);
+	EXPECT_EQ(0, iopf_enabled(_metadata, w));
+}
+
+/*
+ * MOCK_DEVICE_PAGE_REQUEST: the core keeps a request that is not the last
+ * of its group, and makes a group of the last one and those kept. It
+ * absorbs a failure to allocate the group by answering the device itself,
+ * which the checks accept as long as the device is answered once.
+ */
+
+static void page_request_call(struct world *w, uint32_t flags)
+{
+	w->cmd.test.page_request = (typeof(w->cmd.test.page_request)){
+		.flags = flags,
+		.grpid = GRPID_A,
+		.perm = IOMMU_PGFAULT_PERM_READ,
+		.addr = IOVA_A + CPU_PAGE,
+	};
+	world_test_call(w, IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST, w->dev.id);
+}
+
+static void setup_page_request_partial(struct __test_metadata *_metadata,
+				       struct nth_env *env, struct world *w)
+{
+	world_iopf_attached(_metadata, env, w);
+	page_request_call(w, 0);
+}
+
+static void setup_page_request_last(struct __test_metadata *_metadata,
+				    struct nth_env *env, struct world *w)
+{
+	world_iopf_attached(_metadata, env, w);
+	page_request_call(w, MOCK_PAGE_REQUEST_LAST);
+}
+
+static void setup_page_request_group(struct __test_metadata *_metadata,
+				     struct nth_env *env, struct world *w)
+{
+	world_iopf_attached(_metadata, env, w);
+	ASSERT_EQ(0, page_request(w->fd, w->dev.id, 0, GRPID_A));
+	page_request_call(w, MOCK_PAGE_REQUEST_LAST);
+}
+
+/* A lost partial request is not in the group its last one completes */
+static void failed_page_request_partial(struct __test_metadata *_metadata,
+					struct nth_env *env, struct world *w,
+					const struct snapshot *snap,
+					const char *when)
+{
+	expect_answers(_metadata, w, 0, -1, when);
+	ASSERT_EQ(0, page_request(w->fd, w->dev.id, MOCK_PAGE_REQUEST_LAST,
+				  GRPID_A));
+	expect_group_queued(_metadata, w, GRPID_A, 1, when);
+}
+
+static void done_page_request_partial(struct __test_metadata *_metadata,
+				      struct nth_env *env, struct world *w,
+				      const char *when)
+{
+	expect_answers(_metadata, w, 0, -1, when);
+	ASSERT_EQ(0, page_request(w->fd, w->dev.id, MOCK_PAGE_REQUEST_LAST,
+				  GRPID_A));
+	expect_group_queued(_metadata, w, GRPID_A, 2, when);
+}
+
+/*
+ * The group of @nr requests either reached the queue, or the core
+ * answered it itself and nothing is queued: never both, never neither
+ */
+static void expect_group_once(struct __test_metadata *_metadata,
+			      struct world *w, unsigned int nr,
+			      const char *when)
+{
+	struct iommu_hwpt_pgfault pgf[FAULT_RECS];
+	struct iommu_test_cmd cmd;
+
+	ASSERT_EQ(0, page_response(w->fd, w->dev.id, &cmd));
+	if (!cmd.page_response.out_responses) {
+		expect_group_queued(_metadata, w, GRPID_A, nr, when);
+		return;
+	}
+	EXPECT_EQ(1, cmd.page_response.out_responses);
+	EXPECT_EQ(GRPID_A, cmd.page_response.out_grpid);
+	EXPECT_EQ(RESP_CORE_FAILURE, cmd.page_response.out_code)
+		TH_LOG("%s: the core answered %u", when,
+		       cmd.page_response.out_code);
+	EXPECT_EQ(0, read_all(w->fault_fd, pgf))
+		TH_LOG("%s: a group answered by the core is also queued",
+		       when);
+	expect_answers(_metadata, w, 0, -1, when);
+}
+
+static void done_page_request_last(struct __test_metadata *_metadata,
+				   struct nth_env *env, struct world *w,
+				   const char *when)
+{
+	expect_group_once(_metadata, w, 1, when);
+}
+
+static void done_page_request_group(struct __test_metadata *_metadata,
+				    struct nth_env *env, struct world *w,
+				    const char *when)
+{
+	expect_group_once(_metadata, w, 2, when);
+}
+
+/*
+ * read() of the FAULT file gives each group a cookie (an xarray entry); a
+ * read that cannot puts the group back at the head of the queue. write()
+ * only looks cookies up and answers, and allocates nothing: its row shows
+ * that with no injection point.
+ */
+
+static int fault_read_call(struct world *w)
+{
+	w->fd_got = read(w->fault_fd, w->data.pgf, sizeof(w->data.pgf));
+	return w->fd_got < 0 ? -1 : 0;
+}
+
+static int fault_write_call(struct world *w)
+{
+	w->fd_got = write(w->fault_fd, &w->data.resp, sizeof(w->data.resp));
+	return w->fd_got < 0 ? -1 : 0;
+}
+
+/* Group A of two requests, then group B of one, queued and not read */
+static void setup_fault_read(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w)
+{
+	world_iopf_attached(_metadata, env, w);
+	ASSERT_EQ(0, page_request(w->fd, w->dev.id, 0, GRPID_A));
+	ASSERT_EQ(0, page_request(w->fd, w->dev.id, MOCK_PAGE_REQUEST_LAST,
+				  GRPID_A));
+	ASSERT_EQ(0, page_request(w->fd, w->dev.id, MOCK_PAGE_REQUEST_LAST,
+				  GRPID_B));
+	memset(w->data.pgf, 0, sizeof(w->data.pgf));
+	w->fd_call = fault_read_call;
+}
+
+/* Both groups still queued, in order, each answerable once */
+static void failed_fault_read(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w,
+			      const struct snapshot *snap, const char *when)
+{
+	struct iommu_hwpt_pgfault pgf[FAULT_RECS];
+
+	expect_answers(_metadata, w, 0, -1, when);
+	ASSERT_EQ(3, read_all(w->fault_fd, pgf))
+		TH_LOG("%s: the groups are not both queued", when);
+	EXPECT_EQ(GRPID_A, pgf[0].grpid);
+	EXPECT_EQ(GRPID_B, pgf[2].grpid);
+	EXPECT_EQ(RESP_SIZE, answer(w->fault_fd, pgf[2].cookie,
+				    IOMMUFD_PAGE_RESP_INVALID));
+	expect_answers(_metadata, w, GRPID_B, IOMMUFD_PAGE_RESP_INVALID,
+		       when);
+	EXPECT_EQ(RESP_SIZE, answer(w->fault_fd, pgf[0].cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS));
+	expect_answers(_metadata, w, GRPID_A, IOMMUFD_PAGE_RESP_SUCCESS,
+		       when);
+}
+
+/*
+ * The read took group A, or both: what it did not take is still queued,
+ * and every group is answered once through its cookie
+ */
+static void done_fault_read(struct __test_metadata *_metadata,
+			    struct nth_env *env, struct world *w,
+			    const char *when)
+{
+	struct iommu_hwpt_pgfault rest[FAULT_RECS];
+	int got = w->fd_got / PGF_SIZE;
+
+	EXPECT_TRUE(got == 2 || got == 3)
+		TH_LOG("%s: read %zd bytes", when, w->fd_got);
+	EXPECT_EQ(GRPID_A, w->data.pgf[0].grpid);
+	EXPECT_EQ(GRPID_A, w->data.pgf[1].grpid);
+	EXPECT_EQ(3 - got, read_all(w->fault_fd, rest));
+	EXPECT_EQ(GRPID_B, got == 3 ? w->data.pgf[2].grpid : rest[0].grpid);
+	EXPECT_EQ(RESP_SIZE, answer(w->fault_fd, w->data.pgf[0].cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS));
+	expect_answers(_metadata, w, GRPID_A, IOMMUFD_PAGE_RESP_SUCCESS,
+		       when);
+	EXPECT_EQ(RESP_SIZE, answer(w->fault_fd, got == 3 ?
+				    w->data.pgf[2].cookie : rest[0].cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS));
+	expect_answers(_metadata, w, GRPID_B, IOMMUFD_PAGE_RESP_SUCCESS,
+		       when);
+}
+
+static void setup_fault_write(struct __test_metadata *_metadata,
+			      struct nth_env *env, struct world *w)
+{
+	world_iopf_attached(_metadata, env, w);
+	world_pending_group(_metadata, w);
+	w->data.resp = (struct iommu_hwpt_page_response){
+		.cookie = w->cookie,
+		.code = IOMMUFD_PAGE_RESP_SUCCESS,
+	};
+	w->fd_call = fault_write_call;
+}
+
+static void done_fault_write(struct __test_metadata *_metadata,
+			     struct nth_env *env, struct world *w,
+			     const char *when)
+{
+	EXPECT_EQ(RESP_SIZE, w->fd_got);
+	expect_answers(_metadata, w, GRPID_A, IOMMUFD_PAGE_RESP_SUCCESS,
+		       when);
+	EXPECT_ERRNO(EINVAL, answer(w->fault_fd, w->cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS));
+}
+
 /* ---- IOMMU_TEST_CMD: mock domains and devices ---- */
 
 static void setup_mock_domain(struct __test_metadata *_metadata,
@@ -1193,15 +1755,24 @@ enum {
 	ROW_HWPT_ALLOC_PAGING,
 	ROW_HWPT_ALLOC_NEST_PARENT,
 	ROW_HWPT_ALLOC_NESTED,
+	ROW_HWPT_ALLOC_NESTED_FAULT,
 	ROW_GET_HW_INFO,
 	ROW_HWPT_SET_DIRTY_TRACKING,
 	ROW_HWPT_GET_DIRTY_BITMAP,
 	ROW_HWPT_INVALIDATE,
 	ROW_FAULT_QUEUE_ALLOC,
+	ROW_FAULT_FD_READ,
+	ROW_FAULT_FD_WRITE,
 	ROW_TEST_MOCK_DOMAIN,
 	ROW_TEST_MOCK_DEVICE_ADD,
 	ROW_TEST_MOCK_DEVICE_ATTACH,
 	ROW_TEST_MOCK_DEVICE_REPLACE,
+	ROW_TEST_ATTACH_FAULT,
+	ROW_TEST_REPLACE_FAULT_TO_FAULT,
+	ROW_TEST_REPLACE_FAULT_TO_PLAIN,
+	ROW_TEST_PAGE_REQUEST_PARTIAL,
+	ROW_TEST_PAGE_REQUEST_LAST,
+	ROW_TEST_PAGE_REQUEST_GROUP,
 	ROW_TEST_ACCESS_CREATE,
 	ROW_TEST_ACCESS_ATTACH,
 	ROW_TEST_ACCESS_REPLACE,
@@ -1336,6 +1907,13 @@ static const struct row rows[ROW_COUNT] = {
 		.setup = setup_hwpt_nested,
 		.done = done_hwpt,
 	},
+	[ROW_HWPT_ALLOC_NESTED_FAULT] = {
+		.name = "hwpt_alloc_nested_fault",
+		.nr = IOMMUFD_CMD_HWPT_ALLOC,
+		.setup = setup_hwpt_nested_fault,
+		.failed = failed_hwpt_nested_fault,
+		.done = done_hwpt_nested_fault,
+	},
 	[ROW_GET_HW_INFO] = {
 		.name = "get_hw_info",
 		.nr = IOMMUFD_CMD_GET_HW_INFO,
@@ -1364,9 +1942,22 @@ static const struct row rows[ROW_COUNT] = {
 	[ROW_FAULT_QUEUE_ALLOC] = {
 		.name = "fault_queue_alloc",
 		.nr = IOMMUFD_CMD_FAULT_QUEUE_ALLOC,
-		.may_be_absent = true,
 		.setup = setup_fault_alloc,
 		.done = done_fault_alloc,
+	},
+	/* The FAULT file's calls, under the command that makes it */
+	[ROW_FAULT_FD_READ] = {
+		.name = "fault_fd_read",
+		.nr = IOMMUFD_CMD_FAULT_QUEUE_ALLOC,
+		.setup = setup_fault_read,
+		.failed = failed_fault_read,
+		.done = done_fault_read,
+	},
+	[ROW_FAULT_FD_WRITE] = {
+		.name = "fault_fd_write",
+		.nr = IOMMUFD_CMD_FAULT_QUEUE_ALLOC,
+		.setup = setup_fault_write,
+		.done = done_fault_write,
 	},
 	[ROW_TEST_MOCK_DOMAIN] = {
 		.name = "test_mock_domain",
@@ -1398,6 +1989,52 @@ static const struct row rows[ROW_COUNT] = {
 		.pins = true,
 		.setup = setup_device_replace,
 		.done = done_device_attach,
+	},
+	[ROW_TEST_ATTACH_FAULT] = {
+		.name = "test_attach_fault",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DEVICE_ATTACH,
+		.setup = setup_attach_fault,
+		.failed = failed_attach_fault,
+		.done = done_attach_fault,
+	},
+	[ROW_TEST_REPLACE_FAULT_TO_FAULT] = {
+		.name = "test_replace_fault_to_fault",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DEVICE_REPLACE,
+		.setup = setup_replace_fault,
+		.failed = failed_replace_fault,
+		.done = done_replace_fault_fault,
+	},
+	[ROW_TEST_REPLACE_FAULT_TO_PLAIN] = {
+		.name = "test_replace_fault_to_plain",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DEVICE_REPLACE,
+		.setup = setup_replace_fault_plain,
+		.failed = failed_replace_fault,
+		.done = done_replace_fault_plain,
+	},
+	[ROW_TEST_PAGE_REQUEST_PARTIAL] = {
+		.name = "test_page_request_partial",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST,
+		.setup = setup_page_request_partial,
+		.failed = failed_page_request_partial,
+		.done = done_page_request_partial,
+	},
+	[ROW_TEST_PAGE_REQUEST_LAST] = {
+		.name = "test_page_request_last",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST,
+		.setup = setup_page_request_last,
+		.done = done_page_request_last,
+	},
+	[ROW_TEST_PAGE_REQUEST_GROUP] = {
+		.name = "test_page_request_group",
+		.nr = IOMMUFD_CMD_TEST_CMD,
+		.test_op = IOMMU_TEST_OP_MOCK_DEVICE_PAGE_REQUEST,
+		.setup = setup_page_request_group,
+		.done = done_page_request_group,
 	},
 	[ROW_TEST_ACCESS_CREATE] = {
 		.name = "test_access_create",
@@ -1564,7 +2201,7 @@ static int call_armed(struct __test_metadata *_metadata, struct nth_env *env,
 	if (n)
 		armed = pwrite(env->nth_fd, arm, arm_len, 0) == arm_len;
 	errno = 0;
-	rc = ioctl(w->fd, w->request, w->arg);
+	rc = w->fd_call ? w->fd_call(w) : ioctl(w->fd, w->request, w->arg);
 	*err = errno;
 	if (n) {
 		got = pread(env->nth_fd, left, sizeof(left) - 1, 0);
@@ -1693,6 +2330,69 @@ TEST(table_covers_every_command)
 		       ROW_COUNT, IOMMUFD_CMD_BASE, LAST_CMD);
 }
 
+/*
+ * read() of a FAULT file when the cookie cannot be allocated at all. A
+ * single injected failure never gets there: the xarray retries the
+ * allocation outside its lock, so the fault_fd_read row only sees its
+ * failure absorbed. Here every slab allocation of this thread fails for
+ * the duration of the read (failslab with task-filter and make-it-fail),
+ * so the read must fail with ENOMEM and put both groups back, in order.
+ */
+static int debugfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t done;
+
+	if (fd < 0)
+		return -1;
+	done = write(fd, val, strlen(val));
+	close(fd);
+	return done == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+TEST(fault_fd_read_that_cannot_allocate_keeps_its_groups)
+{
+	struct nth_env env = { .probe_fd = -1, .mock_devs0 = -1 };
+	struct iommu_hwpt_pgfault pgf[FAULT_RECS];
+	struct fault_knobs knobs;
+	struct world w;
+	ssize_t got;
+	int err, mif;
+
+	SKIP_IF_UPSTREAM_MOCK(return);
+	mif = open("/proc/thread-self/make-it-fail", O_WRONLY);
+	if (mif < 0)
+		SKIP(return, "no make-it-fail (CONFIG_FAULT_INJECTION)");
+	if (fault_knobs_save(&knobs))
+		SKIP(return, "cannot read %s", knobs.failed);
+	env.buf = small_pages_alloc(BUF_LEN);
+	ASSERT_NE(NULL, env.buf);
+	world_open(_metadata, &w);
+	setup_fault_read(_metadata, &env, &w);
+
+	ASSERT_EQ(0, fault_knobs_set(&knobs));
+	/* fault_knobs_restore() puts these back too */
+	ASSERT_EQ(0, debugfs_write("/sys/kernel/debug/failslab/task-filter",
+				   "Y"));
+	ASSERT_EQ(0, debugfs_write("/sys/kernel/debug/failslab/probability",
+				   "100"));
+	ASSERT_EQ(0, debugfs_write("/sys/kernel/debug/failslab/times", "-1"));
+	ASSERT_EQ(1, pwrite(mif, "1", 1, 0));
+	errno = 0;
+	got = read(w.fault_fd, pgf, sizeof(pgf));
+	err = errno;
+	ASSERT_EQ(1, pwrite(mif, "0", 1, 0));
+	close(mif);
+	ASSERT_EQ(0, fault_knobs_restore(&knobs));
+
+	EXPECT_EQ(-1, got);
+	EXPECT_EQ(ENOMEM, err);
+	failed_fault_read(_metadata, &env, &w, NULL, "read without memory");
+	EXPECT_EQ(0, close(w.fault_fd));
+	EXPECT_EQ(0, close(w.fd));
+	munmap(env.buf, BUF_LEN);
+}
+
 FIXTURE_VARIANT_ADD(nth_all, destroy_mock_domain)
 {
 	.row = &rows[ROW_DESTROY_MOCK_DOMAIN],
@@ -1788,6 +2488,11 @@ FIXTURE_VARIANT_ADD(nth_all, hwpt_alloc_nested)
 	.row = &rows[ROW_HWPT_ALLOC_NESTED],
 };
 
+FIXTURE_VARIANT_ADD(nth_all, hwpt_alloc_nested_fault)
+{
+	.row = &rows[ROW_HWPT_ALLOC_NESTED_FAULT],
+};
+
 FIXTURE_VARIANT_ADD(nth_all, get_hw_info)
 {
 	.row = &rows[ROW_GET_HW_INFO],
@@ -1813,6 +2518,16 @@ FIXTURE_VARIANT_ADD(nth_all, fault_queue_alloc)
 	.row = &rows[ROW_FAULT_QUEUE_ALLOC],
 };
 
+FIXTURE_VARIANT_ADD(nth_all, fault_fd_read)
+{
+	.row = &rows[ROW_FAULT_FD_READ],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, fault_fd_write)
+{
+	.row = &rows[ROW_FAULT_FD_WRITE],
+};
+
 FIXTURE_VARIANT_ADD(nth_all, test_mock_domain)
 {
 	.row = &rows[ROW_TEST_MOCK_DOMAIN],
@@ -1831,6 +2546,36 @@ FIXTURE_VARIANT_ADD(nth_all, test_mock_device_attach)
 FIXTURE_VARIANT_ADD(nth_all, test_mock_device_replace)
 {
 	.row = &rows[ROW_TEST_MOCK_DEVICE_REPLACE],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_attach_fault)
+{
+	.row = &rows[ROW_TEST_ATTACH_FAULT],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_replace_fault_to_fault)
+{
+	.row = &rows[ROW_TEST_REPLACE_FAULT_TO_FAULT],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_replace_fault_to_plain)
+{
+	.row = &rows[ROW_TEST_REPLACE_FAULT_TO_PLAIN],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_page_request_partial)
+{
+	.row = &rows[ROW_TEST_PAGE_REQUEST_PARTIAL],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_page_request_last)
+{
+	.row = &rows[ROW_TEST_PAGE_REQUEST_LAST],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, test_page_request_group)
+{
+	.row = &rows[ROW_TEST_PAGE_REQUEST_GROUP],
 };
 
 FIXTURE_VARIANT_ADD(nth_all, test_access_create)

@@ -781,6 +781,70 @@ TEST_F(iopf, a_long_queue_is_read_in_one_call)
 	free(resp);
 }
 
+/*
+ * Two devices of one iommu group share the attachment, but each has its
+ * own I/O page faults: when one leaves while the other stays, what it sent
+ * and nobody answered must be answered before its faults are turned off,
+ * as the core forgets a device whose faults are off.
+ */
+TEST_F(iopf, a_device_leaving_a_shared_group_is_answered_first)
+{
+	struct iommu_hwpt_pgfault pgf[2];
+	struct mock_resp r;
+	struct mdev dev2;
+	uint32_t got;
+
+	ASSERT_EQ(0, mdev_add_to_group(self->fd, MOCK_DEVICE_IOPF,
+				       MOCK_DRIVER_IOMMUFD, self->dev.group,
+				       &dev2));
+	ASSERT_EQ(0, mdev_attach(self->fd, dev2.id, self->nested, &got));
+	/* One read and not answered, one still queued */
+	ASSERT_EQ(0, page_request_last(self->fd, dev2.id, 1));
+	ASSERT_EQ(1, read_faults(self->fault_fd, pgf, 1));
+	ASSERT_EQ(0, page_request_last(self->fd, dev2.id, 2));
+
+	ASSERT_EQ(0, mdev_detach(self->fd, dev2.id));
+	ASSERT_EQ(0, page_response(self->fd, dev2.id, &r));
+	EXPECT_EQ(0, r.iopf_enabled);
+	EXPECT_EQ(2, r.responses);
+	EXPECT_EQ(IOMMUFD_PAGE_RESP_INVALID, r.code);
+	EXPECT_ERRNO(EINVAL, respond(self->fault_fd, pgf[0].cookie,
+				     IOMMUFD_PAGE_RESP_SUCCESS));
+	EXPECT_EQ(0, read_faults(self->fault_fd, pgf, 2));
+	/* The device that stays still faults */
+	expect_no_answer(_metadata, self->fd, self->dev.id);
+	ASSERT_EQ(0, page_response(self->fd, self->dev.id, &r));
+	EXPECT_EQ(1, r.iopf_enabled);
+}
+
+/*
+ * The same when the device goes away altogether: nothing of it may stay
+ * queued, or answering it later (here: closing the file) reaches a device
+ * the IOMMU core has released.
+ */
+TEST_F(iopf, a_device_removed_from_a_shared_group_leaves_nothing_queued)
+{
+	struct iommu_hwpt_pgfault pgf[2];
+	struct mdev dev2;
+	uint32_t got;
+
+	ASSERT_EQ(0, mdev_add_to_group(self->fd, MOCK_DEVICE_IOPF,
+				       MOCK_DRIVER_IOMMUFD, self->dev.group,
+				       &dev2));
+	ASSERT_EQ(0, mdev_attach(self->fd, dev2.id, self->nested, &got));
+	ASSERT_EQ(0, page_request_last(self->fd, dev2.id, 1));
+	ASSERT_EQ(1, read_faults(self->fault_fd, pgf, 1));
+	ASSERT_EQ(0, page_request_last(self->fd, dev2.id, 2));
+
+	ASSERT_EQ(0, object_destroy(self->fd, dev2.id));
+	EXPECT_EQ(0, read_faults(self->fault_fd, pgf + 1, 1));
+	EXPECT_ERRNO(EINVAL, respond(self->fault_fd, pgf[0].cookie,
+				     IOMMUFD_PAGE_RESP_SUCCESS));
+	EXPECT_EQ(0, close(self->fault_fd));
+	self->fault_fd = -1;
+	expect_no_answer(_metadata, self->fd, self->dev.id);
+}
+
 /* Page requests from one thread while the main thread tears down */
 struct racer {
 	int fd;
