@@ -449,18 +449,53 @@ static void iommufd_group_iopf_disable(struct iommufd_device *idev,
 		iommufd_fault_iopf_disable(cur);
 }
 
+/* Records @idev as a user of @handle, for the faults read from it */
+static int iommufd_attach_handle_add(struct iommufd_attach_handle *handle,
+				     struct iommufd_device *idev)
+{
+	return xa_err(xa_store(&handle->devices, (unsigned long)idev->dev,
+			       xa_mk_value(idev->obj.id), GFP_KERNEL_ACCOUNT));
+}
+
+static void iommufd_attach_handle_free(struct iommufd_attach_handle *handle)
+{
+	if (!handle)
+		return;
+	xa_destroy(&handle->devices);
+	kfree(handle);
+}
+
+/*
+ * A handle for the attachment of @idev's group to @hwpt, NULL if @hwpt has
+ * no FAULT: its users are @idev, or with @replace the group's devices.
+ */
 static struct iommufd_attach_handle *
 iommufd_attach_handle_alloc(struct iommufd_device *idev,
-			    struct iommufd_hw_pagetable *hwpt)
+			    struct iommufd_hw_pagetable *hwpt, bool replace)
 {
 	struct iommufd_attach_handle *handle;
+	struct iommufd_device *cur;
+	int rc = 0;
 
 	if (!hwpt->fault)
 		return NULL;
 	handle = kzalloc(sizeof(*handle), GFP_KERNEL_ACCOUNT);
 	if (!handle)
 		return ERR_PTR(-ENOMEM);
-	handle->dev_id = idev->obj.id;
+	xa_init(&handle->devices);
+	if (!replace)
+		rc = iommufd_attach_handle_add(handle, idev);
+	else
+		list_for_each_entry(cur, &idev->igroup->device_list,
+				    group_item) {
+			rc = iommufd_attach_handle_add(handle, cur);
+			if (rc)
+				break;
+		}
+	if (rc) {
+		iommufd_attach_handle_free(handle);
+		return ERR_PTR(rc);
+	}
 	return handle;
 }
 
@@ -481,7 +516,7 @@ static int iommufd_group_set_hwpt(struct iommufd_device *idev,
 
 	lockdep_assert_held(&igroup->lock);
 
-	handle = iommufd_attach_handle_alloc(idev, hwpt);
+	handle = iommufd_attach_handle_alloc(idev, hwpt, old != NULL);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
 	if (!old && handle)
@@ -496,13 +531,13 @@ static int iommufd_group_set_hwpt(struct iommufd_device *idev,
 	else
 		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
 	if (rc) {
-		kfree(handle);
+		iommufd_attach_handle_free(handle);
 		return rc;
 	}
 	igroup->handle = handle;
 	if (old_handle) {
 		iommufd_fault_detached(old, old_handle);
-		kfree(old_handle);
+		iommufd_attach_handle_free(old_handle);
 	}
 	return 0;
 }
@@ -522,7 +557,7 @@ static void iommufd_group_clear_hwpt(struct iommufd_group *igroup,
 	iommu_detach_group_handle(hwpt->domain, igroup->group);
 	igroup->handle = NULL;
 	iommufd_fault_detached(hwpt, handle);
-	kfree(handle);
+	iommufd_attach_handle_free(handle);
 }
 
 /*
@@ -586,11 +621,12 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	iopf_on = hwpt->fault && !(replace && old->fault);
 	if (!rc && iopf_on)
 		rc = iommufd_group_iopf_enable(idev, replace);
-	if (!rc && old != hwpt) {
+	if (!rc && old != hwpt)
 		rc = iommufd_group_set_hwpt(idev, hwpt, old);
-		if (rc && iopf_on)
-			iommufd_group_iopf_disable(idev, replace);
-	}
+	else if (!rc && igroup->handle)
+		rc = iommufd_attach_handle_add(igroup->handle, idev);
+	if (rc && iopf_on)
+		iommufd_group_iopf_disable(idev, replace);
 	if (rc) {
 		if (replace && !same_ioas)
 			iommufd_group_unreserve_regions(&igroup->device_list,
@@ -647,6 +683,10 @@ iommufd_group_remove_device(struct iommufd_device *idev)
 	if (list_empty(&igroup->device_list)) {
 		iommufd_group_clear_hwpt(igroup, hwpt);
 		igroup->hwpt = NULL;
+	} else if (igroup->handle) {
+		/* Before its faults go off: the core forgets it then */
+		iommufd_fault_device_left(hwpt, igroup->handle, idev->dev);
+		xa_erase(&igroup->handle->devices, (unsigned long)idev->dev);
 	}
 	if (hwpt->fault)
 		iommufd_fault_iopf_disable(idev);

@@ -14,11 +14,14 @@
  *
  * A group lives in exactly one place until it is answered: the handler
  * puts it on @deliver, read moves it into @response under a new cookie, and
- * exactly one of write, the detach of the attachment it came through, or
- * the release of the file answers it and frees it. A detach answers
- * INVALID what its attachment left behind, so a device never waits on a
- * HWPT it has left; once the file is closed nobody can answer, so queued
- * groups and groups arriving later are answered INVALID at once.
+ * exactly one of write, the detach of the attachment it came through (or
+ * of its device from a group that stays attached), or the release of the
+ * file answers it and frees it. A detach answers INVALID what it left
+ * behind, so a device never waits on a HWPT it has left, nor gets an
+ * answer after its faults were turned off; once the file is closed nobody
+ * can answer, so queued groups and groups arriving later are answered
+ * INVALID at once. Records name the device that faulted, looked up in the
+ * attachment's table of the group's devices.
  *
  * Lifetime: the file holds a long-term ref on the object and a reference
  * on the iommufd file, so the object outlives the descriptor only while
@@ -92,12 +95,22 @@ static void iommufd_fault_answer(struct iopf_group *group,
 	iopf_free_group(group);
 }
 
+/* Whether @group came through @handle (any, if NULL) from @dev (any) */
+static bool iommufd_fault_group_of(struct iopf_group *group,
+				   struct iommu_attach_handle *handle,
+				   struct device *dev)
+{
+	return (!handle || group->attach_handle == handle) &&
+	       (!dev || group->fault_param->dev == dev);
+}
+
 /*
- * Answers INVALID every group @fault holds that came through @handle, or
- * every group if @handle is NULL.
+ * Answers INVALID every group @fault holds that came through @handle from
+ * @dev; NULL for either means any.
  */
 static void iommufd_fault_answer_all(struct iommufd_fault *fault,
-				     struct iommu_attach_handle *handle)
+				     struct iommu_attach_handle *handle,
+				     struct device *dev)
 {
 	struct iopf_group *group, *next;
 	unsigned long cookie;
@@ -107,7 +120,7 @@ static void iommufd_fault_answer_all(struct iommufd_fault *fault,
 
 	spin_lock(&fault->lock);
 	list_for_each_entry_safe(group, next, &fault->deliver, node)
-		if (!handle || group->attach_handle == handle)
+		if (iommufd_fault_group_of(group, handle, dev))
 			list_move_tail(&group->node, &answer);
 	spin_unlock(&fault->lock);
 
@@ -116,7 +129,7 @@ static void iommufd_fault_answer_all(struct iommufd_fault *fault,
 		iommufd_fault_answer(group, IOMMU_PAGE_RESP_INVALID);
 	}
 	xa_for_each(&fault->response, cookie, group) {
-		if (handle && group->attach_handle != handle)
+		if (!iommufd_fault_group_of(group, handle, dev))
 			continue;
 		xa_erase(&fault->response, cookie);
 		iommufd_fault_answer(group, IOMMU_PAGE_RESP_INVALID);
@@ -140,7 +153,29 @@ void iommufd_fault_detached(struct iommufd_hw_pagetable *hwpt,
 	struct iommufd_fault *fault = hwpt->fault;
 
 	mutex_lock(&fault->mutex);
-	iommufd_fault_answer_all(fault, &handle->handle);
+	iommufd_fault_answer_all(fault, &handle->handle, NULL);
+	mutex_unlock(&fault->mutex);
+}
+
+/**
+ * iommufd_fault_device_left() - answer what a leaving device left behind
+ * @hwpt: the HWPT its group stays attached to
+ * @handle: the group's attachment
+ * @dev: a device of the group that no longer uses the attachment
+ *
+ * Its faults are about to be turned off, after which the core cannot take
+ * an answer for it: what it asked is answered INVALID now.
+ *
+ * Context: Process context.
+ */
+void iommufd_fault_device_left(struct iommufd_hw_pagetable *hwpt,
+			       struct iommufd_attach_handle *handle,
+			       struct device *dev)
+{
+	struct iommufd_fault *fault = hwpt->fault;
+
+	mutex_lock(&fault->mutex);
+	iommufd_fault_answer_all(fault, &handle->handle, dev);
 	mutex_unlock(&fault->mutex);
 }
 
@@ -202,13 +237,15 @@ static int iommufd_fault_copy_group(struct iopf_group *group, u32 cookie,
 	struct iommufd_attach_handle *handle =
 		container_of(group->attach_handle,
 			     struct iommufd_attach_handle, handle);
+	void *dev_id = xa_load(&handle->devices,
+			       (unsigned long)group->fault_param->dev);
 	struct iopf_fault *iopf;
 
 	list_for_each_entry(iopf, &group->faults, list) {
 		const struct iommu_fault_page_request *prm = &iopf->fault.prm;
 		struct iommu_hwpt_pgfault out = {
 			.flags = prm->flags,
-			.dev_id = handle->dev_id,
+			.dev_id = xa_to_value(dev_id),
 			.pasid = prm->pasid,
 			.grpid = prm->grpid,
 			.perm = prm->perm,
@@ -304,7 +341,9 @@ static ssize_t iommufd_fault_fops_write(struct file *filep,
 			rc = -EINVAL;
 			break;
 		}
-		group = xa_erase(&fault->response, answer.cookie);
+		/* Erasing index 0 would free the slot ALLOC1 reserves */
+		group = answer.cookie ? xa_erase(&fault->response,
+						 answer.cookie) : NULL;
 		if (!group) {
 			rc = -EINVAL;
 			break;
@@ -340,7 +379,7 @@ static int iommufd_fault_fops_release(struct inode *inode,
 	spin_lock(&fault->lock);
 	fault->closed = true;
 	spin_unlock(&fault->lock);
-	iommufd_fault_answer_all(fault, NULL);
+	iommufd_fault_answer_all(fault, NULL, NULL);
 	mutex_unlock(&fault->mutex);
 
 	/* The object may be destroyed from here on */

@@ -491,12 +491,16 @@ struct iommufd_fault {
 
 /*
  * An attachment of a group to a HWPT with a FAULT, as the core records it
- * and hands it back with each fault group. Faults read from it name the
- * device whose attach made it.
+ * and hands it back with each fault group.
  */
 struct iommufd_attach_handle {
 	struct iommu_attach_handle handle;
-	u32 dev_id;
+	/*
+	 * struct device * -> DEVICE ID (xa_mk_value()) of the group's devices
+	 * that use the attachment, for the faults read from it. Changed under
+	 * the group's lock; a device's faults are answered before it leaves.
+	 */
+	struct xarray devices;
 };
 
 int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
@@ -506,6 +510,9 @@ int iommufd_fault_iopf_enable(struct iommufd_device *idev);
 void iommufd_fault_iopf_disable(struct iommufd_device *idev);
 void iommufd_fault_detached(struct iommufd_hw_pagetable *hwpt,
 			    struct iommufd_attach_handle *handle);
+void iommufd_fault_device_left(struct iommufd_hw_pagetable *hwpt,
+			       struct iommufd_attach_handle *handle,
+			       struct device *dev);
 
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx);

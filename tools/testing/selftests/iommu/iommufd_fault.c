@@ -817,6 +817,29 @@ TEST_F(iopf, a_device_leaving_a_shared_group_is_answered_first)
 	EXPECT_EQ(1, r.iopf_enabled);
 }
 
+TEST_F(iopf, a_record_names_the_device_that_faulted)
+{
+	struct iommu_hwpt_pgfault pgf[2];
+	struct mdev dev2;
+	uint32_t got;
+
+	ASSERT_EQ(0, mdev_add_to_group(self->fd, MOCK_DEVICE_IOPF,
+				       MOCK_DRIVER_IOMMUFD, self->dev.group,
+				       &dev2));
+	ASSERT_EQ(0, mdev_attach(self->fd, dev2.id, self->nested, &got));
+	ASSERT_EQ(0, page_request_last(self->fd, dev2.id, 1));
+	ASSERT_EQ(0, page_request_last(self->fd, self->dev.id, 2));
+	ASSERT_EQ(2, read_faults(self->fault_fd, pgf, 2));
+	EXPECT_EQ(dev2.idev, pgf[0].dev_id);
+	EXPECT_EQ(self->dev.idev, pgf[1].dev_id);
+
+	/* The device that attached the group leaves; the other stays */
+	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
+	ASSERT_EQ(0, page_request_last(self->fd, dev2.id, 3));
+	ASSERT_EQ(1, read_faults(self->fault_fd, pgf, 2));
+	EXPECT_EQ(dev2.idev, pgf[0].dev_id);
+}
+
 /*
  * The same when the device goes away altogether: nothing of it may stay
  * queued, or answering it later (here: closing the file) reaches a device
