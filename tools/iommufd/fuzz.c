@@ -27,7 +27,7 @@
  * Invariants checked: every ioctl and FAULT file call fails only with an
  * errno the uAPI kernel-doc (and the kernel code where the doc is silent)
  * allows for it; read() of a FAULT file returns whole groups of records,
- * each under one cookie, and poll() always says writable; after
+ * each under a non-zero cookie, and poll() always says writable; after
  * every close (of /dev/iommu and of the FAULT files, in either order)
  * VmPin and VmLck of the process and locked_vm of the user are back at
  * their starting values and no mock device is left on the bus; at the
@@ -1154,10 +1154,7 @@ static void op_fault_alloc(struct worker *w)
 
 /*
  * What a read returned: whole records, each group's records together
- * under one cookie, only the last of a group flagged LAST_PAGE. A cookie
- * may be 0: a write that answers cookie 0 frees that index of the
- * kernel's cookie xarray (XA_FLAGS_ALLOC1 keeps it only reserved), after
- * which read hands it out, as 6.12 does.
+ * under one cookie, only the last of a group flagged LAST_PAGE
  */
 static void fault_records_check(struct worker *w, int fd,
 				const struct iommu_hwpt_pgfault *pgf,
@@ -1171,7 +1168,8 @@ static void fault_records_check(struct worker *w, int fd,
 		bool last = pgf[i].flags & IOMMU_PGFAULT_FLAGS_LAST_PAGE;
 		bool ends = i + 1 == n || pgf[i + 1].cookie != pgf[i].cookie;
 
-		if ((pgf[i].flags & ~known) || last != ends ||
+		if ((pgf[i].flags & ~known) || !pgf[i].cookie ||
+		    last != ends ||
 		    (!ends && pgf[i + 1].grpid != pgf[i].grpid)) {
 			violation(w, "%s -> record %u/%u: flags %#x grpid %u cookie %u",
 				  w->desc, i, n, pgf[i].flags, pgf[i].grpid,
