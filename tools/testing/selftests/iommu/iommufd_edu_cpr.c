@@ -155,7 +155,7 @@ TEST(map_file_dma_survives_exec_and_change_process)
 	int status;
 	pid_t pid;
 
-	SKIP_IF_UPSTREAM(return, "IOMMU_IOAS_MAP_FILE came after 6.12");
+	SKIP_IF_UPSTREAM_612(return, "IOMMU_IOAS_MAP_FILE came after 6.12");
 	if (edu_find(bdf, sizeof(bdf)))
 		SKIP(return, "no edu PCI device (1234:11e8)");
 	if (edu_bind_vfio_pci(bdf)) {

@@ -9,7 +9,8 @@
  * from a forked child, which shares the iommufd but has an mm of its own,
  * so that the pins visibly move from one process's VmPin to the other's.
  * Pristine 6.12 has neither ioctl: there every test but the one checking
- * that it answers ENOTTY is skipped.
+ * that it answers ENOTTY is skipped. Pristine 7.2, which has both, runs the
+ * tests that need no mock (make check-upstream72).
  */
 #include <sys/wait.h>
 
@@ -94,7 +95,7 @@ TEST(map_file_is_a_later_ioctl)
 	int fd = iommufd_open();
 
 	ASSERT_LE(0, fd);
-	if (!on_upstream()) {
+	if (!on_upstream() || upstream_after_612()) {
 		close(fd);
 		SKIP(return, "this kernel has MAP_FILE; see the fixture");
 	}
@@ -113,7 +114,7 @@ FIXTURE(map_file)
 
 FIXTURE_SETUP(map_file)
 {
-	SKIP_IF_UPSTREAM(return, "IOMMU_IOAS_MAP_FILE came after 6.12");
+	SKIP_IF_UPSTREAM_612(return, "IOMMU_IOAS_MAP_FILE came after 6.12");
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
@@ -126,7 +127,7 @@ FIXTURE_SETUP(map_file)
 
 FIXTURE_TEARDOWN(map_file)
 {
-	if (on_upstream())
+	if (on_upstream() && !upstream_after_612())
 		return;
 	munmap(self->va, FILE_LEN);
 	close(self->mfd);
@@ -416,7 +417,7 @@ static int sysfs_choice(const char *path, char *val, size_t size)
 
 FIXTURE_SETUP(huge_file)
 {
-	SKIP_IF_UPSTREAM(return, "IOMMU_IOAS_MAP_FILE came after 6.12");
+	SKIP_IF_UPSTREAM_MOCK(return);
 	self->old_nr_hugepages = -1;
 	self->old_shmem[0] = 0;
 	if (variant->hugetlb) {
@@ -624,6 +625,23 @@ TEST_F(map_file, change_process_refuses_user_memory)
 	ASSERT_EQ(0, ioas_unmap(self->fd, ioas2, IOVA, CPU_PAGE, NULL));
 	c = (struct cp_child){ .fd = self->fd, .pages = NPAGES };
 	EXPECT_EQ(0, in_child(cp_child_run, &c));
+	munmap(buf, CPU_PAGE);
+}
+
+TEST_F(map_file, change_process_refuses_a_va_mapping)
+{
+	uint8_t *buf = anon_alloc(CPU_PAGE);
+	uint64_t iova = 0;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas, MAP_RW, self->mfd, 0,
+			      FILE_LEN, &iova));
+	EXPECT_EQ(0, change_process(self->fd));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, MAP_RW, buf, CPU_PAGE,
+			      &iova));
+	EXPECT_ERRNO(EINVAL, change_process(self->fd));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, CPU_PAGE, NULL));
+	EXPECT_EQ(0, change_process(self->fd));
 	munmap(buf, CPU_PAGE);
 }
 
