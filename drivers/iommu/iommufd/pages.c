@@ -36,8 +36,9 @@
  * its pages are found by file offset and pinned with memfd_pin_folios().
  * That pins a folio once however many of its pages are asked for, while the
  * rest of this file pins and unpins page by page; so a file-backed object
- * counts, per folio, the pinned pages that use it (@file_pins) and holds one
- * pin of the folio while the count is not zero.
+ * counts, per large folio, the pinned pages that use it (@file_pins) and
+ * holds one pin of the folio while the count is not zero. A small folio
+ * needs no count: its one pin is its page's.
  *
  * Locking: the pages mutex protects the holders, the segments and the
  * charge; it nests inside the io_pagetable's iova_rwsem and outside the
@@ -343,7 +344,10 @@ static void pages_unpin_pfns(struct iopt_pages *pages, struct page *page,
 		unsigned long in_folio = min(n, folio_nr_pages(folio) -
 						folio_page_idx(folio, page));
 
-		file_pins_sub(pages, page, in_folio, dirty);
+		if (folio_test_large(folio))
+			file_pins_sub(pages, page, in_folio, dirty);
+		else
+			unpin_user_page_range_dirty_lock(page, 1, dirty);
 		page += in_folio;
 		n -= in_folio;
 	}
@@ -396,7 +400,8 @@ static long pages_pin_file(struct iopt_pages *pages, unsigned long index,
 
 		if (!rc && !take)
 			rc = -EFAULT;	/* more folios than pages asked for */
-		if (!rc)
+		/* A small folio's one pin is its page's: nothing to count */
+		if (!rc && folio_test_large(folio))
 			rc = file_pins_add(pages, folio, take);
 		if (rc) {
 			/* Keep what is counted; drop the pins of the rest */
