@@ -11,16 +11,20 @@
 #   make check-base   the same with the base kernel only (faster)
 #   make check-upstream  the public-ABI selftests on pristine 6.12 (its own
 #                     iommufd): the arbiter of behaviour, DESIGN.md 6.0
+#   make check-upstream72  the same on pristine 7.2 (Debian sid), the
+#                     reference for the ioctls adopted from after 6.12
 #   make lint         the static checks alone
 #   make bench        the benchmark in the VM
 #   make fuzz         the random-ioctl fuzzer on the debug kernel:
 #                     SEEDS="1 2 3" share TIME seconds (FUZZ_ARGS for more)
-#   make deps | kernel | kernel-debug | kernel-upstream | selftests | clean
+#   make deps | kernel | kernel-debug | kernel-upstream | kernel-upstream72
+#   make selftests | clean
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all deps kernel kernel-debug kernel-upstream selftests run check \
-	check-base check-debug check-upstream lint bench fuzz clean
+.PHONY: all deps kernel kernel-debug kernel-upstream kernel-upstream72 \
+	selftests run check check-base check-debug check-upstream \
+	check-upstream72 lint bench fuzz clean
 
 all: kernel selftests
 
@@ -36,6 +40,10 @@ kernel-debug: deps
 # Pristine 6.12 with the base fragment: upstream's iommufd, not ours.
 kernel-upstream: deps
 	@$(SCRIPTS)/build-kernel.sh upstream
+
+# Pristine 7.2 from Debian sid, fetched on first use (scripts/sid-source.sh)
+kernel-upstream72: deps
+	@$(SCRIPTS)/build-kernel.sh upstream72
 
 # The uAPI headers they compile against come from the base kernel build.
 selftests: kernel
@@ -57,6 +65,9 @@ check-debug: kernel-debug selftests
 
 check-upstream: kernel-upstream selftests
 	@$(SCRIPTS)/check.sh --no-lint upstream
+
+check-upstream72: kernel-upstream72 selftests
+	@$(SCRIPTS)/check.sh --no-lint upstream72
 
 bench: kernel selftests
 	@$(SCRIPTS)/vm-run.sh base bench 1200; rc=$$?; \

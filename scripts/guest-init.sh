@@ -4,7 +4,8 @@
 # /init of the test VM. The kernel passes unknown "key=value" boot
 # parameters to init as environment variables: wbmode selects the job,
 # wbkernel names the kernel. On pristine upstream 6.12 the selftests get
-# IOMMUFD_UPSTREAM=1 and skip, saying why, what needs our mock driver.
+# IOMMUFD_UPSTREAM=1 and skip, saying why, what needs our mock driver; on
+# pristine 7.2 also IOMMUFD_UPSTREAM_VERSION=7.2, for the later ioctls.
 # Program output goes to ttyS1 (the results channel); the kernel console
 # stays on ttyS0 for the host to scan for reports.
 /bin/busybox --install -s /bin
@@ -16,7 +17,10 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/hugepages
 mount -t hugetlbfs hugetlbfs /dev/hugepages
 export PATH=/bin:/sbin:/tests
-[ "$wbkernel" = upstream ] && export IOMMUFD_UPSTREAM=1
+case "$wbkernel" in
+upstream)	export IOMMUFD_UPSTREAM=1 ;;
+upstream72)	export IOMMUFD_UPSTREAM=1 IOMMUFD_UPSTREAM_VERSION=7.2 ;;
+esac
 
 exec >/dev/ttyS1 2>&1
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# prepare-tree.sh BUILD_DIR [overlay|upstream]
+# prepare-tree.sh BUILD_DIR [overlay|upstream|upstream72]
 #
 # Unpacks the newest linux-source-6.12 tarball under BUILD_DIR once (the
 # unpacked tree is keyed by the Debian package version) and prints the path
@@ -16,6 +16,10 @@
 # (linux-upstream-VERSION). It is the arbiter of behaviour: the public-ABI
 # selftests also run on a kernel built from it.
 #
+# upstream72: Debian sid's linux-source-7.2, untouched (fetched by
+# sid-source.sh into linux-upstream72), the reference for the ioctls this
+# project adopts from after 6.12.
+#
 # Each tree is unpacked under a lock of its own, so that parallel make
 # jobs asking for the same tree wait for one unpack instead of racing.
 set -euo pipefail
@@ -24,6 +28,7 @@ build=$(realpath -m "$1")
 flavour=${2:-overlay}
 top=$(realpath "$(dirname "$0")/..")
 tarball=/usr/src/linux-source-6.12.tar.xz
+inner=linux-source-6.12
 version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 # Make-safe directory name: no "~" or ":" from the Debian version
 version=$(echo "$version" | tr "~:" "__")
@@ -31,6 +36,12 @@ version=$(echo "$version" | tr "~:" "__")
 case "$flavour" in
 overlay)	src="$build/linux-$version" ;;
 upstream)	src="$build/linux-upstream-$version" ;;
+upstream72)
+	tarball=$("$top/scripts/sid-source.sh" "$build")
+	inner=linux-source-7.2
+	version=7.2
+	src="$build/linux-upstream72"
+	;;
 *)		echo "unknown tree flavour: $flavour" >&2; exit 2 ;;
 esac
 
@@ -39,12 +50,12 @@ exec 9>"$src.lock"
 flock 9
 
 if [ ! -e "$src/.unpacked" ]; then
-	echo "  UNPACK  linux-source-6.12 $version ($flavour)" >&2
+	echo "  UNPACK  $inner $version ($flavour)" >&2
 	tmp="$src.unpack.tmp"
 	rm -rf "$src" "$tmp"
 	mkdir -p "$tmp"
 	tar -xf "$tarball" -C "$tmp"
-	mv "$tmp"/linux-source-6.12 "$src"
+	mv "$tmp/$inner" "$src"
 	rmdir "$tmp"
 	if [ "$flavour" = overlay ]; then
 		# Upstream's implementation goes; the contracts

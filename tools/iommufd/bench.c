@@ -11,11 +11,15 @@
  * adds the fan-out into a mock IOMMU domain (which can use 2 MiB and 1 GiB
  * IO pages); "VT-d domain" maps into the real Intel IOMMU domain of QEMU's
  * edu device, bound through VFIO (skipped without it); the "4K IO" rows
- * turn IOMMU_OPTION_HUGE_PAGES off. Under emulation absolute times mean
- * little: compare the rows of one run.
+ * turn IOMMU_OPTION_HUGE_PAGES off. The memfd buffers (shmem of 4 KiB
+ * pages or THPs, and hugetlbfs) are measured twice: mapped by address with
+ * IOMMU_IOAS_MAP and by file offset with IOMMU_IOAS_MAP_FILE, where the
+ * kernel has it. Under emulation absolute times mean little: compare the
+ * rows of one run.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,13 +36,29 @@
 #define SZ_2M	(2UL << 20)
 #define ROUNDS	3
 
-enum backing { BACK_4K, BACK_THP, BACK_HUGETLB };
+enum backing {
+	BACK_4K,
+	BACK_THP,
+	BACK_HUGETLB,
+	BACK_MEMFD_4K,
+	BACK_MEMFD_THP,
+	BACK_MEMFD_HUGETLB,
+	BACK_COUNT,
+};
 
 static const char *const backing_name[] = {
 	[BACK_4K] = "4 KiB pages",
 	[BACK_THP] = "THP (2 MiB)",
 	[BACK_HUGETLB] = "hugetlbfs 2 MiB",
+	[BACK_MEMFD_4K] = "memfd 4 KiB",
+	[BACK_MEMFD_THP] = "memfd THP",
+	[BACK_MEMFD_HUGETLB] = "memfd hugetlb",
 };
+
+#define SHMEM_THP "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+
+/* The memfd behind the buffer of a memfd backing, -1 otherwise */
+static int buf_fd = -1;
 
 enum setup {
 	SETUP_NONE,
@@ -89,11 +109,57 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static void sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, val, strlen(val)) < 0)
+		perror(path);
+	close(fd);
+}
+
+/* A memfd of @len bytes, mapped shared and filled */
+static void *alloc_memfd(enum backing backing, size_t len)
+{
+	char *p;
+
+	sysfs_write(SHMEM_THP, backing == BACK_MEMFD_THP ? "always" : "never");
+	buf_fd = memfd_create("bench", backing == BACK_MEMFD_HUGETLB ?
+				       MFD_HUGETLB : 0);
+	if (buf_fd < 0)
+		return NULL;
+	if (ftruncate(buf_fd, len))
+		goto err_close;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf_fd, 0);
+	if (p == MAP_FAILED)
+		goto err_close;
+	memset(p, 1, len);
+	return p;
+
+err_close:
+	close(buf_fd);
+	buf_fd = -1;
+	return NULL;
+}
+
+static void free_buffer(void *buf, size_t len)
+{
+	munmap(buf, len);
+	if (buf_fd >= 0)
+		close(buf_fd);
+	buf_fd = -1;
+	sysfs_write(SHMEM_THP, "never");
+}
+
 static void *alloc_buffer(enum backing backing, size_t len)
 {
 	size_t map_len = len + SZ_2M;
 	char *p;
 
+	if (backing >= BACK_MEMFD_4K)
+		return alloc_memfd(backing, len);
 	if (backing == BACK_HUGETLB) {
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
@@ -145,9 +211,12 @@ static int ioas_setup(int fd, enum setup setup, uint32_t *ioas_id)
 	return 0;
 }
 
-/* Best map and unmap times over ROUNDS, in milliseconds */
-static int measure(enum setup setup, void *buf, size_t len, double *map_ms,
-		   double *unmap_ms)
+/*
+ * Best map and unmap times over ROUNDS, in milliseconds. With @by_file the
+ * buffer is mapped through its memfd (IOMMU_IOAS_MAP_FILE).
+ */
+static int measure(enum setup setup, void *buf, size_t len, bool by_file,
+		   double *map_ms, double *unmap_ms)
 {
 	struct iommu_ioas_map map = {
 		.size = sizeof(map),
@@ -156,6 +225,13 @@ static int measure(enum setup setup, void *buf, size_t len, double *map_ms,
 		.user_va = (uintptr_t)buf,
 		.length = len,
 		.iova = 1UL << 32,
+	};
+	struct iommu_ioas_map_file map_file = {
+		.size = sizeof(map_file),
+		.flags = map.flags,
+		.fd = buf_fd,
+		.length = len,
+		.iova = map.iova,
 	};
 	struct iommu_ioas_unmap unmap = {
 		.size = sizeof(unmap),
@@ -171,10 +247,12 @@ static int measure(enum setup setup, void *buf, size_t len, double *map_ms,
 	if (ioas_setup(fd, setup, &map.ioas_id))
 		goto out;
 	unmap.ioas_id = map.ioas_id;
+	map_file.ioas_id = map.ioas_id;
 	*map_ms = *unmap_ms = 1e30;
 	for (round = 0; round != ROUNDS; round++) {
 		t = now_ms();
-		if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+		if (by_file ? ioctl(fd, IOMMU_IOAS_MAP_FILE, &map_file) :
+			      ioctl(fd, IOMMU_IOAS_MAP, &map))
 			goto out;
 		t = now_ms() - t;
 		if (t < *map_ms)
@@ -205,11 +283,49 @@ static void reserve_hugepages(size_t len)
 	fclose(f);
 }
 
+/*
+ * Measures and prints one row. *map_ref is the map time of the MAP row of
+ * the same memory and domain, which a MAP_FILE row compares itself with.
+ */
+static int row(enum backing b, enum setup s, void *buf, size_t len,
+	       bool by_file, double *map_ref)
+{
+	const char *ioctl_name = by_file ? "MAP_FILE" : "MAP";
+	double map_ms, unmap_ms;
+	char bdf[32];
+
+	if ((s == SETUP_VTD || s == SETUP_VTD_SMALL) &&
+	    edu_find(bdf, sizeof(bdf))) {
+		printf("%-16s %-12s %-9s (no edu device)\n", backing_name[b],
+		       setup_name[s], ioctl_name);
+		return 0;
+	}
+	if (measure(s, buf, len, by_file, &map_ms, &unmap_ms)) {
+		if (by_file && errno == ENOTTY) {
+			printf("%-16s %-12s %-9s (not in this kernel)\n",
+			       backing_name[b], setup_name[s], ioctl_name);
+			return 0;
+		}
+		printf("%-16s %-12s %-9s failed: %s\n", backing_name[b],
+		       setup_name[s], ioctl_name, strerror(errno));
+		return -1;
+	}
+	if (!by_file)
+		*map_ref = map_ms;
+	printf("%-16s %-12s %-9s %10.1f %10.1f %12.2f",
+	       backing_name[b], setup_name[s], ioctl_name, map_ms, unmap_ms,
+	       len / (double)(1UL << 30) / (map_ms / 1e3));
+	if (by_file && *map_ref > 0)
+		printf(" %9.2f", map_ms / *map_ref);
+	printf("\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 256;
 	size_t len = mib << 20;
-	double base_map = 0;
+	double map_ref = 0;
 	int b, s;
 
 	if (!mib) {
@@ -218,10 +334,11 @@ int main(int argc, char **argv)
 	}
 	reserve_hugepages(len);
 	printf("MAP + UNMAP of %zu MiB, best of %d runs\n", mib, ROUNDS);
-	printf("(ratio: map time / map time of 4 KiB pages, no domain)\n");
-	printf("%-16s %-12s %10s %10s %12s %7s\n", "memory", "IOAS feeds",
-	       "map ms", "unmap ms", "map GiB/s", "ratio");
-	for (b = BACK_4K; b <= BACK_HUGETLB; b++) {
+	printf("(FILE/MAP: map time of MAP_FILE / map time of MAP, same memory)\n");
+	printf("%-16s %-12s %-9s %10s %10s %12s %9s\n", "memory",
+	       "IOAS feeds", "ioctl", "map ms", "unmap ms", "map GiB/s",
+	       "FILE/MAP");
+	for (b = BACK_4K; b != BACK_COUNT; b++) {
 		void *buf = alloc_buffer(b, len);
 
 		if (!buf) {
@@ -230,29 +347,15 @@ int main(int argc, char **argv)
 			continue;
 		}
 		for (s = SETUP_NONE; s != SETUP_COUNT; s++) {
-			double map_ms, unmap_ms;
-			char bdf[32];
+			int by_file;
 
-			if ((s == SETUP_VTD || s == SETUP_VTD_SMALL) &&
-			    edu_find(bdf, sizeof(bdf))) {
-				printf("%-16s %-12s (no edu device)\n",
-				       backing_name[b], setup_name[s]);
-				continue;
-			}
-			if (measure(s, buf, len, &map_ms, &unmap_ms)) {
-				printf("%-16s %-12s failed: %s\n",
-				       backing_name[b], setup_name[s],
-				       strerror(errno));
-				return 1;
-			}
-			if (!base_map)
-				base_map = map_ms;
-			printf("%-16s %-12s %10.1f %10.1f %12.2f %7.2f\n",
-			       backing_name[b], setup_name[s], map_ms,
-			       unmap_ms, len / (double)(1UL << 30) / (map_ms / 1e3),
-			       map_ms / base_map);
+			for (by_file = 0; by_file <= (buf_fd >= 0); by_file++)
+				if (row(b, s, buf, len, by_file, &map_ref)) {
+					free_buffer(buf, len);
+					return 1;
+				}
 		}
-		munmap(buf, len);
+		free_buffer(buf, len);
 	}
 	return 0;
 }

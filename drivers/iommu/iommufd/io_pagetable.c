@@ -581,23 +581,83 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 			unsigned long uptr, unsigned long length,
 			int iommu_prot, bool fixed, bool mm_mode)
 {
+	return iopt_map_file_pages(iopt, iova, NULL, uptr, length, iommu_prot,
+				   fixed, mm_mode);
+}
+
+/**
+ * iopt_collect_file_pages() - the pages objects of every mapping
+ * @iopt: the table, its iova_rwsem held for write
+ * @set: receives each pages object, indexed by its address
+ *
+ * Context: Process context.
+ * Return: 0, -EINVAL if a mapping is of user memory rather than a file, or
+ * -ENOMEM.
+ */
+int iopt_collect_file_pages(struct io_pagetable *iopt, struct xarray *set)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		struct iopt_pages *pages = area_of(node)->pages;
+		int rc;
+
+		if (!pages->file)
+			return -EINVAL;
+		rc = xa_err(xa_store(set, (unsigned long)pages, pages,
+				     GFP_KERNEL));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/**
+ * iopt_map_file_pages() - map a range of a memfd at an IOVA
+ * @iopt: the table
+ * @iova: in: the IOVA if @fixed; out: where the mapping was placed
+ * @file: the memfd, or NULL to map user memory (iopt_map_user_pages())
+ * @start: byte offset of the range in @file; without @file, its user
+ *	address
+ * @length: bytes to map, not 0
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE, and IOMMU_CACHE
+ * @fixed: map at *@iova rather than at an IOVA of the kernel's choice
+ * @mm_mode: charge pins as VFIO type1 does (to the mm's locked_vm)
+ *
+ * As iopt_map_user_pages(), with the file offset in the place of the user
+ * address: its page offset must fit the alignment and guides the choice
+ * of an IOVA. The mapping holds @file.
+ *
+ * Context: Process context; takes the table's locks.
+ * Return: as iopt_map_user_pages(); EINVAL too if the table has a domain
+ * and the file is not a memfd or shorter than the range.
+ */
+int iopt_map_file_pages(struct io_pagetable *iopt, unsigned long *iova,
+			struct file *file, unsigned long start,
+			unsigned long length, int iommu_prot, bool fixed,
+			bool mm_mode)
+{
 	struct iopt_pages *pages;
 	struct iopt_area *area;
 	LIST_HEAD(areas);
 	int rc;
 
-	pages = iopt_pages_alloc(uptr, length, iommu_prot & IOMMU_WRITE,
-				 mm_mode);
+	pages = iopt_pages_alloc_file(file, start, length,
+				      iommu_prot & IOMMU_WRITE, mm_mode);
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
-	area = iopt_area_alloc(pages, offset_in_page(uptr), length, iommu_prot);
+	area = iopt_area_alloc(pages, offset_in_page(start), length,
+			       iommu_prot);
 	/* The area holds the pages from here on */
 	iopt_pages_put(pages);
 	if (!area)
 		return -ENOMEM;
 	list_add(&area->list, &areas);
 
-	rc = iopt_insert_areas(iopt, &areas, iova, length, uptr, fixed);
+	rc = iopt_insert_areas(iopt, &areas, iova, length, start, fixed);
 	if (rc)
 		iopt_free_area_list(&areas);
 	return rc;

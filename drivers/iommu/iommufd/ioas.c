@@ -9,6 +9,7 @@
  * Each handler holds a short-term user on the IOAS for the whole call, so
  * the IOAS cannot be destroyed underneath it.
  */
+#include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/slab.h>
 #include <uapi/linux/iommufd.h>
@@ -153,6 +154,53 @@ static int iommufd_check_map_args(u32 flags, u64 iova, u64 length)
 	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
 		return -EINVAL;
 	return iommufd_map_prot(flags);
+}
+
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map_file *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova, last;
+	struct iommufd_ioas *ioas;
+	struct file *file;
+	int prot, rc;
+
+	prot = iommufd_check_map_args(cmd->flags, cmd->iova, cmd->length);
+	if (prot < 0)
+		return prot;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	/* Then the file range, in the order of the kernels that have it */
+	if (!cmd->length) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	if (cmd->start > ULONG_MAX ||
+	    check_add_overflow((unsigned long)cmd->start,
+			       (unsigned long)cmd->length - 1, &last)) {
+		rc = -EOVERFLOW;
+		goto out_put;
+	}
+	file = fget(cmd->fd);
+	if (!file) {
+		rc = -EBADF;
+		goto out_put;
+	}
+	rc = iopt_map_file_pages(&ioas->iopt, &iova, file, cmd->start,
+				 cmd->length, prot,
+				 cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
+				 ucmd->ictx->account_mode == IOMMUFD_ACCOUNT_MM);
+	fput(file);
+	if (rc)
+		goto out_put;
+
+	cmd->iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
 }
 
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
@@ -359,5 +407,86 @@ int iommufd_ioas_option_huge_pages(struct iommu_option *cmd,
 	else
 		rc = iopt_set_large_pages(&ioas->iopt, cmd->val64);
 	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+/* Releases what iommufd_ioas_lock_all() took */
+static void iommufd_ioas_unlock_all(struct iommufd_ctx *ictx,
+				    struct xarray *locked)
+{
+	struct iommufd_ioas *ioas;
+	unsigned long id;
+
+	xa_for_each(locked, id, ioas) {
+		up_write(&ioas->iopt.iova_rwsem);
+		iommufd_put_object(ictx, &ioas->obj);
+	}
+	xa_destroy(locked);
+}
+
+/*
+ * Takes a user on every IOAS of @ictx and holds its iova_rwsem for write,
+ * in ID order, recording them in @locked. IOASes made meanwhile are left
+ * out: nothing they hold can come from the locked ones, since a COPY out
+ * of those must wait.
+ */
+static int iommufd_ioas_lock_all(struct iommufd_ctx *ictx,
+				 struct xarray *locked)
+{
+	struct iommufd_object *obj;
+	unsigned long id;
+	void *entry;
+	int rc;
+
+	lockdep_assert_held(&ictx->change_process_lock);
+
+	xa_for_each(&ictx->objects, id, entry) {
+		struct iommufd_ioas *ioas;
+
+		obj = iommufd_get_object(ictx, id, IOMMUFD_OBJ_IOAS);
+		if (IS_ERR(obj))
+			continue;
+		ioas = container_of(obj, struct iommufd_ioas, obj);
+		rc = xa_err(xa_store(locked, id, ioas, GFP_KERNEL));
+		if (rc) {
+			iommufd_put_object(ictx, obj);
+			iommufd_ioas_unlock_all(ictx, locked);
+			return rc;
+		}
+		down_write_nest_lock(&ioas->iopt.iova_rwsem,
+				     &ictx->change_process_lock);
+	}
+	return 0;
+}
+
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_change_process *cmd = ucmd->cmd;
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommufd_ioas *ioas;
+	struct xarray locked, set;
+	unsigned long id;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	xa_init(&locked);
+	xa_init(&set);
+	mutex_lock(&ictx->change_process_lock);
+	rc = iommufd_ioas_lock_all(ictx, &locked);
+	if (rc)
+		goto out_unlock;
+	xa_for_each(&locked, id, ioas) {
+		rc = iopt_collect_file_pages(&ioas->iopt, &set);
+		if (rc)
+			break;
+	}
+	if (!rc)
+		rc = iopt_pages_change_process(&set);
+	iommufd_ioas_unlock_all(ictx, &locked);
+out_unlock:
+	mutex_unlock(&ictx->change_process_lock);
+	xa_destroy(&set);
 	return rc;
 }

@@ -74,6 +74,11 @@ struct iommufd_ctx {
 	struct mutex vfio_lock;
 	/* The IOAS the VFIO compatibility paths use, 0 for none */
 	u32 vfio_ioas_id;
+	/*
+	 * Serializes IOMMU_IOAS_CHANGE_PROCESS, which holds the iova_rwsem
+	 * of every IOAS at once, taken in ID order under this lock
+	 */
+	struct mutex change_process_lock;
 	bool no_iommu_mode;
 };
 
@@ -203,6 +208,11 @@ int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn,
 int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 			unsigned long uptr, unsigned long length,
 			int iommu_prot, bool fixed, bool mm_mode);
+int iopt_map_file_pages(struct io_pagetable *iopt, unsigned long *iova,
+			struct file *file, unsigned long start,
+			unsigned long length, int iommu_prot, bool fixed,
+			bool mm_mode);
+int iopt_collect_file_pages(struct io_pagetable *iopt, struct xarray *set);
 int iopt_copy_iova(struct io_pagetable *dst, unsigned long *dst_iova,
 		   struct io_pagetable *src, unsigned long src_iova,
 		   unsigned long length, int iommu_prot, bool fixed);
@@ -292,7 +302,11 @@ struct iopt_pages {
 	struct rb_root_cached holders;	/* page index spans of the holders */
 	struct rb_root_cached segments;	/* what is pinned, see pages.c */
 	unsigned long npinned;		/* pages the holders cover, charged */
-	unsigned long uptr;		/* page aligned start of the range */
+	/* page aligned start: a user address, or an offset in @file */
+	unsigned long uptr;
+	struct file *file;		/* a memfd, or NULL for user memory */
+	/* With @file: folio index -> pinned pages in it (xa_mk_value()) */
+	struct xarray file_pins;
 	unsigned long npages;
 	bool writable;
 	u8 account;			/* enum iopt_pages_account */
@@ -303,6 +317,11 @@ struct iopt_pages {
 
 struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
 				    bool writable, bool mm_mode);
+struct iopt_pages *iopt_pages_alloc_file(struct file *file,
+					 unsigned long uptr,
+					 unsigned long length, bool writable,
+					 bool mm_mode);
+int iopt_pages_change_process(struct xarray *set);
 void iopt_pages_get(struct iopt_pages *pages);
 void iopt_pages_put(struct iopt_pages *pages);
 int iopt_pages_pin(struct iopt_pages *pages, struct interval_tree_node *holder);
@@ -519,6 +538,8 @@ struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);

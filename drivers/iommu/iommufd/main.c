@@ -348,6 +348,8 @@ union iommufd_cmd_buffer {
 	struct iommu_hwpt_invalidate hwpt_invalidate;
 	struct iommu_option option;
 	struct iommu_fault_alloc fault_alloc;
+	struct iommu_ioas_map_file ioas_map_file;
+	struct iommu_ioas_change_process change_process;
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	struct iommu_test_cmd test;
 #endif
@@ -403,6 +405,11 @@ static const struct iommufd_cmd iommufd_cmds[] = {
 	IOMMUFD_CMD(OPTION, iommufd_option, struct iommu_option, val64),
 	IOMMUFD_CMD(FAULT_QUEUE_ALLOC, iommufd_fault_alloc,
 		    struct iommu_fault_alloc, out_fault_fd),
+	/* Beyond 6.12, with the numbers of the kernels that added them */
+	IOMMUFD_CMD(IOAS_MAP_FILE, iommufd_ioas_map_file,
+		    struct iommu_ioas_map_file, iova),
+	IOMMUFD_CMD(IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
+		    struct iommu_ioas_change_process, __reserved),
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	/* The payload after the header is optional, read as zero if short */
 	IOMMUFD_CMD(TEST_CMD, iommufd_test, struct iommu_test_cmd, __reserved),
@@ -453,6 +460,7 @@ static int iommufd_file_open(struct inode *inode, struct file *filp)
 	xa_init(&ictx->groups);
 	mutex_init(&ictx->groups_lock);
 	mutex_init(&ictx->vfio_lock);
+	mutex_init(&ictx->change_process_lock);
 	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
 	ictx->file = filp;
 	filp->private_data = ictx;
@@ -493,6 +501,7 @@ static int iommufd_file_release(struct inode *inode, struct file *filp)
 	xa_destroy(&ictx->groups);
 	mutex_destroy(&ictx->groups_lock);
 	mutex_destroy(&ictx->vfio_lock);
+	mutex_destroy(&ictx->change_process_lock);
 	kfree(ictx);
 	return 0;
 }

@@ -31,10 +31,20 @@
  * pinned, never the length userspace asked for. Unpinning the middle of a
  * segment splits it in two windows of the same buffer.
  *
+ * The memory is a range of the creating process's address space, or a
+ * range of a memfd (IOMMU_IOAS_MAP_FILE), which needs no address space:
+ * its pages are found by file offset and pinned with memfd_pin_folios().
+ * That pins a folio once however many of its pages are asked for, while the
+ * rest of this file pins and unpins page by page; so a file-backed object
+ * counts, per large folio, the pinned pages that use it (@file_pins) and
+ * holds one pin of the folio while the count is not zero. A small folio
+ * needs no count: its one pin is its page's.
+ *
  * Locking: the pages mutex protects the holders, the segments and the
  * charge; it nests inside the io_pagetable's iova_rwsem and outside the
  * mm's mmap_lock. The object lives as long as an area refers to it.
  */
+#include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/kref.h>
 #include <linux/mm.h>
@@ -281,9 +291,71 @@ static struct page *buf_page(struct iopt_run_buf *buf, unsigned long index)
 	return pfn_to_page(run->pfn + (index - run->index));
 }
 
-/* Unpins pages [first, last] of @buf */
-static void buf_unpin(struct iopt_run_buf *buf, unsigned long first,
-		      unsigned long last, bool dirty)
+/* ---- Folio pins of file-backed pages ---- */
+
+/*
+ * @n more pinned pages use @folio, which the caller has just pinned once
+ * more: the folio keeps one pin for all of them.
+ */
+static int file_pins_add(struct iopt_pages *pages, struct folio *folio,
+			 unsigned long n)
+{
+	void *old = xa_load(&pages->file_pins, folio->index);
+	unsigned long count = old ? xa_to_value(old) : 0;
+	int rc;
+
+	rc = xa_err(xa_store(&pages->file_pins, folio->index,
+			     xa_mk_value(count + n), GFP_KERNEL_ACCOUNT));
+	if (rc)
+		return rc;
+	if (count)
+		unpin_folio(folio);
+	return 0;
+}
+
+/* @n pinned pages that use @page's folio are unpinned */
+static void file_pins_sub(struct iopt_pages *pages, struct page *page,
+			  unsigned long n, bool dirty)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long count;
+
+	count = xa_to_value(xa_load(&pages->file_pins, folio->index)) - n;
+	if (count) {
+		/* The slot exists: replacing its value allocates nothing */
+		xa_store(&pages->file_pins, folio->index, xa_mk_value(count),
+			 GFP_NOWAIT);
+		return;
+	}
+	xa_erase(&pages->file_pins, folio->index);
+	unpin_user_page_range_dirty_lock(&folio->page, 1, dirty);
+}
+
+/* Unpins @n pages from @page on, which are physically contiguous */
+static void pages_unpin_pfns(struct iopt_pages *pages, struct page *page,
+			     unsigned long n, bool dirty)
+{
+	if (!pages->file) {
+		unpin_user_page_range_dirty_lock(page, n, dirty);
+		return;
+	}
+	while (n) {
+		struct folio *folio = page_folio(page);
+		unsigned long in_folio = min(n, folio_nr_pages(folio) -
+						folio_page_idx(folio, page));
+
+		if (folio_test_large(folio))
+			file_pins_sub(pages, page, in_folio, dirty);
+		else
+			unpin_user_page_range_dirty_lock(page, 1, dirty);
+		page += in_folio;
+		n -= in_folio;
+	}
+}
+
+/* Unpins pages [first, last] of @buf, which belongs to @pages */
+static void buf_unpin(struct iopt_pages *pages, struct iopt_run_buf *buf,
+		      unsigned long first, unsigned long last, bool dirty)
 {
 	unsigned long i = buf_find_run(buf, first);
 	unsigned long index = first;
@@ -291,8 +363,7 @@ static void buf_unpin(struct iopt_run_buf *buf, unsigned long first,
 	while (index <= last) {
 		unsigned long n = min(last + 1, buf_run_end(buf, i)) - index;
 
-		unpin_user_page_range_dirty_lock(buf_page(buf, index), n,
-						 dirty);
+		pages_unpin_pfns(pages, buf_page(buf, index), n, dirty);
 		index += n;
 		i++;
 		cond_resched();
@@ -302,11 +373,56 @@ static void buf_unpin(struct iopt_run_buf *buf, unsigned long first,
 /* ---- Pinning ---- */
 
 /*
- * Pins a batch at @index from the pages' mm, which may not be current's;
- * the caller holds a reference on a remote mm.
+ * Pins up to @n pages of the file from page @index on; @folios has room
+ * for @n entries. Returns how many pages were pinned, from @index on, or
+ * an errno if none was.
+ */
+static long pages_pin_file(struct iopt_pages *pages, unsigned long index,
+			   unsigned long n, struct page **batch,
+			   struct folio **folios)
+{
+	loff_t start = pages->uptr + (index << PAGE_SHIFT);
+	unsigned long done = 0;
+	long nfolios, i;
+	pgoff_t offset;
+	int rc = 0;
+
+	nfolios = memfd_pin_folios(pages->file, start,
+				   start + (n << PAGE_SHIFT) - 1, folios, n,
+				   &offset);
+	if (nfolios <= 0)
+		return nfolios ? nfolios : -EFAULT;
+	offset >>= PAGE_SHIFT;
+	for (i = 0; i != nfolios; i++) {
+		struct folio *folio = folios[i];
+		unsigned long take = min(folio_nr_pages(folio) - offset,
+					 n - done);
+
+		if (!rc && !take)
+			rc = -EFAULT;	/* more folios than pages asked for */
+		/* A small folio's one pin is its page's: nothing to count */
+		if (!rc && folio_test_large(folio))
+			rc = file_pins_add(pages, folio, take);
+		if (rc) {
+			/* Keep what is counted; drop the pins of the rest */
+			unpin_folio(folio);
+			continue;
+		}
+		while (take--)
+			batch[done++] = folio_page(folio, offset++);
+		offset = 0;
+	}
+	return done ? done : rc;
+}
+
+/*
+ * Pins a batch at @index from the pages' mm, which may not be current's
+ * (the caller holds a reference on a remote mm), or from their file, for
+ * which @folios has room for @n entries.
  */
 static long pages_gup(struct iopt_pages *pages, unsigned long index,
-		      unsigned long n, struct page **batch)
+		      unsigned long n, struct page **batch,
+		      struct folio **folios)
 {
 	unsigned int flags = FOLL_LONGTERM |
 			     (pages->writable ? FOLL_WRITE : 0);
@@ -316,6 +432,8 @@ static long pages_gup(struct iopt_pages *pages, unsigned long index,
 
 	if (iommufd_should_fail())
 		return -EFAULT;
+	if (pages->file)
+		return pages_pin_file(pages, index, n, batch, folios);
 	if (current->mm == pages->mm)
 		return pin_user_pages_fast(addr, n, flags, batch);
 
@@ -334,7 +452,8 @@ static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
 			     unsigned long last)
 {
 	unsigned long batch_size = min(pages_pin_batch(), last - first + 1);
-	bool remote = current->mm != pages->mm;
+	bool remote = !pages->file && current->mm != pages->mm;
+	struct folio **folios = NULL;
 	struct iopt_segment *seg;
 	struct iopt_run_buf *buf;
 	struct page **batch;
@@ -345,16 +464,19 @@ static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
 	seg = kzalloc(sizeof(*seg), GFP_KERNEL_ACCOUNT);
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	batch = kmalloc_array(batch_size, sizeof(*batch), GFP_KERNEL);
+	if (pages->file)
+		folios = kmalloc_array(batch_size, sizeof(*folios),
+				       GFP_KERNEL);
 	if (buf) {
 		refcount_set(&buf->users, 1);
 		buf->end = first;
 	}
-	if (!seg || !buf || !batch)
+	if (!seg || !buf || !batch || (pages->file && !folios))
 		goto err_free;
 
 	while (buf->end <= last) {
 		unsigned long want = min(batch_size, last - buf->end + 1);
-		long got = pages_gup(pages, buf->end, want, batch);
+		long got = pages_gup(pages, buf->end, want, batch, folios);
 
 		if (got <= 0) {
 			rc = got ? got : -EFAULT;
@@ -362,11 +484,15 @@ static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
 		}
 		rc = buf_add(buf, batch, got);
 		if (rc) {
-			unpin_user_pages(batch, got);
+			unsigned long i;
+
+			for (i = 0; i != got; i++)
+				pages_unpin_pfns(pages, batch[i], 1, false);
 			goto err_unpin;
 		}
 		cond_resched();
 	}
+	kfree(folios);
 	kfree(batch);
 	if (remote)
 		mmput(pages->mm);
@@ -379,10 +505,11 @@ static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
 
 err_unpin:
 	if (buf->end != first)
-		buf_unpin(buf, first, buf->end - 1, false);
+		buf_unpin(pages, buf, first, buf->end - 1, false);
 err_free:
 	if (buf)
 		buf_put(buf);
+	kfree(folios);
 	kfree(batch);
 	kfree(seg);
 	if (remote)
@@ -405,7 +532,7 @@ static void pages_unpin_range(struct iopt_pages *pages, unsigned long first,
 			container_of(node, struct iopt_segment, node);
 		unsigned long start = node->start, end = node->last;
 
-		buf_unpin(seg->buf, max(first, start), min(last, end),
+		buf_unpin(pages, seg->buf, max(first, start), min(last, end),
 			  pages->writable);
 		interval_tree_remove(node, &pages->segments);
 		if (first <= start && last >= end) {
@@ -451,6 +578,30 @@ static void pages_unpin_range(struct iopt_pages *pages, unsigned long first,
 struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
 				    bool writable, bool mm_mode)
 {
+	return iopt_pages_alloc_file(NULL, uptr, length, writable, mm_mode);
+}
+
+/**
+ * iopt_pages_alloc_file() - describe a range of a memfd
+ * @file: the memfd, or NULL for the caller's memory (iopt_pages_alloc())
+ * @uptr: with @file, the byte offset of the range in the file; without,
+ *	its user address
+ * @length: bytes in the range, not 0
+ * @writable: the range will be pinned for DMA writes too
+ * @mm_mode: the file charges pins as VFIO type1 does
+ *
+ * Holds @file until the pages are freed. Pins nothing: the file is not
+ * checked until a holder pins it (EINVAL then if it is not a shmem or
+ * hugetlbfs file, or too short).
+ *
+ * Context: Process context.
+ * Return: as iopt_pages_alloc().
+ */
+struct iopt_pages *iopt_pages_alloc_file(struct file *file,
+					 unsigned long uptr,
+					 unsigned long length, bool writable,
+					 bool mm_mode)
+{
 	unsigned long start = ALIGN_DOWN(uptr, PAGE_SIZE);
 	struct iopt_pages *pages;
 	unsigned long end;
@@ -467,6 +618,9 @@ struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
 	mutex_init(&pages->mutex);
 	pages->holders = RB_ROOT_CACHED;
 	pages->segments = RB_ROOT_CACHED;
+	xa_init_flags(&pages->file_pins, XA_FLAGS_ACCOUNT);
+	if (file)
+		pages->file = get_file(file);
 	pages->uptr = start;
 	pages->npages = DIV_ROUND_UP(end - start, PAGE_SIZE);
 	pages->writable = writable;
@@ -483,12 +637,90 @@ struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
 	return pages;
 }
 
+/* Whether what @pages pins is charged to someone else than the caller */
+static bool pages_charged_elsewhere(struct iopt_pages *pages)
+{
+	return pages->mm != current->mm || pages->user != current_user();
+}
+
+/**
+ * iopt_pages_change_process() - charge pinned pages to the caller
+ * @set: the distinct pages objects to move, as xarray values
+ *
+ * Charges what each object pins to the calling process instead of the one
+ * that made it (or last took it over), in the account mode it has, and
+ * makes the caller its owner for later pins. All or nothing: the caller's
+ * charges are taken first, in one go per mode, and nothing is uncharged
+ * unless they all succeed.
+ *
+ * Context: Process context; the caller keeps every holder of these pages
+ * out (it holds the iova_rwsem of every IOAS that can reach them).
+ * Return: 0 or -ENOMEM (RLIMIT_MEMLOCK, or an injected failure).
+ */
+int iopt_pages_change_process(struct xarray *set)
+{
+	unsigned long total[IOPT_ACCOUNT_MM + 1] = {};
+	struct iopt_pages me = {
+		.user = current_user(),
+		.task = current->group_leader,
+		.mm = current->mm,
+	};
+	struct iopt_pages *pages;
+	unsigned long index;
+	int mode, rc = 0;
+
+	xa_for_each(set, index, pages) {
+		mutex_lock(&pages->mutex);
+		if (pages_charged_elsewhere(pages))
+			total[pages->account] += pages->npinned;
+		mutex_unlock(&pages->mutex);
+	}
+	for (mode = 0; mode <= IOPT_ACCOUNT_MM; mode++) {
+		me.account = mode;
+		rc = pages_charge(&me, total[mode]);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		while (mode--) {
+			me.account = mode;
+			pages_uncharge(&me, total[mode]);
+		}
+		return rc;
+	}
+
+	xa_for_each(set, index, pages) {
+		struct user_struct *old_user = pages->user;
+		struct task_struct *old_task = pages->task;
+		struct mm_struct *old_mm = pages->mm;
+
+		mutex_lock(&pages->mutex);
+		if (pages_charged_elsewhere(pages)) {
+			pages_uncharge(pages, pages->npinned);
+			pages->user = get_uid(me.user);
+			get_task_struct(me.task);
+			pages->task = me.task;
+			mmgrab(me.mm);
+			pages->mm = me.mm;
+			free_uid(old_user);
+			put_task_struct(old_task);
+			mmdrop(old_mm);
+		}
+		mutex_unlock(&pages->mutex);
+	}
+	return 0;
+}
+
 static void iopt_pages_release(struct kref *kref)
 {
 	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
 
 	/* Every holder let go before its area went */
-	WARN_ON(pages->npinned || !RB_EMPTY_ROOT(&pages->segments.rb_root));
+	WARN_ON(pages->npinned || !RB_EMPTY_ROOT(&pages->segments.rb_root) ||
+		!xa_empty(&pages->file_pins));
+	xa_destroy(&pages->file_pins);
+	if (pages->file)
+		fput(pages->file);
 	mmdrop(pages->mm);
 	put_task_struct(pages->task);
 	free_uid(pages->user);
@@ -657,6 +889,22 @@ void iopt_pages_fill(struct iopt_pages *pages, unsigned long index,
 	mutex_unlock(&pages->mutex);
 }
 
+/* One page of the file, pinned once, for a copy */
+static long pages_pin_file_page(struct iopt_pages *pages, unsigned long index,
+				struct page **page)
+{
+	loff_t start = pages->uptr + (index << PAGE_SHIFT);
+	struct folio *folio;
+	pgoff_t offset;
+	long got;
+
+	got = memfd_pin_folios(pages->file, start, start + PAGE_SIZE - 1,
+			       &folio, 1, &offset);
+	if (got == 1)
+		*page = folio_page(folio, offset >> PAGE_SHIFT);
+	return got;
+}
+
 /* Copies within one page, pinned by a holder or pinned here for the copy */
 static int pages_rw_page(struct iopt_pages *pages, unsigned long index,
 			 unsigned long off, void *data, unsigned long len,
@@ -681,14 +929,19 @@ static int pages_rw_page(struct iopt_pages *pages, unsigned long index,
 		return 0;
 
 	/* Not pinned by anyone: a short-term pin, charged to nobody */
-	if (!mmget_not_zero(pages->mm))
-		return -EFAULT;
-	mmap_read_lock(pages->mm);
-	got = pin_user_pages_remote(pages->mm,
-				    pages->uptr + (index << PAGE_SHIFT), 1,
-				    write ? FOLL_WRITE : 0, &page, NULL);
-	mmap_read_unlock(pages->mm);
-	mmput(pages->mm);
+	if (pages->file) {
+		got = pages_pin_file_page(pages, index, &page);
+	} else {
+		if (!mmget_not_zero(pages->mm))
+			return -EFAULT;
+		mmap_read_lock(pages->mm);
+		got = pin_user_pages_remote(pages->mm,
+					    pages->uptr + (index << PAGE_SHIFT),
+					    1, write ? FOLL_WRITE : 0, &page,
+					    NULL);
+		mmap_read_unlock(pages->mm);
+		mmput(pages->mm);
+	}
 	if (got != 1)
 		return got < 0 ? got : -EFAULT;
 	if (write)

@@ -175,6 +175,10 @@
  * @IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP: IOMMU_HWPT_GET_DIRTY_BITMAP
  * @IOMMUFD_CMD_HWPT_INVALIDATE: IOMMU_HWPT_INVALIDATE
  * @IOMMUFD_CMD_FAULT_QUEUE_ALLOC: IOMMU_FAULT_QUEUE_ALLOC
+ * @IOMMUFD_CMD_IOAS_MAP_FILE: IOMMU_IOAS_MAP_FILE, added after 6.12
+ * @IOMMUFD_CMD_IOAS_CHANGE_PROCESS: IOMMU_IOAS_CHANGE_PROCESS, added after
+ *	6.12. 0x90 and 0x91 belong to later upstream ioctls this kernel does
+ *	not provide (ENOTTY).
  *
  * The _IOC_NR() values of the iommufd ioctls, all of type IOMMUFD_TYPE. They
  * are plain _IO() numbers: the argument size is carried in the structure
@@ -197,6 +201,8 @@ enum {
 	IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP = 0x8c,
 	IOMMUFD_CMD_HWPT_INVALIDATE = 0x8d,
 	IOMMUFD_CMD_FAULT_QUEUE_ALLOC = 0x8e,
+	IOMMUFD_CMD_IOAS_MAP_FILE = 0x8f,
+	IOMMUFD_CMD_IOAS_CHANGE_PROCESS = 0x92,
 };
 
 /*
@@ -222,6 +228,9 @@ enum {
 	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)
 #define IOMMU_HWPT_INVALIDATE	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_INVALIDATE)
 #define IOMMU_FAULT_QUEUE_ALLOC	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_FAULT_QUEUE_ALLOC)
+#define IOMMU_IOAS_MAP_FILE	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP_FILE)
+#define IOMMU_IOAS_CHANGE_PROCESS \
+	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_CHANGE_PROCESS)
 
 /* Object lifetime */
 
@@ -1058,6 +1067,63 @@ struct iommu_fault_alloc {
 	__u32 flags;
 	__u32 out_fault_id;
 	__u32 out_fault_fd;
+};
+
+/* Beyond 6.12: ioctls adopted from later kernels, with their numbers */
+
+/**
+ * struct iommu_ioas_map_file - argument of IOMMU_IOAS_MAP_FILE
+ * @size: sizeof(struct iommu_ioas_map_file)
+ * @flags: combination of enum iommufd_ioas_map_flags
+ * @ioas_id: the IOAS that receives the mapping
+ * @fd: a memfd (shmem or hugetlbfs) whose pages are mapped
+ * @start: byte offset in the file of the first byte to map
+ * @length: number of bytes to map
+ * @iova: with IOMMU_IOAS_MAP_FIXED_IOVA, in: where to map; otherwise out:
+ *        where the kernel put the mapping
+ *
+ * Like IOMMU_IOAS_MAP, but the memory is named by a file and an offset
+ * instead of a virtual address, so the mapping does not depend on how, or
+ * whether, the calling process maps the file. The mapping holds the file
+ * open. Pinning follows the rules of IOMMU_IOAS_MAP (only while a domain or
+ * an access needs the memory, charged to the process that made the
+ * mapping, or moved by IOMMU_IOAS_CHANGE_PROCESS); the offset of @start in
+ * its CPU page plays the role of the page offset of user_va.
+ *
+ * Errors: as IOMMU_IOAS_MAP, and EBADF if @fd is not an open file. When
+ * the memory is pinned (at once if the IOAS has a domain), EINVAL if the
+ * file is not a shmem or hugetlbfs memfd or the range reaches past its end.
+ */
+struct iommu_ioas_map_file {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__s32 fd;
+	__aligned_u64 start;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+/**
+ * struct iommu_ioas_change_process - argument of IOMMU_IOAS_CHANGE_PROCESS
+ * @size: sizeof(struct iommu_ioas_change_process)
+ * @__reserved: must be 0
+ *
+ * Makes the calling process the owner of every mapping of every IOAS of
+ * this file: what is pinned for them is charged to the caller (VmPin, and
+ * RLIMIT_MEMLOCK as the mapping was charged before) and no longer to the
+ * process that made them, for example a VMM before it re-executed itself.
+ * All mappings must come from IOMMU_IOAS_MAP_FILE, since a virtual address
+ * means nothing in another process. All or nothing: on failure every
+ * charge stays where it was.
+ *
+ * Errors: EOPNOTSUPP if @__reserved is not 0. EINVAL if a mapping was made
+ * by IOMMU_IOAS_MAP. ENOMEM if the caller's RLIMIT_MEMLOCK cannot take the
+ * charge or memory runs out.
+ */
+struct iommu_ioas_change_process {
+	__u32 size;
+	__u32 __reserved;
 };
 
 #endif /* _UAPI_IOMMUFD_H */

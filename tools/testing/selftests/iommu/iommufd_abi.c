@@ -356,4 +356,29 @@ TEST(abi_fault_values)
 	ABI_VALUE(IOMMUFD_PAGE_RESP_INVALID, 0x1);
 }
 
+/*
+ * The ioctls adopted from after 6.12 keep the numbers and layouts of the
+ * kernels that added them (7.2 values); 0x90 and 0x91 stay unused here.
+ */
+TEST(abi_after_612)
+{
+	ABI_VALUE(IOMMUFD_CMD_IOAS_MAP_FILE, 0x8f);
+	ABI_VALUE(IOMMUFD_CMD_IOAS_CHANGE_PROCESS, 0x92);
+	ABI_VALUE(IOMMU_IOAS_MAP_FILE, 0x3b8f);
+	ABI_VALUE(IOMMU_IOAS_CHANGE_PROCESS, 0x3b92);
+
+	ABI_STRUCT(iommu_ioas_map_file, 40, 8);
+	ABI_FIELD(iommu_ioas_map_file, size, 0, 4);
+	ABI_FIELD(iommu_ioas_map_file, flags, 4, 4);
+	ABI_FIELD(iommu_ioas_map_file, ioas_id, 8, 4);
+	ABI_FIELD(iommu_ioas_map_file, fd, 12, 4);
+	ABI_FIELD(iommu_ioas_map_file, start, 16, 8);
+	ABI_FIELD(iommu_ioas_map_file, length, 24, 8);
+	ABI_FIELD(iommu_ioas_map_file, iova, 32, 8);
+
+	ABI_STRUCT(iommu_ioas_change_process, 8, 4);
+	ABI_FIELD(iommu_ioas_change_process, size, 0, 4);
+	ABI_FIELD(iommu_ioas_change_process, __reserved, 4, 4);
+}
+
 TEST_HARNESS_MAIN

@@ -108,6 +108,24 @@ static inline bool on_upstream(void)
 			SKIP(statement, UPSTREAM_MOCK_REASON);                 \
 	} while (0)
 
+/*
+ * Pristine upstream newer than 6.12 (IOMMUFD_UPSTREAM_VERSION=7.2), which
+ * has the ioctls this project adopted from after 6.12
+ */
+static inline bool upstream_after_612(void)
+{
+	const char *val = getenv("IOMMUFD_UPSTREAM_VERSION");
+
+	return on_upstream() && val && *val && strcmp(val, "6.12");
+}
+
+/* A test of an ioctl from after 6.12: skipped on pristine 6.12 only */
+#define SKIP_IF_UPSTREAM_612(statement, why)                                   \
+	do {                                                                   \
+		if (on_upstream() && !upstream_after_612())                    \
+			SKIP(statement, "upstream 6.12: %s", why);             \
+	} while (0)
+
 /* A test of behaviour 6.12 does not have; @why says what it lacks */
 #define SKIP_IF_UPSTREAM(statement, why)                                       \
 	do {                                                                   \
