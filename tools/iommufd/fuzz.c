@@ -198,6 +198,9 @@ struct session {
 	 * a number that was closed and given to another file meanwhile
 	 */
 	pthread_rwlock_t fault_lock;
+	/* A memfd for IOMMU_IOAS_MAP_FILE, mapped at mfd_va; -1 if none */
+	int mfd;
+	uint8_t *mfd_va;
 	atomic_ulong ops;
 	atomic_bool failed;
 	bool in_child;
@@ -807,6 +810,88 @@ static void op_map(struct worker *w)
 		map_add(w->s, cmd.ioas_id, cmd.iova, cmd.length, cmd.user_va);
 }
 
+/* Pages of the session's memfd; ops also map past its end */
+#define MFD_PAGES	64
+
+static void op_map_file(struct worker *w)
+{
+	struct iommu_ioas_map_file cmd = { .ioas_id = pick_id(w, K_IOAS) };
+	errset allowed = map_errors | E(EBADF);
+	struct session *s = w->s;
+	uint64_t first;
+	bool out;
+
+	if (chance(w, 92)) {
+		cmd.fd = s->mfd;
+	} else {
+		/* Anything else: nothing, iommufd itself, a file no memfd */
+		cmd.fd = chance(w, 50) ? -1 : (int)below(w, 64);
+	}
+	first = below(w, MFD_PAGES);
+	cmd.start = first * PAGE;
+	if (chance(w, 5))
+		cmd.start = chance(w, 50) ? rnd(w) : cmd.start + below(w, PAGE);
+	cmd.length = chance(w, 90) ? PAGE * (1 + below(w, MFD_PAGES - first)) :
+				     pick_length(w);
+	cmd.flags = pick_map_flags(w, &allowed);
+	cmd.iova = chance(w, 70) ? (cmd.start & (PAGE - 1)) |
+					   (pick_iova(w) & ~(PAGE - 1)) :
+				   pick_iova(w);
+	describe(w, "ioas=%u flags=%#x fd=%d start=%#llx length=%#llx iova=%#llx",
+		 cmd.ioas_id, cmd.flags, cmd.fd,
+		 (unsigned long long)cmd.start,
+		 (unsigned long long)cmd.length,
+		 (unsigned long long)cmd.iova);
+	if (!IOCTL(w, cmd, IOMMU_IOAS_MAP_FILE, allowed, &out) && out &&
+	    cmd.fd == s->mfd && cmd.start < MFD_PAGES * PAGE)
+		map_add(s, cmd.ioas_id, cmd.iova, cmd.length,
+			(uintptr_t)s->mfd_va + cmd.start);
+}
+
+/*
+ * Pins move to the caller: this process (where nothing changes when it
+ * owns them already) or, now and then, a forked child that exits at once
+ */
+static void op_change_process(struct worker *w)
+{
+	struct iommu_ioas_change_process cmd = {};
+	errset allowed = E(EINVAL) | E(ENOMEM);
+	bool out;
+	pid_t pid;
+
+	cmd.__reserved = reserved_value(w, &allowed);
+	if (!chance(w, 10)) {
+		describe(w, "in this process");
+		IOCTL(w, cmd, IOMMU_IOAS_CHANGE_PROCESS, allowed, &out);
+		return;
+	}
+	describe(w, "in a child");
+	cmd.size = sizeof(cmd);
+	pid = fork();
+	if (!pid) {
+		int rc = ioctl(w->s->fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+
+		_exit(rc && !(allowed & E(errno)) ? 1 : 0);
+	}
+	if (pid > 0) {
+		int status;
+
+		if (waitpid(pid, &status, 0) == pid &&
+		    (!WIFEXITED(status) || WEXITSTATUS(status)))
+			violation(w, "IOMMU_IOAS_CHANGE_PROCESS in a child failed with an errno it may not return");
+	}
+}
+
+/* Truncates the memfd under its mappings and grows it back */
+static void op_truncate_memfd(struct worker *w)
+{
+	off_t len = PAGE * below(w, MFD_PAGES);
+
+	describe(w, "memfd to %#llx bytes and back", (unsigned long long)len);
+	if (ftruncate(w->s->mfd, len) || ftruncate(w->s->mfd, MFD_PAGES * PAGE))
+		violation(w, "ftruncate: %s", strerror(errno));
+}
+
 static void op_copy(struct worker *w)
 {
 	struct iommu_ioas_copy cmd = { .dst_ioas_id = pick_id(w, K_IOAS) };
@@ -1359,7 +1444,9 @@ static void op_unknown_ioctl(struct worker *w)
 	/* VFIO's container ioctls share the type from 100 on: not unknown */
 	if (nr >= 100 && nr < IOMMUFD_CMD_BASE)
 		nr -= 100;
-	if (nr >= IOMMUFD_CMD_BASE && nr <= IOMMUFD_CMD_FAULT_QUEUE_ALLOC)
+	if ((nr >= IOMMUFD_CMD_BASE && nr <= IOMMUFD_CMD_FAULT_QUEUE_ALLOC) ||
+	    nr == IOMMUFD_CMD_IOAS_MAP_FILE ||
+	    nr == IOMMUFD_CMD_IOAS_CHANGE_PROCESS)
 		req = _IOWR(IOMMUFD_TYPE, nr, uint64_t);
 	else if (nr == IOMMUFD_CMD_TEST_CMD)
 		req = _IOR(IOMMUFD_TYPE, nr, uint32_t);
@@ -2171,6 +2258,9 @@ static const struct op ops[] = {
 	{ "iova_ranges", op_iova_ranges, 3 },
 	{ "allow_iovas", op_allow_iovas, 2 },
 	{ "map", op_map, 14 },
+	{ "map_file", op_map_file, 6 },
+	{ "change_process", op_change_process, 1 },
+	{ "truncate_memfd", op_truncate_memfd, 1 },
 	{ "copy", op_copy, 5 },
 	{ "unmap", op_unmap, 8 },
 	{ "option", op_option, 3 },
@@ -2543,6 +2633,14 @@ static unsigned long run_session(uint64_t seed, unsigned long number,
 	setrlimit(RLIMIT_MEMLOCK, &limits[below(&w, 3)]);
 	set_caps(!chance(&w, 30), !chance(&w, 10));
 	s->tidy = chance(&w, 50);
+	s->mfd = memfd_create("fuzz", 0);
+	s->mfd_va = MAP_FAILED;
+	if (s->mfd < 0 || ftruncate(s->mfd, MFD_PAGES * PAGE) ||
+	    (s->mfd_va = mmap(NULL, MFD_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, s->mfd, 0)) == MAP_FAILED) {
+		violation(&w, "memfd: %s", strerror(errno));
+		goto out;
+	}
 	s->fd = open("/dev/iommu", O_RDWR);
 	if (s->fd < 0) {
 		violation(&w, "open /dev/iommu: %s", strerror(errno));
@@ -2593,6 +2691,10 @@ out:
 	set_caps(true, true);
 	setrlimit(RLIMIT_MEMLOCK, &limits[2]);
 	session_reset_memory(s);
+	if (s->mfd_va != MAP_FAILED)
+		munmap(s->mfd_va, MFD_PAGES * PAGE);
+	if (s->mfd >= 0)
+		close(s->mfd);
 	worker_fini(&w);
 	*ok = !atomic_load(&s->failed);
 	ops_done = atomic_load(&s->ops);

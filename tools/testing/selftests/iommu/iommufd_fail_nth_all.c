@@ -3,14 +3,14 @@
  * Fault injection over every ioctl of iommufd, derived from the uAPI.
  *
  * iommufd_fail_nth sweeps the paths someone chose; this suite sweeps a
- * table with one row per command number of the dispatch table, from
- * IOMMUFD_CMD_BASE to the last command the uAPI header defines, plus one
- * row per IOMMU_TEST_CMD operation that allocates, and rows for the read
- * and write of the file IOMMU_FAULT_QUEUE_ALLOC returns (a world's
- * fd_call issues them instead of an ioctl). The first test checks
- * the table (every command number up to LAST_CMD has a row, every row a
- * test) and the kernel (ENOTTY past LAST_CMD), so a new ioctl without a
- * row fails the suite instead of going unswept. A row of a command the
+ * table with a row for every command the uAPI header defines (6.12's and
+ * those adopted later, listed in uapi_cmds[]), plus one row per
+ * IOMMU_TEST_CMD operation that allocates, and rows for the read and
+ * write of the file IOMMU_FAULT_QUEUE_ALLOC returns (a world's fd_call
+ * issues them instead of an ioctl). The first test checks the table
+ * (every command of uapi_cmds[] has a row, every row a test) and the
+ * kernel (ENOTTY for every other command number), so a new ioctl without
+ * a row fails the suite instead of going unswept. A row of a command the
  * kernel does not implement (ENOTTY) is skipped, saying so.
  *
  * A row is a setup, which builds the world the call needs in a fresh
@@ -61,6 +61,8 @@ struct nth_env {
 	int nth_fd;		/* this thread's fail-nth */
 	uint8_t *buf;		/* BUF_PAGES pages, mapped by the setups */
 	uint8_t *dst;		/* BUF_PAGES pages ACCESS_RW copies into */
+	int mfd;		/* a memfd of BUF_LEN, for MAP_FILE */
+	uint8_t *mfd_va;	/* it, mapped shared */
 	struct charge charge0;
 	int mock_devs0;
 	bool knobs_set;
@@ -109,6 +111,8 @@ struct world {
 		struct iommu_hwpt_get_dirty_bitmap bitmap;
 		struct iommu_hwpt_invalidate inv;
 		struct iommu_fault_alloc fault;
+		struct iommu_ioas_map_file map_file;
+		struct iommu_ioas_change_process change_process;
 		struct iommu_test_cmd test;
 	} cmd;
 	union {
@@ -553,6 +557,73 @@ static void done_map(struct __test_metadata *_metadata, struct nth_env *env,
 		EXPECT_EQ(0, mock_check_map(w->fd, w->mock, IOVA_B, BUF_LEN,
 					    env->buf, 0, NULL))
 			TH_LOG("%s: IOVA_B is not translated", when);
+}
+
+/* ---- IOMMU_IOAS_MAP_FILE and IOMMU_IOAS_CHANGE_PROCESS ---- */
+
+static void map_file_call(struct nth_env *env, struct world *w, uint32_t ioas,
+			  uint64_t iova)
+{
+	w->cmd.map_file = (struct iommu_ioas_map_file){
+		.flags = MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = ioas,
+		.fd = env->mfd,
+		.length = BUF_LEN,
+		.iova = iova,
+	};
+	world_call(w, IOMMU_IOAS_MAP_FILE, &w->cmd.map_file,
+		   sizeof(w->cmd.map_file));
+}
+
+static void setup_map_file(struct __test_metadata *_metadata,
+			   struct nth_env *env, struct world *w)
+{
+	w->ioas = world_ioas(_metadata, w);
+	map_file_call(env, w, w->ioas, IOVA_B);
+}
+
+static void setup_map_file_domain(struct __test_metadata *_metadata,
+				  struct nth_env *env, struct world *w)
+{
+	world_mapped_ioas(_metadata, env, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	map_file_call(env, w, w->ioas, IOVA_B);
+}
+
+static void done_map_file(struct __test_metadata *_metadata,
+			  struct nth_env *env, struct world *w,
+			  const char *when)
+{
+	if (w->mock)
+		EXPECT_EQ(0, mock_check_map(w->fd, w->mock, IOVA_B, BUF_LEN,
+					    env->mfd_va, 0, NULL))
+			TH_LOG("%s: IOVA_B is not the memfd", when);
+}
+
+/* Two IOASes with the memfd mapped and pinned; the call takes them over */
+static void setup_change_process(struct __test_metadata *_metadata,
+				 struct nth_env *env, struct world *w)
+{
+	uint64_t iova = IOVA_B;
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.fd = env->mfd,
+		.length = BUF_LEN,
+	};
+
+	w->ioas = world_ioas(_metadata, w);
+	w->mock = world_mock(_metadata, w, w->ioas);
+	w->ioas2 = world_ioas(_metadata, w);
+	w->mock2 = world_mock(_metadata, w, w->ioas2);
+	map.ioas_id = w->ioas;
+	map.iova = iova;
+	ASSERT_EQ(0, ioctl(w->fd, IOMMU_IOAS_MAP_FILE, &map));
+	map.ioas_id = w->ioas2;
+	ASSERT_EQ(0, ioctl(w->fd, IOMMU_IOAS_MAP_FILE, &map));
+	w->cmd.change_process = (struct iommu_ioas_change_process){};
+	world_call(w, IOMMU_IOAS_CHANGE_PROCESS, &w->cmd.change_process,
+		   sizeof(w->cmd.change_process));
 }
 
 /* ioas holds buf at IOVA_A; the copy goes to IOVA_B of ioas2 */
@@ -1761,6 +1832,9 @@ enum {
 	ROW_HWPT_GET_DIRTY_BITMAP,
 	ROW_HWPT_INVALIDATE,
 	ROW_FAULT_QUEUE_ALLOC,
+	ROW_IOAS_MAP_FILE,
+	ROW_IOAS_MAP_FILE_DOMAIN,
+	ROW_IOAS_CHANGE_PROCESS,
 	ROW_FAULT_FD_READ,
 	ROW_FAULT_FD_WRITE,
 	ROW_TEST_MOCK_DOMAIN,
@@ -1939,6 +2013,26 @@ static const struct row rows[ROW_COUNT] = {
 		.setup = setup_invalidate,
 		.done = done_invalidate,
 	},
+	[ROW_IOAS_MAP_FILE] = {
+		.name = "ioas_map_file",
+		.nr = IOMMUFD_CMD_IOAS_MAP_FILE,
+		.setup = setup_map_file,
+		.failed = failed_map,
+		.done = done_map_file,
+	},
+	[ROW_IOAS_MAP_FILE_DOMAIN] = {
+		.name = "ioas_map_file_domain",
+		.nr = IOMMUFD_CMD_IOAS_MAP_FILE,
+		.pins = true,
+		.setup = setup_map_file_domain,
+		.failed = failed_map,
+		.done = done_map_file,
+	},
+	[ROW_IOAS_CHANGE_PROCESS] = {
+		.name = "ioas_change_process",
+		.nr = IOMMUFD_CMD_IOAS_CHANGE_PROCESS,
+		.setup = setup_change_process,
+	},
 	[ROW_FAULT_QUEUE_ALLOC] = {
 		.name = "fault_queue_alloc",
 		.nr = IOMMUFD_CMD_FAULT_QUEUE_ALLOC,
@@ -2105,7 +2199,36 @@ static const struct row rows[ROW_COUNT] = {
  * moves this to it, and the suite then fails until a row covers it; the
  * kernel is probed for numbers past it.
  */
-#define LAST_CMD	IOMMUFD_CMD_FAULT_QUEUE_ALLOC
+/* The commands the uAPI header defines, 6.12's and those adopted later */
+static const unsigned int uapi_cmds[] = {
+	IOMMUFD_CMD_DESTROY,
+	IOMMUFD_CMD_IOAS_ALLOC,
+	IOMMUFD_CMD_IOAS_ALLOW_IOVAS,
+	IOMMUFD_CMD_IOAS_COPY,
+	IOMMUFD_CMD_IOAS_IOVA_RANGES,
+	IOMMUFD_CMD_IOAS_MAP,
+	IOMMUFD_CMD_IOAS_UNMAP,
+	IOMMUFD_CMD_OPTION,
+	IOMMUFD_CMD_VFIO_IOAS,
+	IOMMUFD_CMD_HWPT_ALLOC,
+	IOMMUFD_CMD_GET_HW_INFO,
+	IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING,
+	IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP,
+	IOMMUFD_CMD_HWPT_INVALIDATE,
+	IOMMUFD_CMD_FAULT_QUEUE_ALLOC,
+	IOMMUFD_CMD_IOAS_MAP_FILE,
+	IOMMUFD_CMD_IOAS_CHANGE_PROCESS,
+};
+
+static bool uapi_defines(unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(uapi_cmds); i++)
+		if (uapi_cmds[i] == nr)
+			return true;
+	return false;
+}
 
 /* ---- The sweep ---- */
 
@@ -2143,6 +2266,13 @@ FIXTURE_SETUP(nth_all)
 	ASSERT_NE(NULL, env->buf);
 	env->dst = small_pages_alloc(BUF_LEN);
 	ASSERT_NE(NULL, env->dst);
+	env->mfd = memfd_create("nth-all", 0);
+	ASSERT_LE(0, env->mfd);
+	ASSERT_EQ(0, ftruncate(env->mfd, BUF_LEN));
+	env->mfd_va = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   env->mfd, 0);
+	ASSERT_NE(MAP_FAILED, env->mfd_va);
+	memset(env->mfd_va, 0x6d, BUF_LEN);
 	ASSERT_EQ(0, charge_read(env->probe_fd, &env->charge0));
 	env->mock_devs0 = mock_bus_devices();
 	ASSERT_EQ(0, pin_batch_set(env->probe_fd, PIN_BATCH));
@@ -2174,6 +2304,10 @@ FIXTURE_TEARDOWN(nth_all)
 		munmap(env->buf, BUF_LEN);
 	if (env->dst)
 		munmap(env->dst, BUF_LEN);
+	if (env->mfd_va && env->mfd_va != MAP_FAILED)
+		munmap(env->mfd_va, BUF_LEN);
+	if (env->mfd > 0)
+		close(env->mfd);
 }
 
 enum outcome {
@@ -2290,9 +2424,9 @@ static bool row_has_variant(const struct row *row)
 }
 
 /*
- * Before any sweep: every command from IOMMUFD_CMD_BASE to LAST_CMD has a
- * row, every row a test, and the kernel knows no command past LAST_CMD
- * (one it knew would have no row).
+ * Before any sweep: every command the uAPI defines has a row, every row a
+ * test, and the kernel knows no other command below IOMMU_TEST_CMD (one it
+ * knew would have no row).
  */
 TEST(table_covers_every_command)
 {
@@ -2301,12 +2435,14 @@ TEST(table_covers_every_command)
 	bool found;
 	int fd;
 
-	for (nr = IOMMUFD_CMD_BASE; nr <= LAST_CMD; nr++) {
+	for (i = 0; i != ARRAY_SIZE(uapi_cmds); i++) {
+		unsigned int j;
+
 		found = false;
-		for (i = 0; i != ROW_COUNT; i++)
-			found |= rows[i].nr == nr;
+		for (j = 0; j != ROW_COUNT; j++)
+			found |= rows[j].nr == uapi_cmds[i];
 		EXPECT_TRUE(found)
-			TH_LOG("command 0x%x has no row", nr);
+			TH_LOG("command 0x%x has no row", uapi_cmds[i]);
 	}
 	for (i = 0; i != ROW_COUNT; i++) {
 		EXPECT_NE(NULL, rows[i].name) TH_LOG("row %u is empty", i);
@@ -2318,7 +2454,9 @@ TEST(table_covers_every_command)
 	fd = iommufd_open();
 	if (fd < 0)
 		SKIP(return, "no /dev/iommu");
-	for (nr = LAST_CMD + 1; nr < IOMMUFD_CMD_TEST_CMD; nr++) {
+	for (nr = IOMMUFD_CMD_BASE; nr < IOMMUFD_CMD_TEST_CMD; nr++) {
+		if (uapi_defines(nr))
+			continue;
 		errno = 0;
 		EXPECT_EQ(-1, ioctl(fd, _IO(IOMMUFD_TYPE, nr), arg));
 		EXPECT_EQ(ENOTTY, errno)
@@ -2326,8 +2464,8 @@ TEST(table_covers_every_command)
 			       nr);
 	}
 	close(fd);
-	ksft_print_msg("nth_all: %u rows cover commands 0x%x..0x%x and the test ops\n",
-		       ROW_COUNT, IOMMUFD_CMD_BASE, LAST_CMD);
+	ksft_print_msg("nth_all: %u rows cover the %zu commands of the uAPI and the test ops\n",
+		       ROW_COUNT, ARRAY_SIZE(uapi_cmds));
 }
 
 /*
@@ -2516,6 +2654,21 @@ FIXTURE_VARIANT_ADD(nth_all, hwpt_invalidate)
 FIXTURE_VARIANT_ADD(nth_all, fault_queue_alloc)
 {
 	.row = &rows[ROW_FAULT_QUEUE_ALLOC],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_map_file)
+{
+	.row = &rows[ROW_IOAS_MAP_FILE],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_map_file_domain)
+{
+	.row = &rows[ROW_IOAS_MAP_FILE_DOMAIN],
+};
+
+FIXTURE_VARIANT_ADD(nth_all, ioas_change_process)
+{
+	.row = &rows[ROW_IOAS_CHANGE_PROCESS],
 };
 
 FIXTURE_VARIANT_ADD(nth_all, fault_fd_read)
