@@ -878,7 +878,8 @@ static void op_change_process(struct worker *w)
 
 		if (waitpid(pid, &status, 0) == pid &&
 		    (!WIFEXITED(status) || WEXITSTATUS(status)))
-			violation(w, "IOMMU_IOAS_CHANGE_PROCESS in a child failed with an errno it may not return");
+			violation(w, "%s in a child: an errno it may not return",
+				  "IOMMU_IOAS_CHANGE_PROCESS");
 	}
 }
 
@@ -2635,9 +2636,10 @@ static unsigned long run_session(uint64_t seed, unsigned long number,
 	s->tidy = chance(&w, 50);
 	s->mfd = memfd_create("fuzz", 0);
 	s->mfd_va = MAP_FAILED;
-	if (s->mfd < 0 || ftruncate(s->mfd, MFD_PAGES * PAGE) ||
-	    (s->mfd_va = mmap(NULL, MFD_PAGES * PAGE, PROT_READ | PROT_WRITE,
-			      MAP_SHARED, s->mfd, 0)) == MAP_FAILED) {
+	if (s->mfd >= 0 && !ftruncate(s->mfd, MFD_PAGES * PAGE))
+		s->mfd_va = mmap(NULL, MFD_PAGES * PAGE,
+				 PROT_READ | PROT_WRITE, MAP_SHARED, s->mfd, 0);
+	if (s->mfd_va == MAP_FAILED) {
 		violation(&w, "memfd: %s", strerror(errno));
 		goto out;
 	}

@@ -516,7 +516,7 @@ static int iommufd_group_set_hwpt(struct iommufd_device *idev,
 
 	lockdep_assert_held(&igroup->lock);
 
-	handle = iommufd_attach_handle_alloc(idev, hwpt, old != NULL);
+	handle = iommufd_attach_handle_alloc(idev, hwpt, old);
 	if (IS_ERR(handle))
 		return PTR_ERR(handle);
 	if (!old && handle)
