@@ -27,7 +27,7 @@
  * As process 1 (the kernel runs it as /init; "-- -w 60" on the kernel
  * command line passes the option) it first mounts /proc, /sys and /dev and
  * prints how long the kernel took to reach it, and at the end powers the
- * machine off instead of exiting.
+ * machine off (or, without ACPI, resets it) instead of exiting.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -267,9 +267,14 @@ int main(int argc, char **argv)
 
 	printf("nested_edu: powering off at %.2f s\n", seconds(CLOCK_BOOTTIME));
 	sync();
-	reboot(RB_POWER_OFF);
-	/* Process 1 must not exit; under "-no-reboot" this stops QEMU too */
+	/*
+	 * Powering off needs ACPI; without it (acpi=off) only a reset ends
+	 * the machine, which under QEMU's "-no-reboot" stops QEMU as well.
+	 */
+	if (!access("/sys/firmware/acpi", F_OK))
+		reboot(RB_POWER_OFF);
 	reboot(RB_AUTOBOOT);
+	/* Process 1 must not exit */
 	for (;;)
 		pause();
 
