@@ -75,7 +75,8 @@ Q10_RUNS ?= iommufd-kill,iommufd,legacy-kill,legacy
 
 qemu10: kernel selftests
 	@WB_CMDLINE="q10runs=$(Q10_RUNS)" $(SCRIPTS)/vm-run.sh base qemu10 1500; \
-		rc=$$?; grep -v '^WB-DONE' build/logs/base-qemu10.results; exit $$rc
+		rc=$$?; grep -v "^WB-DONE" \
+		build/logs/base-qemu10$${WB_TAG:+-$$WB_TAG}.results; exit $$rc
 
 lint: kernel
 	@$(SCRIPTS)/lint.sh
