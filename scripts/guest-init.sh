@@ -81,7 +81,7 @@ qemu10)
 	# QEMU 10 as a VMM inside this guest; q10runs (comma-separated)
 	# picks the runs, q10timeout the seconds each may take
 	set -- $(echo "${q10runs:-iommufd-kill,iommufd,legacy}" | tr , ' ')
-	suite_timeout=$(( ($# + 1) * ${q10timeout:-300} ))
+	suite_timeout=$(( ($# + 1) * ${q10timeout:-480} ))
 	run_suite qemu10 qemu10-run "$@"
 	kmemleak_suite
 	;;

@@ -33,13 +33,13 @@
 # machine instead of powering it off, and "-no-reboot" ends QEMU then).
 #
 # Environment (from the kernel command line): q10timeout, seconds per run
-# (default 300).
+# (default 480: a nested boot took up to 250 s on the loaded machine).
 set -u
 
 q10=/opt/qemu10
 ram_mb=128
 ram_kb=$((ram_mb * 1024))
-limit=${q10timeout:-300}
+limit=${q10timeout:-480}
 n=0
 failed=0
 
