@@ -17,6 +17,9 @@
 #   make bench        the benchmark in the VM
 #   make fuzz         the random-ioctl fuzzer on the debug kernel:
 #                     SEEDS="1 2 3" share TIME seconds (FUZZ_ARGS for more)
+#   make qemu10       QEMU 10 in the base VM as a real VMM: edu passed
+#                     through VFIO (iommufd and legacy backends) to a
+#                     nested guest that DMAs (Q10_RUNS picks the runs)
 #   make deps | kernel | kernel-debug | kernel-upstream | kernel-upstream72
 #   make selftests | clean
 
@@ -24,7 +27,7 @@ SCRIPTS := $(CURDIR)/scripts
 
 .PHONY: all deps kernel kernel-debug kernel-upstream kernel-upstream72 \
 	selftests run check check-base check-debug check-upstream \
-	check-upstream72 lint bench fuzz clean
+	check-upstream72 lint bench fuzz qemu10 clean
 
 all: kernel selftests
 
@@ -78,6 +81,13 @@ TIME ?= 300
 
 fuzz: kernel-debug selftests
 	@$(SCRIPTS)/fuzz.sh debug $(TIME) "$(SEEDS)"
+
+Q10_RUNS ?= iommufd-kill,iommufd,legacy-kill,legacy
+
+qemu10: kernel selftests
+	@WB_CMDLINE="q10runs=$(Q10_RUNS)" $(SCRIPTS)/vm-run.sh base qemu10 1500; \
+		rc=$$?; grep -v "^WB-DONE" \
+		build/logs/base-qemu10$${WB_TAG:+-$$WB_TAG}.results; exit $$rc
 
 lint: kernel
 	@$(SCRIPTS)/lint.sh

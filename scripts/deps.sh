@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# deps.sh: install with apt whatever the workbench needs and is missing.
-# Quiet and quick when everything is already there.
+# deps.sh: install with apt whatever the workbench needs and is missing,
+# then fetch QEMU 10 into build/ (qemu10.sh). Quiet and quick when
+# everything is already there.
 set -euo pipefail
 
 packages=(
@@ -16,7 +17,9 @@ for p in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[ "$status" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	exec "$(dirname "$0")/qemu10.sh"
+fi
 
 echo "  DEPS    installing: ${missing[*]}"
 sudo=
@@ -24,3 +27,5 @@ sudo=
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+exec "$(dirname "$0")/qemu10.sh"

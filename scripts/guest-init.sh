@@ -81,6 +81,14 @@ fuzz)
 		-t "${fuzztime:-60}" $(echo "${fuzzseeds:-1}" | tr , ' ')
 	kmemleak_suite
 	;;
+qemu10)
+	# QEMU 10 as a VMM inside this guest; q10runs (comma-separated)
+	# picks the runs, q10timeout the seconds each may take
+	set -- $(echo "${q10runs:-iommufd-kill,iommufd,legacy}" | tr , ' ')
+	suite_timeout=$(( ($# + 1) * ${q10timeout:-480} ))
+	run_suite qemu10 qemu10-run "$@"
+	kmemleak_suite
+	;;
 *)
 	echo "unknown wbmode '$wbmode'"
 	;;

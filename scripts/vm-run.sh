@@ -5,9 +5,10 @@
 #
 # Boots build/obj-KIND's bzImage in QEMU (q35 + intel-iommu + edu) with an
 # initramfs of busybox, the selftests and the tools, and runs MODE in the
-# guest: "run" (the demo) or "check" (every selftest). Two serial ports keep
-# the streams apart: ttyS0 is the kernel console, ttyS1 carries only what
-# the guest's programs print.
+# guest: "run" (the demo), "check" (every selftest), "bench", "fuzz" or
+# "qemu10" (QEMU 10 inside the guest as a VFIO/iommufd client, see
+# qemu10-guest.sh). Two serial ports keep the streams apart: ttyS0 is the
+# kernel console, ttyS1 carries only what the guest's programs print.
 #
 # KIND is base, debug or upstream (pristine 6.12, see build-kernel.sh); the
 # guest learns it from "wbkernel=KIND" on the command line, so that the
@@ -33,13 +34,44 @@ console="$logs/$kind-$mode$tag.console"
 results="$logs/$kind-$mode$tag.results"
 mkdir -p "$logs"
 
+# QEMU 10 and what it needs in the guest, for wbmode=qemu10 only: the
+# binary, the host's (bookworm) shared libraries it links, at the same
+# paths, the three ROMs a q35 -kernel boot loads, and the nested guest:
+# the base bzImage (the nested kernel is not what is tested, and the base
+# one boots fastest) with an initramfs holding only nested_edu as /init.
+qemu10_payload() {	# qemu10_payload DIR
+	local dir=$1 q10="$build/qemu10/root" lib nested
+	"$top/scripts/qemu10.sh"
+	mkdir -p "$dir/bin" "$dir/share" "$dir/nested/root"
+	cp "$q10/usr/bin/qemu-system-x86_64" "$dir/bin/"
+	cp "$q10/usr/share/seabios/bios-256k.bin" \
+		"$q10/usr/share/qemu/kvmvapic.bin" \
+		"$q10/usr/share/qemu/linuxboot_dma.bin" "$dir/share/"
+	for lib in $(ldd "$q10/usr/bin/qemu-system-x86_64" |
+		     awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+			  $1 ~ /^\/.*ld-linux/ { print $1 }'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	nested="$build/obj-base/arch/x86/boot/bzImage"
+	[ -e "$nested" ] || nested=$kernel
+	cp "$nested" "$dir/nested/bzImage"
+	cp "$build/user/bin/nested_edu" "$dir/nested/root/init"
+	(cd "$dir/nested/root" && echo init | cpio -o -H newc --quiet) \
+		> "$dir/nested/initramfs.cpio"
+	rm -r "$dir/nested/root"
+	cp "$top/scripts/qemu10-guest.sh" "$root/bin/qemu10-run"
+}
+
 # The initramfs is rebuilt every run: it is small and cheap to pack.
 root="$build/initramfs-$kind$tag"
 cpio="$root.cpio"
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests,mnt}
 cp /bin/busybox "$root/bin/busybox"
-if [ -n "${WB_TESTS:-}" ]; then
+if [ "$mode" = qemu10 ]; then
+	qemu10_payload "$root/opt/qemu10"
+elif [ -n "${WB_TESTS:-}" ]; then
 	for t in $WB_TESTS; do
 		cp "$build/user/tests/$t" "$root/tests/"
 	done
