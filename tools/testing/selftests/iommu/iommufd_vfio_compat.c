@@ -361,6 +361,24 @@ TEST_F(compat, dma_cc_extension_is_offered_without_a_domain)
 	EXPECT_EQ(1, vfio_extension(self->fd, VFIO_DMA_CC_IOMMU));
 }
 
+/* Coherent only while every domain of the compat IOAS blocks no-snoop */
+TEST_F(compat, dma_cc_extension_follows_the_domains_of_the_compat_ioas)
+{
+	struct mdev strict, plain;
+	uint32_t hwpt;
+
+	SKIP_IF_UPSTREAM_MOCK(return);
+	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_ENFORCE_COHERENCY,
+			      &strict));
+	ASSERT_EQ(0, mdev_add(self->fd, 0, &plain));
+	ASSERT_EQ(0, mdev_attach(self->fd, strict.id, self->ioas, &hwpt));
+	EXPECT_EQ(1, vfio_extension(self->fd, VFIO_DMA_CC_IOMMU));
+	ASSERT_EQ(0, mdev_attach(self->fd, plain.id, self->ioas, &hwpt));
+	EXPECT_EQ(0, vfio_extension(self->fd, VFIO_DMA_CC_IOMMU));
+	ASSERT_EQ(0, mdev_detach(self->fd, plain.id));
+	EXPECT_EQ(1, vfio_extension(self->fd, VFIO_DMA_CC_IOMMU));
+}
+
 /* ---- GET_INFO ---- */
 
 TEST_F(compat, get_info_with_argsz_below_its_fields_is_einval)
