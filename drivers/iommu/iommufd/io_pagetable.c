@@ -768,18 +768,20 @@ static void iopt_prevent_access(struct io_pagetable *iopt, unsigned long start,
  * @last: last IOVA of the range, inclusive
  * @unmapped: out: bytes unmapped
  *
- * Mappings are never split. As in 6.12, the mappings are taken in IOVA
- * order: the whole ones met before the first mapping that crosses an end
- * of the range are removed, and that one stops the call with -ENOENT, so a
- * failed call may still have unmapped something (@unmapped says how much).
+ * Mappings are never split here (see iopt_cut_after()). As in 6.12, the
+ * mappings are taken in IOVA order: the whole ones met before the first
+ * mapping that crosses an end of the range are removed, and that one stops
+ * the call with -ENOENT, so a failed call may still have unmapped something
+ * (@unmapped says how much). A range with no mapping in it is not an
+ * error here: @unmapped is 0 and the caller decides.
  * Accesses that borrowed pages of the mappings to remove are asked once to
  * give them back; meanwhile no pin or copy through those mappings can
  * start.
  *
  * Context: Process context; takes the table's locks, and calls the unmap
  * callbacks of accesses with none held.
- * Return: 0, -ENOENT if the range holds no mapping or cuts one, or -EBUSY
- * if an access kept its pages although asked (then nothing is unmapped).
+ * Return: 0, -ENOENT if the range cuts a mapping, or -EBUSY if an access
+ * kept its pages although asked (then nothing is unmapped).
  */
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
 		    unsigned long last, unsigned long *unmapped)
@@ -840,7 +842,7 @@ again:
 		total += area_length(area);
 		list_add(&area->list, &areas);
 	}
-	if (cut || list_empty(&areas))
+	if (cut)
 		rc = -ENOENT;
 out_unlock:
 	up_write(&iopt->iova_rwsem);
@@ -992,6 +994,113 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
 	return rc;
+}
+
+/*
+ * Cuts @area in two after @iova: @area keeps [start, iova], a new area
+ * takes the rest. Both show the same pages; a pinned area's holder span is
+ * split the same way, so nothing is pinned or unpinned, and the domains
+ * keep their mappings, which were made in CPU pages that both halves can
+ * later unmap on their own.
+ */
+static int iopt_area_split_after(struct io_pagetable *iopt,
+				 struct iopt_area *area, unsigned long iova)
+{
+	unsigned long start = iova + 1, offset;
+	struct iopt_area *tail;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	/* 6.12 leaves an area alone at both of its ends */
+	if (iova == area->node.start || iova == area->node.last)
+		return 0;
+	if (area->prevent_access)
+		return -EBUSY;
+	offset = area->pages_offset + (start - area->node.start);
+	if ((start | offset) & (iopt->iova_alignment - 1) ||
+	    offset_in_page(offset))
+		return -EINVAL;
+	/*
+	 * The pins of accesses are kept per area, and a domain filled with
+	 * large IO pages may have one that straddles the cut.
+	 */
+	if (!RB_EMPTY_ROOT(&area->access_pins.rb_root) ||
+	    (!iopt->disable_large_pages && !xa_empty(&iopt->domains)))
+		return -EINVAL;
+
+	tail = iopt_area_alloc(area->pages, offset, area->node.last - iova,
+			       area->iommu_prot);
+	if (!tail)
+		return -ENOMEM;
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	tail->node.start = start;
+	tail->node.last = area->node.last;
+	area->node.last = iova;
+	if (area->pinned) {
+		iopt_pages_split_holder(area->pages, &area->pages_node,
+					&tail->pages_node);
+		tail->pinned = true;
+	} else {
+		area->pages_node.last = tail->pages_node.start - 1;
+	}
+	interval_tree_insert(&area->node, &iopt->area_itree);
+	interval_tree_insert(&tail->node, &iopt->area_itree);
+	return 0;
+}
+
+/**
+ * iopt_cut_after() - end mappings at given IOVAs, as VFIO type1 unmap needs
+ * @iopt: the table
+ * @iovas: for each, the mapping that holds it is cut in two after it
+ * @niovas: entries in @iovas
+ *
+ * Type1 may unmap part of a mapping; iopt_unmap_iova() never cuts one, so
+ * the caller first cuts at the ends of its range. The cuts are made in
+ * order and stay made if a later one fails. An IOVA that is the first or
+ * last byte of its mapping, or in none, needs no cut.
+ *
+ * Context: Process context; takes iova_rwsem for write.
+ * Return: 0, -EINVAL if a cut is not aligned, would split the pins of an
+ * access or a mapping that may use large IO pages, -EBUSY if an unmap is
+ * waiting for the accesses of that mapping, or -ENOMEM.
+ */
+int iopt_cut_after(struct io_pagetable *iopt, const unsigned long *iovas,
+		   unsigned int niovas)
+{
+	struct interval_tree_node *node;
+	unsigned int i;
+	int rc = 0;
+
+	down_write(&iopt->iova_rwsem);
+	for (i = 0; i != niovas && !rc; i++) {
+		node = interval_tree_iter_first(&iopt->area_itree, iovas[i],
+						iovas[i]);
+		if (node)
+			rc = iopt_area_split_after(iopt, area_of(node),
+						   iovas[i]);
+	}
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_domains_pgsizes() - the IO page sizes all domains of a table share
+ * @iopt: the table
+ *
+ * Context: Process context; takes domains_rwsem for read.
+ * Return: the AND of the domains' pgsize_bitmap, ULONG_MAX without domains.
+ */
+unsigned long iopt_domains_pgsizes(struct io_pagetable *iopt)
+{
+	unsigned long pgsizes = ULONG_MAX;
+	struct iommu_domain *domain;
+	unsigned long index;
+
+	down_read(&iopt->domains_rwsem);
+	xa_for_each(&iopt->domains, index, domain)
+		pgsizes &= domain->pgsize_bitmap;
+	up_read(&iopt->domains_rwsem);
+	return pgsizes;
 }
 
 static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,

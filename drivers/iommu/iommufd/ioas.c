@@ -335,9 +335,9 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	 * iopt_unmap_iova()); like 6.12 it reports only the errno.
 	 */
 	rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, last, &unmapped);
-	/* Unmapping everything from an empty IOAS is not an error */
-	if (rc == -ENOENT && all && !unmapped)
-		rc = 0;
+	/* Only unmapping everything may find nothing to unmap */
+	if (!rc && !unmapped && !all)
+		rc = -ENOENT;
 	if (!rc) {
 		cmd->length = unmapped;
 		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));

@@ -70,15 +70,23 @@ struct iommufd_ctx {
 	struct xarray groups;
 	/* Protects @groups and the refcount drop to 0 of its entries */
 	struct mutex groups_lock;
-	/* Protects @vfio_ioas_id */
+	/*
+	 * Serializes the decisions about the VFIO role of the file: creating
+	 * the compat IOAS and choosing no-IOMMU mode.
+	 */
 	struct mutex vfio_lock;
-	/* The IOAS the VFIO compatibility paths use, 0 for none */
+	/*
+	 * The IOAS the VFIO compatibility paths use, 0 for none. Written and
+	 * looked up under the xa_lock of @objects, so that removing that IOAS
+	 * (which clears it) and reusing its ID cannot slip in between.
+	 */
 	u32 vfio_ioas_id;
 	/*
 	 * Serializes IOMMU_IOAS_CHANGE_PROCESS, which holds the iova_rwsem
 	 * of every IOAS at once, taken in ID order under this lock
 	 */
 	struct mutex change_process_lock;
+	/* Set under @vfio_lock, once; read with READ_ONCE() */
 	bool no_iommu_mode;
 };
 
@@ -140,6 +148,8 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type);
+struct iommufd_object *__iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					    enum iommufd_object_type type);
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj,
@@ -224,6 +234,9 @@ void iopt_allowed_free(struct rb_root_cached *list);
 int iopt_set_allowed_iovas(struct io_pagetable *iopt,
 			   struct rb_root_cached *list);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
+int iopt_cut_after(struct io_pagetable *iopt, const unsigned long *iovas,
+		   unsigned int niovas);
+unsigned long iopt_domains_pgsizes(struct io_pagetable *iopt);
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
 		    bool pins_pages, u32 *index);
 void iopt_remove_access(struct io_pagetable *iopt, bool pins_pages, u32 index);
@@ -327,6 +340,9 @@ void iopt_pages_put(struct iopt_pages *pages);
 int iopt_pages_pin(struct iopt_pages *pages, struct interval_tree_node *holder);
 void iopt_pages_unpin(struct iopt_pages *pages,
 		      struct interval_tree_node *holder);
+void iopt_pages_split_holder(struct iopt_pages *pages,
+			     struct interval_tree_node *holder,
+			     struct interval_tree_node *tail);
 void iopt_pages_fill(struct iopt_pages *pages, unsigned long index,
 		     unsigned long n, struct page **out);
 int iopt_pages_rw(struct iopt_pages *pages, unsigned long offset, void *data,
@@ -493,6 +509,8 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 				 unsigned long start, unsigned long last);
 
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg);
 
 /* A queue of I/O page faults for userspace to resolve; see fault.c */
 struct iommufd_fault {

@@ -14,12 +14,17 @@
  * row of iommufd_cmds[], the user's struct is copied in following the
  * extensible-struct rules (it starts with its own size; a shorter struct
  * than the row's minimum is refused, a longer one must be zero past what the
- * kernel knows), and the row's handler runs on a kernel copy.
+ * kernel knows), and the row's handler runs on a kernel copy. Numbers below
+ * the table are VFIO's: the type1 container ioctls go to vfio_compat.c.
+ *
+ * With CONFIG_IOMMUFD_VFIO_CONTAINER the same file is also /dev/vfio/vfio,
+ * the legacy VFIO container, which differs only in how it charges pins.
  *
  * Locking: the xa_lock of ctx->objects is the only lock here. Lookups take a
  * short-term user under it, and removal checks both counts under it, so an
- * object is never freed under a caller that found it. The lock is never held
- * across a destroy callback or a user copy.
+ * object is never freed under a caller that found it. It also guards the
+ * file's compat IOAS ID, which removal of that IOAS clears. The lock is
+ * never held across a destroy callback or a user copy.
  */
 #include <linux/capability.h>
 #include <linux/file.h>
@@ -169,12 +174,34 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 	struct iommufd_object *obj;
 
 	xa_lock(&ictx->objects);
+	obj = __iommufd_get_object(ictx, id, type);
+	xa_unlock(&ictx->objects);
+	return obj;
+}
+
+/**
+ * __iommufd_get_object() - iommufd_get_object() with the xa_lock held
+ * @ictx: the file to search
+ * @id: the object's ID
+ * @type: the expected type, or IOMMUFD_OBJ_ANY
+ *
+ * For a caller that must read @id and find its object in one step, with
+ * no destroy in between (see vfio_compat.c).
+ *
+ * Context: Any context. The caller holds the xa_lock of @ictx->objects.
+ * Return: as iommufd_get_object().
+ */
+struct iommufd_object *__iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					    enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+
+	lockdep_assert_held(&ictx->objects.xa_lock);
+
 	obj = xa_load(&ictx->objects, id);
 	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type))
-		obj = ERR_PTR(-ENOENT);
-	else
-		refcount_inc(&obj->users);
-	xa_unlock(&ictx->objects);
+		return ERR_PTR(-ENOENT);
+	refcount_inc(&obj->users);
 	return obj;
 }
 
@@ -210,6 +237,12 @@ static bool iommufd_object_unpublish(struct iommufd_ctx *ictx,
 		return false;
 	}
 	__xa_erase(&ictx->objects, obj->id);
+	/*
+	 * The ID is free for the next object from here on: a new IOAS that
+	 * gets it must not inherit the compat role.
+	 */
+	if (obj->type == IOMMUFD_OBJ_IOAS && obj->id == ictx->vfio_ioas_id)
+		ictx->vfio_ioas_id = 0;
 	return true;
 }
 
@@ -429,9 +462,10 @@ static long iommufd_file_ioctl(struct file *filp, unsigned int num,
 	unsigned int nr = _IOC_NR(num);
 	int rc;
 
+	/* Numbers outside our table are VFIO's container ioctls, or nothing */
 	if (nr < IOMMUFD_CMD_BASE ||
 	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_cmds))
-		return -ENOTTY;
+		return iommufd_vfio_ioctl(ucmd.ictx, num, arg);
 	cmd = &iommufd_cmds[nr - IOMMUFD_CMD_BASE];
 	if (!cmd->handler || cmd->ioctl_num != num)
 		return -ENOTTY;
@@ -446,6 +480,8 @@ static long iommufd_file_ioctl(struct file *filp, unsigned int num,
 		return rc;
 	return cmd->handler(&ucmd);
 }
+
+static struct miscdevice vfio_misc_dev;
 
 static int iommufd_file_open(struct inode *inode, struct file *filp)
 {
@@ -462,6 +498,16 @@ static int iommufd_file_open(struct inode *inode, struct file *filp)
 	mutex_init(&ictx->vfio_lock);
 	mutex_init(&ictx->change_process_lock);
 	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
+	/*
+	 * Opened as /dev/vfio/vfio, misc_open() left our miscdevice here:
+	 * legacy VFIO userspace sized RLIMIT_MEMLOCK for type1, which charges
+	 * the mm's locked_vm, so the file charges that way from the start.
+	 */
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER) &&
+	    filp->private_data == &vfio_misc_dev) {
+		ictx->account_mode = IOMMUFD_ACCOUNT_MM;
+		pr_info_once("iommufd: /dev/vfio/vfio is served by iommufd, not by VFIO's container\n");
+	}
 	ictx->file = filp;
 	filp->private_data = ictx;
 	return 0;
@@ -583,6 +629,20 @@ static struct miscdevice iommu_misc_dev = {
 	.mode = 0660,
 };
 
+/*
+ * The legacy VFIO container node, when VFIO's own container is not built
+ * (CONFIG_IOMMUFD_VFIO_CONTAINER): the same file as /dev/iommu, readable
+ * and writable by everyone like VFIO's, since a container grants nothing
+ * until a group, which has its own permissions, is added to it.
+ */
+static struct miscdevice vfio_misc_dev = {
+	.minor = VFIO_MINOR,
+	.name = "vfio",
+	.fops = &iommufd_fops,
+	.nodename = "vfio/vfio",
+	.mode = 0666,
+};
+
 static int __init iommufd_init(void)
 {
 	int rc;
@@ -592,18 +652,36 @@ static int __init iommufd_init(void)
 		return rc;
 	rc = misc_register(&iommu_misc_dev);
 	if (rc)
-		iommufd_test_exit();
+		goto err_test;
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)) {
+		rc = misc_register(&vfio_misc_dev);
+		if (rc)
+			goto err_iommu_misc;
+	}
+	return 0;
+
+err_iommu_misc:
+	misc_deregister(&iommu_misc_dev);
+err_test:
+	iommufd_test_exit();
 	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
+		misc_deregister(&vfio_misc_dev);
 	misc_deregister(&iommu_misc_dev);
 	iommufd_test_exit();
 }
 
 module_init(iommufd_init);
 module_exit(iommufd_exit);
+
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+MODULE_ALIAS("devname:vfio/vfio");
+#endif
 
 MODULE_DESCRIPTION("I/O address space management for userspace (/dev/iommu)");
 MODULE_LICENSE("GPL");

@@ -823,6 +823,31 @@ void iopt_pages_unpin(struct iopt_pages *pages,
 }
 
 /**
+ * iopt_pages_split_holder() - hand the tail of a holder's span to another
+ * @pages: the pages
+ * @holder: a holder made by iopt_pages_pin()
+ * @tail: a new holder whose span, already set, is the end of @holder's:
+ *        it starts after @holder's start and ends where @holder ends
+ *
+ * @holder keeps the part before @tail. The two spans cover exactly what
+ * @holder covered, so nothing is pinned, unpinned or charged: this is how
+ * an area that is cut in two (VFIO type1 unmap) keeps its pages.
+ *
+ * Context: Process context. Takes the pages mutex.
+ */
+void iopt_pages_split_holder(struct iopt_pages *pages,
+			     struct interval_tree_node *holder,
+			     struct interval_tree_node *tail)
+{
+	mutex_lock(&pages->mutex);
+	interval_tree_remove(holder, &pages->holders);
+	holder->last = tail->start - 1;
+	interval_tree_insert(holder, &pages->holders);
+	interval_tree_insert(tail, &pages->holders);
+	mutex_unlock(&pages->mutex);
+}
+
+/**
  * iopt_pages_walk_chunks() - walk pinned bytes as physically contiguous
  * chunks
  * @pages: the pages

@@ -30,6 +30,7 @@
  * MSI window, and a sweep that sees exactly that says so instead of failing.
  */
 #include <sys/resource.h>
+#include <linux/vfio.h>
 
 #include "iommufd_selftest.h"
 
@@ -1996,6 +1997,166 @@ static void mock_domain_destroy_sweep(struct __test_metadata *_metadata,
 		world_expect_mapped(_metadata, &w, s.when);
 		expect_mapped_world_pins(_metadata, env, pins_after, pages,
 					 s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(_metadata, &s);
+}
+
+/* ---- The VFIO type1 ioctls of the compat IOAS ---- */
+
+/* Makes IOAS 0 of @w the compat IOAS and sets the container to @type */
+static void world_make_compat(struct __test_metadata *_metadata,
+			      struct world *w, unsigned long type)
+{
+	struct iommu_vfio_ioas set = {
+		.size = sizeof(set),
+		.op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = w->ioas[0],
+	};
+
+	ASSERT_EQ(0, ioctl(w->fd, IOMMU_VFIO_IOAS, &set));
+	ASSERT_EQ(0, ioctl(w->fd, VFIO_SET_IOMMU, type));
+}
+
+TEST_F_TIMEOUT(fail_nth, failed_vfio_map_dma_leaves_the_compat_ioas_as_it_was,
+	       600)
+{
+	const char *label = "VFIO_IOMMU_MAP_DMA (TYPE1v2, 1 domain, 4 KiB)";
+	struct nth_env *env = &self->env;
+	uint64_t small_pages = env->small_len / env->page;
+	struct vfio_iommu_type1_dma_map map;
+	struct ioas_ranges before;
+	uint64_t pages;
+	struct sweep s;
+	struct world w;
+
+	/* Only the 4 KiB buffer, mapped once already: rounds stay cheap */
+	for (sweep_start(&s, env, label, true); !s.done;
+	     sweep_next(_metadata, &s)) {
+		world_open(_metadata, env, &w);
+		world_make_compat(_metadata, &w, VFIO_TYPE1v2_IOMMU);
+		world_attach(_metadata, &w, 0);
+		world_map(_metadata, &w, 0, env->small, env->small_len, IOVA_A);
+		pages = small_pages;
+		ASSERT_EQ(0, ioas_ranges_get(w.fd, w.ioas[0], &before));
+		map = (struct vfio_iommu_type1_dma_map){
+			.argsz = sizeof(map),
+			.flags = VFIO_DMA_MAP_FLAG_READ |
+				 VFIO_DMA_MAP_FLAG_WRITE,
+			.vaddr = (uintptr_t)env->small,
+			.iova = IOVA_DST,
+			.size = env->small_len,
+		};
+		if (sweep_ioctl(_metadata, &s, w.fd, VFIO_IOMMU_MAP_DMA,
+				&map) == NTH_FAILED) {
+			world_expect_ranges(_metadata, &w, 0, &before, s.when);
+			world_expect_mapped(_metadata, &w, s.when);
+			world_expect_unmapped(_metadata, &w, 0, IOVA_DST,
+					      env->small_len, s.when);
+			expect_pins(_metadata, env, env->small, env->small_len,
+				    1, s.when);
+			env_expect_charged(_metadata, env, pages, s.when);
+			ASSERT_EQ(0, ioctl(w.fd, VFIO_IOMMU_MAP_DMA, &map))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		world_note_map(_metadata, &w, 0, IOVA_DST, env->small,
+			       env->small_len);
+		world_expect_mapped(_metadata, &w, s.when);
+		/* A second pages object: pinned and charged once more */
+		expect_pins(_metadata, env, env->small, env->small_len, 2,
+			    s.when);
+		env_expect_charged(_metadata, env, pages + small_pages, s.when);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(_metadata, &s);
+}
+
+TEST_F_TIMEOUT(fail_nth, failed_vfio_get_info_changes_nothing, 600)
+{
+	const char *label = "VFIO_IOMMU_GET_INFO (1 domain, both caps)";
+	struct nth_env *env = &self->env;
+	union {
+		struct vfio_iommu_type1_info info;
+		uint8_t bytes[512];
+	} buf;
+	uint64_t pages;
+	struct sweep s;
+	struct world w;
+
+	for (sweep_start(&s, env, label, false); !s.done;
+	     sweep_next(_metadata, &s)) {
+		pages = mapped_world_open(_metadata, env, &w, 1);
+		world_make_compat(_metadata, &w, VFIO_TYPE1v2_IOMMU);
+		memset(&buf, 0, sizeof(buf));
+		buf.info.argsz = sizeof(buf);
+		if (sweep_ioctl(_metadata, &s, w.fd, VFIO_IOMMU_GET_INFO,
+				&buf.info) == NTH_FAILED) {
+			world_expect_mapped(_metadata, &w, s.when);
+			expect_mapped_world_pins(_metadata, env, 1, pages,
+						 s.when);
+			buf.info.argsz = sizeof(buf);
+			ASSERT_EQ(0, ioctl(w.fd, VFIO_IOMMU_GET_INFO,
+					   &buf.info))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		EXPECT_EQ(sizeof(buf.info), buf.info.cap_offset);
+		world_close(_metadata, env, &w, s.when);
+	}
+	sweep_report(_metadata, &s);
+}
+
+/*
+ * TYPE1 unmaps the second page of a mapping: the cuts around it allocate.
+ * A failed cut may leave the cut before it made; the mapping still
+ * translates whole and nothing is unpinned.
+ */
+TEST_F_TIMEOUT(fail_nth, failed_vfio_unmap_dma_of_a_type1_cut_keeps_the_mapping,
+	       600)
+{
+	const char *label = "VFIO_IOMMU_UNMAP_DMA (TYPE1, a page inside)";
+	struct nth_env *env = &self->env;
+	uint64_t pages = env->small_len / env->page;
+	struct vfio_iommu_type1_dma_unmap unmap;
+	uint64_t page = env->page;
+	struct sweep s;
+	struct world w;
+
+	for (sweep_start(&s, env, label, false); !s.done;
+	     sweep_next(_metadata, &s)) {
+		world_open(_metadata, env, &w);
+		world_make_compat(_metadata, &w, VFIO_TYPE1_IOMMU);
+		world_attach(_metadata, &w, 0);
+		world_map(_metadata, &w, 0, env->small, env->small_len, IOVA_A);
+		unmap = (struct vfio_iommu_type1_dma_unmap){
+			.argsz = sizeof(unmap),
+			.iova = IOVA_A + page,
+			.size = page,
+		};
+		if (sweep_ioctl(_metadata, &s, w.fd, VFIO_IOMMU_UNMAP_DMA,
+				&unmap) == NTH_FAILED) {
+			world_expect_mapped(_metadata, &w, s.when);
+			expect_pins(_metadata, env, env->small, env->small_len,
+				    1, s.when);
+			env_expect_charged(_metadata, env, pages, s.when);
+			unmap.size = page;
+			ASSERT_EQ(0, ioctl(w.fd, VFIO_IOMMU_UNMAP_DMA, &unmap))
+				TH_LOG("%s: retry fails: %s", s.when,
+				       strerror(errno));
+		}
+		EXPECT_EQ(page, unmap.size);
+		world_forget_map(&w, 0, IOVA_A);
+		world_note_map(_metadata, &w, 0, IOVA_A, env->small, page);
+		world_note_map(_metadata, &w, 0, IOVA_A + 2 * page,
+			       env->small + 2 * page,
+			       env->small_len - 2 * page);
+		world_expect_mapped(_metadata, &w, s.when);
+		world_expect_unmapped(_metadata, &w, 0, IOVA_A + page, page,
+				      s.when);
+		expect_pins(_metadata, env, env->small + page, page, 0,
+			    s.when);
+		env_expect_charged(_metadata, env, pages - 1, s.when);
 		world_close(_metadata, env, &w, s.when);
 	}
 	sweep_report(_metadata, &s);

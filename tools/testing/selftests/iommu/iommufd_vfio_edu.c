@@ -594,4 +594,275 @@ TEST(group_device_outlives_unset_container_and_iommufd_close)
 	ASSERT_OK(close(iommufd));
 }
 
+/* ---- The legacy type1 container: group, container, MAP_DMA ---- */
+
+/*
+ * The device reached the old way: its VFIO group is added to a container
+ * set to TYPE1v2, the device fd comes from the group, and memory is mapped
+ * with VFIO_IOMMU_MAP_DMA. The container is either /dev/vfio/vfio (VFIO's
+ * own type1 on the base and upstream kernels, iommufd's emulation with
+ * CONFIG_IOMMUFD_VFIO_CONTAINER on the debug kernel) or an iommufd file,
+ * which the kernel serves from the compat IOAS the group gets.
+ */
+FIXTURE(edu_type1)
+{
+	char bdf[32];
+	int group;
+	int container;
+	struct edu edu;
+	uint8_t *mem;
+	uint8_t *src;
+	uint8_t *dst;
+};
+
+FIXTURE_VARIANT(edu_type1)
+{
+	bool iommufd;	/* the container is a /dev/iommu file */
+};
+
+FIXTURE_VARIANT_ADD(edu_type1, dev_vfio_vfio)
+{
+	.iommufd = false,
+};
+
+FIXTURE_VARIANT_ADD(edu_type1, iommufd)
+{
+	.iommufd = true,
+};
+
+FIXTURE_SETUP(edu_type1)
+{
+	int devfd;
+
+	self->group = -1;
+	self->container = -1;
+	self->edu.fd = -1;
+	if (edu_find(self->bdf, sizeof(self->bdf)))
+		SKIP(return, "no edu PCI device (1234:11e8)");
+	if (edu_bind_vfio_pci(self->bdf))
+		SKIP(return, "no vfio-pci driver in this kernel");
+	self->group = edu_open_group(self->bdf);
+	if (self->group < 0)
+		SKIP(return, "no VFIO group interface: %s", strerror(errno));
+	if (variant->iommufd)
+		self->container = iommufd_open();
+	else
+		self->container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, self->container);
+
+	ASSERT_OK(ioctl(self->group, VFIO_GROUP_SET_CONTAINER,
+			&self->container));
+	ASSERT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1v2_IOMMU));
+	ASSERT_OK(ioctl(self->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	devfd = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
+	ASSERT_LE(0, devfd) TH_LOG("VFIO_GROUP_GET_DEVICE_FD: %s",
+				   strerror(errno));
+	self->edu.fd = devfd;
+	ASSERT_OK(edu_copy_name(self->edu.bdf, sizeof(self->edu.bdf),
+				self->bdf));
+	ASSERT_OK(edu_enable(&self->edu));
+
+	self->mem = mmap(NULL, 2 * CPU_PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	self->src = self->mem;
+	self->dst = self->mem + CPU_PAGE;
+}
+
+FIXTURE_TEARDOWN(edu_type1)
+{
+	edu_close(&self->edu);
+	if (self->group >= 0)
+		close(self->group);
+	if (self->container >= 0)
+		close(self->container);
+	if (self->mem && self->mem != MAP_FAILED)
+		munmap(self->mem, 2 * CPU_PAGE);
+}
+
+static int type1_map(int container, const void *va, uint64_t size,
+		     uint64_t iova)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)va,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+/* *size: in, the bytes to unmap; out, what the kernel says it unmapped */
+static int type1_unmap(int container, uint64_t iova, uint64_t *size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = *size,
+	};
+	int rc;
+
+	rc = ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	*size = unmap.size;
+	return rc;
+}
+
+TEST_F(edu_type1, device_dmas_through_map_dma_and_not_after_unmap_dma)
+{
+	uint64_t size = CPU_PAGE;
+
+	ASSERT_OK(type1_map(self->container, self->src, CPU_PAGE, SRC_IOVA));
+	ASSERT_OK(type1_map(self->container, self->dst, CPU_PAGE, DST_IOVA));
+	check_round_trip(_metadata, &self->edu, self->src, self->dst,
+			 "type1");
+
+	ASSERT_OK(type1_unmap(self->container, DST_IOVA, &size));
+	EXPECT_EQ(CPU_PAGE, size);
+	memset(self->dst, 0x5a, CPU_PAGE);
+	/* Expected to log a DMAR fault on the kernel console */
+	dma_out(_metadata, &self->edu, DST_IOVA, "type1 unmapped");
+	EXPECT_TRUE(all_bytes_are(self->dst, CPU_PAGE, 0x5a));
+}
+
+/* The IOVA ranges capability of GET_INFO: VT-d's aperture minus MSIs */
+TEST_F(edu_type1, get_info_reports_the_vtd_iova_ranges)
+{
+	union {
+		struct vfio_iommu_type1_info info;
+		uint8_t bytes[1024];
+	} buf = { .info.argsz = sizeof(buf) };
+	struct vfio_iommu_type1_info_cap_iova_range *iova = NULL;
+	uint32_t offset;
+
+	ASSERT_OK(ioctl(self->container, VFIO_IOMMU_GET_INFO, &buf.info));
+	ASSERT_GE(sizeof(buf), buf.info.argsz);
+	ASSERT_TRUE(buf.info.flags & VFIO_IOMMU_INFO_CAPS);
+	EXPECT_TRUE(buf.info.iova_pgsizes & CPU_PAGE);
+	EXPECT_EQ(0, buf.info.iova_pgsizes & (CPU_PAGE - 1));
+	for (offset = buf.info.cap_offset; offset;) {
+		struct vfio_info_cap_header *hdr = (void *)&buf.bytes[offset];
+
+		ASSERT_GT(buf.info.argsz, offset);
+		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)
+			iova = (void *)hdr;
+		offset = hdr->next;
+	}
+	ASSERT_NE(NULL, iova);
+	ASSERT_EQ(2, iova->nr_iovas);
+	EXPECT_EQ(0, iova->iova_ranges[0].start);
+	EXPECT_EQ(VTD_MSI_FIRST - 1, iova->iova_ranges[0].end);
+	EXPECT_EQ(VTD_MSI_LAST + 1, iova->iova_ranges[1].start);
+	EXPECT_EQ(VTD_IOVA_LAST, iova->iova_ranges[1].end);
+}
+
+/*
+ * An iommufd container (a /dev/iommu file, or /dev/vfio/vfio with
+ * CONFIG_IOMMUFD_VFIO_CONTAINER) got a compat IOAS from
+ * VFIO_GROUP_SET_CONTAINER, and MAP_DMA maps into it.
+ */
+TEST_F(edu_type1, iommufd_container_maps_into_the_compat_ioas)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+	uint64_t unmapped;
+
+	if (ioctl(self->container, IOMMU_VFIO_IOAS, &cmd)) {
+		ASSERT_FALSE(variant->iommufd)
+			TH_LOG("IOMMU_VFIO_IOAS_GET: %s", strerror(errno));
+		SKIP(return, "/dev/vfio/vfio is VFIO's own container");
+	}
+	ASSERT_OK(type1_map(self->container, self->src, CPU_PAGE, SRC_IOVA));
+	ASSERT_OK(ioas_unmap(self->container, cmd.ioas_id, SRC_IOVA, CPU_PAGE,
+			     &unmapped));
+	EXPECT_EQ(CPU_PAGE, unmapped);
+}
+
+#define TYPE1_PIN_LEN	(256 * CPU_PAGE)
+
+/*
+ * What a type1 MAP_DMA of TYPE1_PIN_LEN bytes, while the device is
+ * attached, adds to VmPin and VmLck, in KiB, as 6.12 charges it. VFIO's
+ * own type1 charges the mm's locked_vm (VmLck) only, even with
+ * CAP_IPC_LOCK. An iommufd container counts every pin in VmPin and charges
+ * locked_vm only without CAP_IPC_LOCK: the mm's (VmLck) when the file was
+ * opened as /dev/vfio/vfio (RLIMIT_MODE 1), else the user's, which no
+ * /proc field shows.
+ */
+static void type1_expected_charge(int container, bool cap, long *pin_kb,
+				  long *lck_kb)
+{
+	long len_kb = TYPE1_PIN_LEN >> 10;
+	uint64_t mode = 0;
+
+	if (rlimit_mode_get(container, &mode)) {
+		*pin_kb = 0;
+		*lck_kb = len_kb;
+		return;
+	}
+	*pin_kb = len_kb;
+	*lck_kb = mode == 1 && !cap ? len_kb : 0;
+}
+
+/* Returns 0, or the number of the step that went wrong */
+static int type1_charge_steps(int container, uint8_t *buf, bool cap)
+{
+	long pin0 = vmpin_kb(), lck0 = vmlck_kb(), pin_kb, lck_kb;
+	uint64_t size = TYPE1_PIN_LEN;
+
+	type1_expected_charge(container, cap, &pin_kb, &lck_kb);
+	if (type1_map(container, buf, TYPE1_PIN_LEN, PIN_IOVA))
+		return 1;
+	if (vmpin_kb() != pin0 + pin_kb)
+		return 2;
+	if (vmlck_kb() != lck0 + lck_kb)
+		return 3;
+	if (type1_unmap(container, PIN_IOVA, &size) || size != TYPE1_PIN_LEN)
+		return 4;
+	if (vmpin_kb() != pin0)
+		return 5;
+	if (vmlck_kb() != lck0)
+		return 6;
+	return 0;
+}
+
+TEST_F(edu_type1, mapped_memory_is_charged_while_mapped)
+{
+	uint8_t *buf;
+
+	buf = mmap(NULL, TYPE1_PIN_LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	EXPECT_EQ(0, type1_charge_steps(self->container, buf, cap_ipc_lock()));
+	munmap(buf, TYPE1_PIN_LEN);
+}
+
+/* The same in a child without CAP_IPC_LOCK, where the modes differ */
+TEST_F(edu_type1, without_cap_ipc_lock_the_charge_follows_the_container)
+{
+	uint8_t *buf;
+	int status;
+	pid_t pid;
+
+	buf = mmap(NULL, TYPE1_PIN_LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (cap_drop(CAP_IPC_LOCK) ||
+		    set_memlock_limit(4 * TYPE1_PIN_LEN))
+			_exit(100);
+		_exit(type1_charge_steps(self->container, buf, false));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	munmap(buf, TYPE1_PIN_LEN);
+}
+
 TEST_HARNESS_MAIN
