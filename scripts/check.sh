@@ -65,7 +65,7 @@ qemu10() {	# qemu10 KIND: one more VM with QEMU 10 inside as a VMM
 }
 
 for kind in "$@"; do
-	"$top/scripts/vm-run.sh" "$kind" check 2400
+	"$top/scripts/vm-run.sh" "$kind" check 3600
 	record "$kind/vm: finished with a clean console" $?
 	python3 "$top/scripts/summarize.py" "$kind" \
 		"$build/logs/$kind-check${WB_TAG:+-$WB_TAG}.results" "$counts"

@@ -63,6 +63,9 @@ bench)
 	bench
 	;;
 check)
+	# KASAN and lockdep make the fault-injection sweeps several times
+	# slower: give each suite of the debug kernel twice the time
+	[ "$wbkernel" = debug ] && suite_timeout=1800
 	for t in /tests/*; do
 		[ -x "$t" ] || continue
 		run_suite "${t##*/}" "$t"
