@@ -10,7 +10,9 @@
  * the IOAS cannot be destroyed underneath it.
  */
 #include <linux/file.h>
+#include <linux/hugetlb.h>
 #include <linux/iommu.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <uapi/linux/iommufd.h>
 
@@ -186,6 +188,17 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 	file = fget(cmd->fd);
 	if (!file) {
 		rc = -EBADF;
+		goto out_put;
+	}
+	/*
+	 * Only memory files, checked now rather than when pinned (unlike
+	 * 7.2): the mapping holds its file, and a file that holds this one
+	 * (itself, a FAULT file, a bound VFIO device) would keep both alive
+	 * forever.
+	 */
+	if (!shmem_file(file) && !is_file_hugepages(file)) {
+		fput(file);
+		rc = -EINVAL;
 		goto out_put;
 	}
 	rc = iopt_map_file_pages(&ioas->iopt, &iova, file, cmd->start,

@@ -1090,9 +1090,11 @@ struct iommu_fault_alloc {
  * mapping, or moved by IOMMU_IOAS_CHANGE_PROCESS); the offset of @start in
  * its CPU page plays the role of the page offset of user_va.
  *
- * Errors: as IOMMU_IOAS_MAP, and EBADF if @fd is not an open file. When
- * the memory is pinned (at once if the IOAS has a domain), EINVAL if the
- * file is not a shmem or hugetlbfs memfd or the range reaches past its end.
+ * Errors: as IOMMU_IOAS_MAP, and EBADF if @fd is not an open file, EINVAL
+ * if it is not a shmem or hugetlbfs file (checked at once, so that no
+ * mapping can hold a file that holds the iommufd); when the memory is
+ * pinned (at once if the IOAS has a domain), EINVAL if the range reaches
+ * past the end of the file.
  */
 struct iommu_ioas_map_file {
 	__u32 size;

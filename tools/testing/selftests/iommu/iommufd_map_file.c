@@ -167,6 +167,21 @@ TEST_F(map_file, bad_arguments_fail_as_map_does)
 				     CPU_PAGE, &iova));
 }
 
+/* A mapping holds its file: one that holds the iommufd would never go */
+TEST_F(map_file, only_memory_files_can_be_mapped)
+{
+	int other = open("/proc/self/status", O_RDONLY);
+	uint64_t iova = 0;
+
+	SKIP_IF_UPSTREAM(return, "7.2 refuses other files only when pinning");
+	ASSERT_LE(0, other);
+	EXPECT_ERRNO(EINVAL, map_file(self->fd, self->ioas, MAP_RW, self->fd,
+				      0, CPU_PAGE, &iova));
+	EXPECT_ERRNO(EINVAL, map_file(self->fd, self->ioas, MAP_RW, other, 0,
+				      CPU_PAGE, &iova));
+	close(other);
+}
+
 TEST_F(map_file, a_domain_sees_the_file_pages)
 {
 	struct charge base;
