@@ -35,15 +35,16 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
  */
 struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx)
 {
-	struct iommufd_ioas *ioas;
+	struct iommufd_ioas *ioas = iommufd_object_alloc(ictx,
+							 struct iommufd_ioas,
+							 IOMMUFD_OBJ_IOAS);
 
-	ioas = iommufd_object_alloc(ictx, struct iommufd_ioas,
-				    IOMMUFD_OBJ_IOAS);
-	if (IS_ERR(ioas))
-		return ioas;
-	iopt_init_table(&ioas->iopt);
-	mutex_init(&ioas->mutex);
-	INIT_LIST_HEAD(&ioas->hwpt_list);
+	if (!IS_ERR(ioas)) {
+		/* No HWPT yet, and an io_pagetable that allows every IOVA */
+		INIT_LIST_HEAD(&ioas->hwpt_list);
+		mutex_init(&ioas->mutex);
+		iopt_init_table(&ioas->iopt);
+	}
 	return ioas;
 }
 
@@ -51,23 +52,15 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_alloc *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
-	int rc;
 
+	/* IOMMU_IOAS_ALLOC defines no flag */
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-
 	ioas = iommufd_ioas_create(ucmd->ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-
 	cmd->out_ioas_id = ioas->obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		iommufd_object_abort_and_destroy(ucmd->ictx, &ioas->obj);
-		return rc;
-	}
-	iommufd_object_finalize(ucmd->ictx, &ioas->obj);
-	return 0;
+	return iommufd_ucmd_publish(ucmd, &ioas->obj, sizeof(*cmd));
 }
 
 struct iova_ranges_out {

@@ -180,6 +180,24 @@ static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
 }
 
 /*
+ * Ends the ioctl that built @obj: the user learns its ID (in the command
+ * struct) and the object becomes visible, or, if the copy-out fails, the
+ * object is destroyed and the user gets the error.
+ */
+static inline int iommufd_ucmd_publish(struct iommufd_ucmd *ucmd,
+				       struct iommufd_object *obj,
+				       size_t cmd_len)
+{
+	int rc = iommufd_ucmd_respond(ucmd, cmd_len);
+
+	if (rc)
+		iommufd_object_abort_and_destroy(ucmd->ictx, obj);
+	else
+		iommufd_object_finalize(ucmd->ictx, obj);
+	return rc;
+}
+
+/*
  * struct io_pagetable - the IOVA space of one IOAS
  *
  * Usable IOVA is the allowed set (everything when the user set none) minus

@@ -481,8 +481,6 @@ static long iommufd_file_ioctl(struct file *filp, unsigned int num,
 	return cmd->handler(&ucmd);
 }
 
-static struct miscdevice vfio_misc_dev;
-
 static int iommufd_file_open(struct inode *inode, struct file *filp)
 {
 	struct iommufd_ctx *ictx;
@@ -499,12 +497,12 @@ static int iommufd_file_open(struct inode *inode, struct file *filp)
 	mutex_init(&ictx->change_process_lock);
 	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
 	/*
-	 * Opened as /dev/vfio/vfio, misc_open() left our miscdevice here:
-	 * legacy VFIO userspace sized RLIMIT_MEMLOCK for type1, which charges
-	 * the mm's locked_vm, so the file charges that way from the start.
+	 * Opened as /dev/vfio/vfio: legacy VFIO userspace sized
+	 * RLIMIT_MEMLOCK for type1, which charges the mm's locked_vm, so the
+	 * file charges that way from the start.
 	 */
 	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER) &&
-	    filp->private_data == &vfio_misc_dev) {
+	    imajor(inode) == MISC_MAJOR && iminor(inode) == VFIO_MINOR) {
 		ictx->account_mode = IOMMUFD_ACCOUNT_MM;
 		pr_info_once("iommufd: /dev/vfio/vfio is served by iommufd, not by VFIO's container\n");
 	}
@@ -621,58 +619,61 @@ void iommufd_ctx_put(struct iommufd_ctx *ictx)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
 
-static struct miscdevice iommu_misc_dev = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "iommu",
-	.fops = &iommufd_fops,
-	.nodename = "iommu",
-	.mode = 0660,
+/*
+ * The device nodes that open an iommufd: /dev/iommu, and /dev/vfio/vfio
+ * when iommufd stands in for VFIO's own type1 container
+ * (CONFIG_IOMMUFD_VFIO_CONTAINER). That one is open to everybody, as
+ * VFIO's is: an empty container grants nothing, and each group added to
+ * it is guarded by its own node's permissions.
+ */
+static struct miscdevice iommufd_nodes[] = {
+	{
+		.minor = MISC_DYNAMIC_MINOR,
+		.name = "iommu",
+		.nodename = "iommu",
+		.mode = 0660,
+		.fops = &iommufd_fops,
+	},
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+	{
+		.minor = VFIO_MINOR,
+		.name = "vfio",
+		.nodename = "vfio/vfio",
+		.mode = 0666,
+		.fops = &iommufd_fops,
+	},
+#endif
 };
 
-/*
- * The legacy VFIO container node, when VFIO's own container is not built
- * (CONFIG_IOMMUFD_VFIO_CONTAINER): the same file as /dev/iommu, readable
- * and writable by everyone like VFIO's, since a container grants nothing
- * until a group, which has its own permissions, is added to it.
- */
-static struct miscdevice vfio_misc_dev = {
-	.minor = VFIO_MINOR,
-	.name = "vfio",
-	.fops = &iommufd_fops,
-	.nodename = "vfio/vfio",
-	.mode = 0666,
-};
+/* Takes away the first @n nodes, newest first, then the test support */
+static void iommufd_teardown(unsigned int n)
+{
+	while (n--)
+		misc_deregister(&iommufd_nodes[n]);
+	iommufd_test_exit();
+}
 
 static int __init iommufd_init(void)
 {
+	unsigned int n;
 	int rc;
 
 	rc = iommufd_test_init();
 	if (rc)
 		return rc;
-	rc = misc_register(&iommu_misc_dev);
-	if (rc)
-		goto err_test;
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)) {
-		rc = misc_register(&vfio_misc_dev);
-		if (rc)
-			goto err_iommu_misc;
+	for (n = 0; n != ARRAY_SIZE(iommufd_nodes); n++) {
+		rc = misc_register(&iommufd_nodes[n]);
+		if (rc) {
+			iommufd_teardown(n);
+			return rc;
+		}
 	}
 	return 0;
-
-err_iommu_misc:
-	misc_deregister(&iommu_misc_dev);
-err_test:
-	iommufd_test_exit();
-	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
-		misc_deregister(&vfio_misc_dev);
-	misc_deregister(&iommu_misc_dev);
-	iommufd_test_exit();
+	iommufd_teardown(ARRAY_SIZE(iommufd_nodes));
 }
 
 module_init(iommufd_init);
