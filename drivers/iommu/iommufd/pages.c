@@ -33,12 +33,13 @@
  *
  * The memory is a range of the creating process's address space, or a
  * range of a memfd (IOMMU_IOAS_MAP_FILE), which needs no address space:
- * its pages are found by file offset and pinned with memfd_pin_folios().
- * That pins a folio once however many of its pages are asked for, while the
- * rest of this file pins and unpins page by page; so a file-backed object
- * counts, per large folio, the pinned pages that use it (@file_pins) and
- * holds one pin of the folio while the count is not zero. A small folio
- * needs no count: its one pin is its page's.
+ * its pages are found by file offset and pinned with memfd_pin_folios(),
+ * and each folio goes into the run buffer as one run, never as its pages.
+ * A folio is pinned once however many of its pages are asked for, while
+ * holders come and go page by page; so a file-backed object counts, per
+ * large folio, the pinned pages that use it (@file_pins) and holds one pin
+ * of the folio while the count is not zero. A small folio needs no count:
+ * its one pin is its page's, and runs of small folios are unpinned at once.
  *
  * Locking: the pages mutex protects the holders, the segments and the
  * charge; it nests inside the io_pagetable's iova_rwsem and outside the
@@ -234,31 +235,40 @@ static int buf_reserve(struct iopt_run_buf *buf, unsigned long n)
 	return 0;
 }
 
-/* Appends pinned pages that follow @buf->end, merging contiguous ones */
-static int buf_add(struct iopt_run_buf *buf, struct page **batch,
-		   unsigned long n)
+/*
+ * Appends @n physically contiguous pages from @pfn on, which follow
+ * @buf->end; buf_reserve() has made room for one more run.
+ */
+static void buf_append(struct iopt_run_buf *buf, unsigned long pfn,
+		       unsigned long n)
 {
-	unsigned long i;
-	int rc;
+	struct iopt_pfn_run *last = buf->nruns ?
+		buf_run(buf, buf->nruns - 1) : NULL;
 
-	rc = buf_reserve(buf, n);
-	if (rc)
-		return rc;
-	for (i = 0; i != n; i++) {
-		unsigned long pfn = page_to_pfn(batch[i]);
-		struct iopt_pfn_run *last = buf->nruns ?
-			buf_run(buf, buf->nruns - 1) : NULL;
+	if (!last || pfn != last->pfn + (buf->end - last->index)) {
+		struct iopt_pfn_run *run = buf_run(buf, buf->nruns++);
 
-		if (!last || pfn != last->pfn + (buf->end + i - last->index)) {
-			struct iopt_pfn_run *run = buf_run(buf, buf->nruns);
-
-			run->index = buf->end + i;
-			run->pfn = pfn;
-			buf->nruns++;
-		}
+		run->index = buf->end;
+		run->pfn = pfn;
 	}
 	buf->end += n;
-	return 0;
+}
+
+/* Appends a batch of @n pinned pages; there is room for @n runs */
+static void buf_append_pages(struct iopt_run_buf *buf, struct page **batch,
+			     unsigned long n)
+{
+	unsigned long i = 0;
+
+	while (i != n) {
+		unsigned long pfn = page_to_pfn(batch[i]);
+		unsigned long len = 1;
+
+		while (i + len != n && page_to_pfn(batch[i + len]) == pfn + len)
+			len++;
+		buf_append(buf, pfn, len);
+		i += len;
+	}
 }
 
 /* Gives back what the chunks hold beyond the runs */
@@ -341,15 +351,20 @@ static void pages_unpin_pfns(struct iopt_pages *pages, struct page *page,
 	}
 	while (n) {
 		struct folio *folio = page_folio(page);
-		unsigned long in_folio = min(n, folio_nr_pages(folio) -
-						folio_page_idx(folio, page));
+		unsigned long len = 1;
 
-		if (folio_test_large(folio))
-			file_pins_sub(pages, page, in_folio, dirty);
-		else
-			unpin_user_page_range_dirty_lock(page, 1, dirty);
-		page += in_folio;
-		n -= in_folio;
+		if (folio_test_large(folio)) {
+			len = min(n, folio_nr_pages(folio) -
+				     folio_page_idx(folio, page));
+			file_pins_sub(pages, page, len, dirty);
+		} else {
+			/* Small folios hold a pin each: drop a run at once */
+			while (len != n && !folio_test_large(page_folio(page + len)))
+				len++;
+			unpin_user_page_range_dirty_lock(page, len, dirty);
+		}
+		page += len;
+		n -= len;
 	}
 }
 
@@ -361,9 +376,12 @@ static void buf_unpin(struct iopt_pages *pages, struct iopt_run_buf *buf,
 	unsigned long index = first;
 
 	while (index <= last) {
+		struct iopt_pfn_run *run = buf_run(buf, i);
 		unsigned long n = min(last + 1, buf_run_end(buf, i)) - index;
 
-		pages_unpin_pfns(pages, buf_page(buf, index), n, dirty);
+		pages_unpin_pfns(pages,
+				 pfn_to_page(run->pfn + (index - run->index)),
+				 n, dirty);
 		index += n;
 		i++;
 		cond_resched();
@@ -373,74 +391,80 @@ static void buf_unpin(struct iopt_pages *pages, struct iopt_run_buf *buf,
 /* ---- Pinning ---- */
 
 /*
- * Pins up to @n pages of the file from page @index on; @folios has room
- * for @n entries. Returns how many pages were pinned, from @index on, or
- * an errno if none was.
+ * Pins up to @n pages of the file that follow @buf->end, in at most
+ * @max_folios folios, and appends them to @buf one run per folio: a large
+ * folio is never taken apart into its pages. Returns how many pages were
+ * appended, or an errno if none was; what is not appended is not pinned.
  */
-static long pages_pin_file(struct iopt_pages *pages, unsigned long index,
-			   unsigned long n, struct page **batch,
-			   struct folio **folios)
+static long pages_pin_file(struct iopt_pages *pages, struct iopt_run_buf *buf,
+			   unsigned long n, struct folio **folios,
+			   unsigned long max_folios)
 {
-	loff_t start = pages->uptr + (index << PAGE_SHIFT);
+	loff_t start = pages->uptr + (buf->end << PAGE_SHIFT);
 	unsigned long done = 0;
 	long nfolios, i;
 	pgoff_t offset;
-	int rc = 0;
+	int rc;
 
 	nfolios = memfd_pin_folios(pages->file, start,
-				   start + (n << PAGE_SHIFT) - 1, folios, n,
-				   &offset);
+				   start + (n << PAGE_SHIFT) - 1, folios,
+				   max_folios, &offset);
 	if (nfolios <= 0)
 		return nfolios ? nfolios : -EFAULT;
+	rc = buf_reserve(buf, nfolios);
 	offset >>= PAGE_SHIFT;
 	for (i = 0; i != nfolios; i++) {
 		struct folio *folio = folios[i];
 		unsigned long take = min(folio_nr_pages(folio) - offset,
 					 n - done);
 
-		if (!rc && !take)
-			rc = -EFAULT;	/* more folios than pages asked for */
 		/* A small folio's one pin is its page's: nothing to count */
 		if (!rc && folio_test_large(folio))
 			rc = file_pins_add(pages, folio, take);
 		if (rc) {
-			/* Keep what is counted; drop the pins of the rest */
+			/* Keep what is appended; drop the pins of the rest */
 			unpin_folio(folio);
 			continue;
 		}
-		while (take--)
-			batch[done++] = folio_page(folio, offset++);
+		buf_append(buf, folio_pfn(folio) + offset, take);
+		done += take;
 		offset = 0;
 	}
 	return done ? done : rc;
 }
 
 /*
- * Pins a batch at @index from the pages' mm, which may not be current's
- * (the caller holds a reference on a remote mm), or from their file, for
- * which @folios has room for @n entries.
+ * Pins up to @n pages of the pages' mm that follow @buf->end and appends
+ * them to @buf; the mm may not be current's (the caller then holds a
+ * reference on it). Returns as pages_pin_file().
  */
-static long pages_gup(struct iopt_pages *pages, unsigned long index,
-		      unsigned long n, struct page **batch,
-		      struct folio **folios)
+static long pages_pin_user(struct iopt_pages *pages, struct iopt_run_buf *buf,
+			   unsigned long n, struct page **batch)
 {
 	unsigned int flags = FOLL_LONGTERM |
 			     (pages->writable ? FOLL_WRITE : 0);
-	unsigned long addr = pages->uptr + (index << PAGE_SHIFT);
+	unsigned long addr = pages->uptr + (buf->end << PAGE_SHIFT);
 	int locked = 1;
 	long got;
+	int rc;
 
-	if (iommufd_should_fail())
-		return -EFAULT;
-	if (pages->file)
-		return pages_pin_file(pages, index, n, batch, folios);
-	if (current->mm == pages->mm)
-		return pin_user_pages_fast(addr, n, flags, batch);
-
-	mmap_read_lock(pages->mm);
-	got = pin_user_pages_remote(pages->mm, addr, n, flags, batch, &locked);
-	if (locked)
-		mmap_read_unlock(pages->mm);
+	if (current->mm == pages->mm) {
+		got = pin_user_pages_fast(addr, n, flags, batch);
+	} else {
+		mmap_read_lock(pages->mm);
+		got = pin_user_pages_remote(pages->mm, addr, n, flags, batch,
+					    &locked);
+		if (locked)
+			mmap_read_unlock(pages->mm);
+	}
+	if (got <= 0)
+		return got ? got : -EFAULT;
+	rc = buf_reserve(buf, got);
+	if (rc) {
+		unpin_user_pages(batch, got);
+		return rc;
+	}
+	buf_append_pages(buf, batch, got);
 	return got;
 }
 
@@ -453,46 +477,43 @@ static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
 {
 	unsigned long batch_size = min(pages_pin_batch(), last - first + 1);
 	bool remote = !pages->file && current->mm != pages->mm;
-	struct folio **folios = NULL;
 	struct iopt_segment *seg;
 	struct iopt_run_buf *buf;
-	struct page **batch;
+	void *batch;
 	int rc = -ENOMEM;
 
 	if (remote && !mmget_not_zero(pages->mm))
 		return -EFAULT;
 	seg = kzalloc(sizeof(*seg), GFP_KERNEL_ACCOUNT);
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
-	batch = kmalloc_array(batch_size, sizeof(*batch), GFP_KERNEL);
-	if (pages->file)
-		folios = kmalloc_array(batch_size, sizeof(*folios),
-				       GFP_KERNEL);
+	/* Pages of an address space, or folios of a file */
+	batch = kmalloc_array(batch_size, sizeof(void *), GFP_KERNEL);
 	if (buf) {
 		refcount_set(&buf->users, 1);
 		buf->end = first;
 	}
-	if (!seg || !buf || !batch || (pages->file && !folios))
+	if (!seg || !buf || !batch)
 		goto err_free;
 
 	while (buf->end <= last) {
-		unsigned long want = min(batch_size, last - buf->end + 1);
-		long got = pages_gup(pages, buf->end, want, batch, folios);
+		unsigned long left = last - buf->end + 1;
+		long got;
 
+		if (iommufd_should_fail())
+			got = -EFAULT;
+		else if (pages->file)
+			/* As many pages as @batch_size folios hold */
+			got = pages_pin_file(pages, buf, left, batch,
+					     batch_size);
+		else
+			got = pages_pin_user(pages, buf,
+					     min(batch_size, left), batch);
 		if (got <= 0) {
 			rc = got ? got : -EFAULT;
 			goto err_unpin;
 		}
-		rc = buf_add(buf, batch, got);
-		if (rc) {
-			unsigned long i;
-
-			for (i = 0; i != got; i++)
-				pages_unpin_pfns(pages, batch[i], 1, false);
-			goto err_unpin;
-		}
 		cond_resched();
 	}
-	kfree(folios);
 	kfree(batch);
 	if (remote)
 		mmput(pages->mm);
@@ -509,7 +530,6 @@ err_unpin:
 err_free:
 	if (buf)
 		buf_put(buf);
-	kfree(folios);
 	kfree(batch);
 	kfree(seg);
 	if (remote)
@@ -868,21 +888,26 @@ int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
 
 	mutex_lock(&pages->mutex);
 	while (offset != end && !rc) {
-		unsigned long index = offset >> PAGE_SHIFT;
+		/* Each segment is searched once, then its runs are walked */
 		struct interval_tree_node *node =
-			interval_tree_iter_first(&pages->segments, index,
-						 index);
-		struct iopt_segment *seg =
-			container_of(node, struct iopt_segment, node);
-		unsigned long i = buf_find_run(seg->buf, index);
-		unsigned long stop = min(buf_run_end(seg->buf, i),
-					 node->last + 1) << PAGE_SHIFT;
-		struct iopt_pfn_run *run = buf_run(seg->buf, i);
-		unsigned long len = min(end, stop) - offset;
+			interval_tree_iter_first(&pages->segments,
+						 offset >> PAGE_SHIFT,
+						 offset >> PAGE_SHIFT);
+		struct iopt_run_buf *buf =
+			container_of(node, struct iopt_segment, node)->buf;
+		unsigned long seg_end = min(end, (node->last + 1) << PAGE_SHIFT);
+		unsigned long i = buf_find_run(buf, offset >> PAGE_SHIFT);
 
-		rc = fn(offset, PFN_PHYS(run->pfn) + offset -
-				(run->index << PAGE_SHIFT), len, arg);
-		offset += len;
+		for (; offset != seg_end && !rc; i++) {
+			struct iopt_pfn_run *run = buf_run(buf, i);
+			unsigned long stop = min(seg_end,
+						 buf_run_end(buf, i) << PAGE_SHIFT);
+
+			rc = fn(offset, PFN_PHYS(run->pfn) + offset -
+					(run->index << PAGE_SHIFT),
+				stop - offset, arg);
+			offset = stop;
+		}
 	}
 	mutex_unlock(&pages->mutex);
 	return rc;
