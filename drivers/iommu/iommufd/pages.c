@@ -25,11 +25,11 @@
  * The pinned memory is kept as segments: one per range pinned in one pass,
  * in an interval tree, together exactly covering the pinned pages. A
  * segment shows a window of a run buffer, which stores runs of physically
- * contiguous pages as (first index, first pfn) pairs in page-sized chunks,
- * the last trimmed: memory backed by large folios costs one entry per folio,
- * each run reaches iommu_map() whole, and the memory follows what was
- * pinned, never the length userspace asked for. Unpinning the middle of a
- * segment splits it in two windows of the same buffer.
+ * contiguous pages in page-sized chunks, the last trimmed: a run costs
+ * twelve bytes however long it is, a lone page four, each run reaches
+ * iommu_map() whole, and the memory follows what was pinned, never the
+ * length userspace asked for. Unpinning the middle of a segment splits it
+ * in two windows of the same buffer.
  *
  * The memory is a range of the creating process's address space, or a
  * range of a memfd (IOMMU_IOAS_MAP_FILE), which needs no address space:
@@ -60,26 +60,52 @@
 
 #include "iommufd_private.h"
 
-/* Pages pinned per GUP call: one page of pointers */
+/* Pages pinned per GUP call (folios per memfd call): one page of pointers */
 #define PAGES_PIN_BATCH		(PAGE_SIZE / sizeof(struct page *))
-#define RUNS_PER_CHUNK		(PAGE_SIZE / sizeof(struct iopt_pfn_run))
-
-/* A run of physically contiguous pinned pages */
-struct iopt_pfn_run {
-	unsigned long index;	/* first page, counted from iopt_pages.uptr */
-	unsigned long pfn;	/* its pfn; the run ends where the next begins */
-};
 
 /*
- * The runs one pinning pass found, for pages [runs[0].index, end). Never
- * changed once built; shared by the segments that show parts of it.
+ * A run buffer holds the runs of physically contiguous pages one pinning
+ * pass found, for pages [chunks[0].first, end), as a stream of 32-bit words
+ * in page-sized chunks. A run of one page whose pfn fits in 31 bits takes
+ * one word, pfn << 1; any other run takes three: npages << 1 | 1, then the
+ * low and the high half of its pfn. A run starts where the one before it
+ * ends, so fragmented memory costs four bytes a page and contiguous memory
+ * twelve bytes a run. Runs are read in order with a cursor; seeking finds
+ * the chunk by its first page, then steps through it.
  */
+#define RUN_CHUNK_WORDS		(PAGE_SIZE / sizeof(u32))
+#define RUN_MAX_WORDS		3
+#define RUN_MAX_PAGES		(U32_MAX >> 1)
+#define RUN_SHORT_MAX_PFN	(U32_MAX >> 1)
+
+struct iopt_run_chunk {
+	u32 *words;
+	unsigned long first;	/* first page of its first run */
+	unsigned int used;	/* words written */
+};
+
+/* Never changed once built; shared by the segments that show parts of it */
 struct iopt_run_buf {
 	refcount_t users;
-	unsigned long nruns;
-	unsigned long end;
-	struct iopt_pfn_run **chunks;
-	unsigned long nchunks;		/* slots in @chunks */
+	unsigned long end;	/* one past the last page, open run included */
+	struct iopt_run_chunk *chunks;
+	unsigned long nchunks;	/* chunks holding runs */
+	unsigned long nalloc;	/* chunks with words, for runs to come */
+	unsigned long slots;	/* room in @chunks */
+	/* The last run while pinning goes on: it may still grow */
+	unsigned long open_pfn;
+	unsigned long open_pages;
+};
+
+/* One run of a run buffer, and where it is */
+struct run_cursor {
+	struct iopt_run_buf *buf;
+	unsigned long chunk;
+	unsigned int word;	/* its first word */
+	unsigned int nwords;
+	unsigned long index;	/* its first page */
+	unsigned long pfn;
+	unsigned long npages;
 };
 
 /* Pinned pages [node.start, node.last], whose pfns @buf holds */
@@ -163,32 +189,63 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 
 /* ---- Run buffers ---- */
 
-static struct iopt_pfn_run *buf_run(struct iopt_run_buf *buf, unsigned long i)
+static void cursor_load(struct run_cursor *cur)
 {
-	return &buf->chunks[i / RUNS_PER_CHUNK][i % RUNS_PER_CHUNK];
+	const u32 *w = &cur->buf->chunks[cur->chunk].words[cur->word];
+
+	if (!(w[0] & 1)) {
+		cur->pfn = w[0] >> 1;
+		cur->npages = 1;
+		cur->nwords = 1;
+	} else {
+		cur->pfn = (u64)w[2] << 32 | w[1];
+		cur->npages = w[0] >> 1;
+		cur->nwords = 3;
+	}
 }
 
-/* One past the last page of run @i */
-static unsigned long buf_run_end(struct iopt_run_buf *buf, unsigned long i)
+/* Moves to the next run; false past the last one */
+static bool cursor_next(struct run_cursor *cur)
 {
-	return i + 1 < buf->nruns ? buf_run(buf, i + 1)->index : buf->end;
+	cur->index += cur->npages;
+	if (cur->index == cur->buf->end)
+		return false;
+	cur->word += cur->nwords;
+	if (cur->word == cur->buf->chunks[cur->chunk].used) {
+		cur->chunk++;
+		cur->word = 0;
+	}
+	cursor_load(cur);
+	return true;
 }
 
-/* The run that holds page @index */
-static unsigned long buf_find_run(struct iopt_run_buf *buf,
-				  unsigned long index)
+/* Points @cur at the run of @buf that holds page @index */
+static void cursor_seek(struct run_cursor *cur, struct iopt_run_buf *buf,
+			unsigned long index)
 {
-	unsigned long lo = 0, hi = buf->nruns - 1;
+	unsigned long lo = 0, hi = buf->nchunks - 1;
 
 	while (lo < hi) {
 		unsigned long mid = lo + (hi - lo + 1) / 2;
 
-		if (buf_run(buf, mid)->index <= index)
+		if (buf->chunks[mid].first <= index)
 			lo = mid;
 		else
 			hi = mid - 1;
 	}
-	return lo;
+	cur->buf = buf;
+	cur->chunk = lo;
+	cur->word = 0;
+	cur->index = buf->chunks[lo].first;
+	cursor_load(cur);
+	while (index >= cur->index + cur->npages)
+		cursor_next(cur);
+}
+
+/* The page at @index in the run under @cur */
+static struct page *cursor_page(struct run_cursor *cur, unsigned long index)
+{
+	return pfn_to_page(cur->pfn + (index - cur->index));
 }
 
 static void buf_put(struct iopt_run_buf *buf)
@@ -197,61 +254,104 @@ static void buf_put(struct iopt_run_buf *buf)
 
 	if (!refcount_dec_and_test(&buf->users))
 		return;
-	for (i = 0; i != buf->nchunks; i++)
-		kfree(buf->chunks[i]);
+	for (i = 0; i != buf->nalloc; i++)
+		kfree(buf->chunks[i].words);
 	kvfree(buf->chunks);
 	kfree(buf);
 }
 
-/* Room for @n more runs: chunks as needed, a table that doubles */
+/*
+ * Room for @n more runs and the open one. A chunk holds at least
+ * RUN_CHUNK_WORDS / RUN_MAX_WORDS runs: a run never spans two chunks.
+ */
 static int buf_reserve(struct iopt_run_buf *buf, unsigned long n)
 {
-	unsigned long need = DIV_ROUND_UP(buf->nruns + n, RUNS_PER_CHUNK);
-	unsigned long used = DIV_ROUND_UP(buf->nruns, RUNS_PER_CHUNK);
+	const unsigned long per_chunk = RUN_CHUNK_WORDS / RUN_MAX_WORDS;
+	unsigned long room = (buf->nalloc - buf->nchunks) * per_chunk;
 
 	if (iommufd_should_fail())
 		return -ENOMEM;
-	if (need > buf->nchunks) {
-		unsigned long nchunks = max(need, 2 * buf->nchunks);
-		struct iopt_pfn_run **chunks;
+	if (buf->nchunks)
+		room += (RUN_CHUNK_WORDS - buf->chunks[buf->nchunks - 1].used) /
+			RUN_MAX_WORDS;
+	while (room < n + 1) {
+		if (buf->nalloc == buf->slots) {
+			unsigned long slots = max(4UL, 2 * buf->slots);
+			struct iopt_run_chunk *chunks;
 
-		chunks = kvcalloc(nchunks, sizeof(*chunks), GFP_KERNEL_ACCOUNT);
-		if (!chunks)
+			chunks = kvcalloc(slots, sizeof(*chunks),
+					  GFP_KERNEL_ACCOUNT);
+			if (!chunks)
+				return -ENOMEM;
+			if (buf->nalloc)
+				memcpy(chunks, buf->chunks,
+				       buf->nalloc * sizeof(*chunks));
+			kvfree(buf->chunks);
+			buf->chunks = chunks;
+			buf->slots = slots;
+		}
+		buf->chunks[buf->nalloc].words = kmalloc(PAGE_SIZE,
+							 GFP_KERNEL_ACCOUNT);
+		if (!buf->chunks[buf->nalloc].words)
 			return -ENOMEM;
-		if (buf->nchunks)
-			memcpy(chunks, buf->chunks,
-			       buf->nchunks * sizeof(*chunks));
-		kvfree(buf->chunks);
-		buf->chunks = chunks;
-		buf->nchunks = nchunks;
-	}
-	for (; used < need; used++) {
-		if (buf->chunks[used])
-			continue;
-		buf->chunks[used] = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
-		if (!buf->chunks[used])
-			return -ENOMEM;
+		buf->nalloc++;
+		room += per_chunk;
 	}
 	return 0;
 }
 
+/* Writes the open run into the chunks; buf_reserve() made room */
+static void buf_close_run(struct iopt_run_buf *buf)
+{
+	unsigned long pfn = buf->open_pfn;
+	bool one = buf->open_pages == 1 && pfn <= RUN_SHORT_MAX_PFN;
+	unsigned int need = one ? 1 : RUN_MAX_WORDS;
+	struct iopt_run_chunk *chunk;
+	u32 *w;
+
+	if (!buf->open_pages)
+		return;
+	chunk = buf->nchunks ? &buf->chunks[buf->nchunks - 1] : NULL;
+	if (!chunk || chunk->used + need > RUN_CHUNK_WORDS) {
+		chunk = &buf->chunks[buf->nchunks++];
+		chunk->first = buf->end - buf->open_pages;
+		chunk->used = 0;
+	}
+	w = &chunk->words[chunk->used];
+	chunk->used += need;
+	if (one) {
+		w[0] = pfn << 1;
+	} else {
+		w[0] = buf->open_pages << 1 | 1;
+		w[1] = lower_32_bits(pfn);
+		w[2] = upper_32_bits(pfn);
+	}
+	buf->open_pages = 0;
+}
+
 /*
  * Appends @n physically contiguous pages from @pfn on, which follow
- * @buf->end; buf_reserve() has made room for one more run.
+ * @buf->end: they grow the open run or close it and open another, which
+ * needs the room buf_reserve() made for one more run.
  */
 static void buf_append(struct iopt_run_buf *buf, unsigned long pfn,
 		       unsigned long n)
 {
-	struct iopt_pfn_run *last = buf->nruns ?
-		buf_run(buf, buf->nruns - 1) : NULL;
+	while (n) {
+		unsigned long take;
 
-	if (!last || pfn != last->pfn + (buf->end - last->index)) {
-		struct iopt_pfn_run *run = buf_run(buf, buf->nruns++);
-
-		run->index = buf->end;
-		run->pfn = pfn;
+		if (!buf->open_pages ||
+		    pfn != buf->open_pfn + buf->open_pages ||
+		    buf->open_pages == RUN_MAX_PAGES) {
+			buf_close_run(buf);
+			buf->open_pfn = pfn;
+		}
+		take = min(n, RUN_MAX_PAGES - buf->open_pages);
+		buf->open_pages += take;
+		buf->end += take;
+		pfn += take;
+		n -= take;
 	}
-	buf->end += n;
 }
 
 /* Appends a batch of @n pinned pages; there is room for @n runs */
@@ -271,34 +371,29 @@ static void buf_append_pages(struct iopt_run_buf *buf, struct page **batch,
 	}
 }
 
-/* Gives back what the chunks hold beyond the runs */
-static void buf_trim(struct iopt_run_buf *buf)
+/*
+ * Ends the building of @buf: closes its open run and gives back what the
+ * chunks hold beyond the runs. Failing to shrink the last chunk only
+ * wastes.
+ */
+static void buf_seal(struct iopt_run_buf *buf)
 {
-	unsigned long used = DIV_ROUND_UP(buf->nruns, RUNS_PER_CHUNK);
-	unsigned long in_last = buf->nruns - (used - 1) * RUNS_PER_CHUNK;
-	struct iopt_pfn_run *last;
+	struct iopt_run_chunk *last;
+	u32 *words;
 
-	for (; buf->nchunks > used; buf->nchunks--) {
-		kfree(buf->chunks[buf->nchunks - 1]);
-		buf->chunks[buf->nchunks - 1] = NULL;
-	}
-	if (in_last == RUNS_PER_CHUNK)
+	buf_close_run(buf);
+	for (; buf->nalloc > buf->nchunks; buf->nalloc--)
+		kfree(buf->chunks[buf->nalloc - 1].words);
+	last = &buf->chunks[buf->nchunks - 1];
+	if (last->used == RUN_CHUNK_WORDS)
 		return;
-	/* krealloc() keeps the block it has: copy. Failing is only waste */
-	last = kmemdup(buf->chunks[used - 1], in_last * sizeof(*last),
-		       GFP_KERNEL_ACCOUNT);
-	if (!last)
+	/* krealloc() keeps the block it has: copy */
+	words = kmemdup(last->words, last->used * sizeof(u32),
+			GFP_KERNEL_ACCOUNT);
+	if (!words)
 		return;
-	kfree(buf->chunks[used - 1]);
-	buf->chunks[used - 1] = last;
-}
-
-/* The page at @index, which @buf covers */
-static struct page *buf_page(struct iopt_run_buf *buf, unsigned long index)
-{
-	struct iopt_pfn_run *run = buf_run(buf, buf_find_run(buf, index));
-
-	return pfn_to_page(run->pfn + (index - run->index));
+	kfree(last->words);
+	last->words = words;
 }
 
 /* ---- Folio pins of file-backed pages ---- */
@@ -372,20 +467,17 @@ static void pages_unpin_pfns(struct iopt_pages *pages, struct page *page,
 static void buf_unpin(struct iopt_pages *pages, struct iopt_run_buf *buf,
 		      unsigned long first, unsigned long last, bool dirty)
 {
-	unsigned long i = buf_find_run(buf, first);
+	struct run_cursor cur;
 	unsigned long index = first;
 
-	while (index <= last) {
-		struct iopt_pfn_run *run = buf_run(buf, i);
-		unsigned long n = min(last + 1, buf_run_end(buf, i)) - index;
+	cursor_seek(&cur, buf, first);
+	do {
+		unsigned long n = min(last + 1, cur.index + cur.npages) - index;
 
-		pages_unpin_pfns(pages,
-				 pfn_to_page(run->pfn + (index - run->index)),
-				 n, dirty);
+		pages_unpin_pfns(pages, cursor_page(&cur, index), n, dirty);
 		index += n;
-		i++;
 		cond_resched();
-	}
+	} while (index <= last && cursor_next(&cur));
 }
 
 /* ---- Pinning ---- */
@@ -517,7 +609,7 @@ static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
 	kfree(batch);
 	if (remote)
 		mmput(pages->mm);
-	buf_trim(buf);
+	buf_seal(buf);
 	seg->buf = buf;
 	seg->node.start = first;
 	seg->node.last = last;
@@ -525,8 +617,10 @@ static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
 	return 0;
 
 err_unpin:
-	if (buf->end != first)
+	if (buf->end != first) {
+		buf_close_run(buf);
 		buf_unpin(pages, buf, first, buf->end - 1, false);
+	}
 err_free:
 	if (buf)
 		buf_put(buf);
@@ -893,21 +987,21 @@ int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
 			interval_tree_iter_first(&pages->segments,
 						 offset >> PAGE_SHIFT,
 						 offset >> PAGE_SHIFT);
-		struct iopt_run_buf *buf =
-			container_of(node, struct iopt_segment, node)->buf;
 		unsigned long seg_end = min(end, (node->last + 1) << PAGE_SHIFT);
-		unsigned long i = buf_find_run(buf, offset >> PAGE_SHIFT);
+		struct run_cursor cur;
 
-		for (; offset != seg_end && !rc; i++) {
-			struct iopt_pfn_run *run = buf_run(buf, i);
-			unsigned long stop = min(seg_end,
-						 buf_run_end(buf, i) << PAGE_SHIFT);
+		cursor_seek(&cur, container_of(node, struct iopt_segment,
+					       node)->buf,
+			    offset >> PAGE_SHIFT);
+		do {
+			unsigned long stop = min(seg_end, (cur.index +
+						 cur.npages) << PAGE_SHIFT);
 
-			rc = fn(offset, PFN_PHYS(run->pfn) + offset -
-					(run->index << PAGE_SHIFT),
+			rc = fn(offset, PFN_PHYS(cur.pfn) + offset -
+					(cur.index << PAGE_SHIFT),
 				stop - offset, arg);
 			offset = stop;
-		}
+		} while (offset != seg_end && !rc && cursor_next(&cur));
 	}
 	mutex_unlock(&pages->mutex);
 	return rc;
@@ -926,15 +1020,19 @@ void iopt_pages_fill(struct iopt_pages *pages, unsigned long index,
 		     unsigned long n, struct page **out)
 {
 	struct interval_tree_node *node = NULL;
-	unsigned long i;
+	struct run_cursor cur;
+	unsigned long at;
 
 	mutex_lock(&pages->mutex);
-	for (i = 0; i != n; i++) {
-		if (!node || index + i > node->last)
-			node = interval_tree_iter_first(&pages->segments,
-							index + i, index + i);
-		out[i] = buf_page(container_of(node, struct iopt_segment,
-					       node)->buf, index + i);
+	for (at = index; at != index + n; at++) {
+		if (!node || at > node->last) {
+			node = interval_tree_iter_first(&pages->segments, at, at);
+			cursor_seek(&cur, container_of(node, struct iopt_segment,
+						       node)->buf, at);
+		} else if (at == cur.index + cur.npages) {
+			cursor_next(&cur);
+		}
+		*out++ = cursor_page(&cur, at);
 	}
 	mutex_unlock(&pages->mutex);
 }
@@ -967,8 +1065,11 @@ static int pages_rw_page(struct iopt_pages *pages, unsigned long index,
 	mutex_lock(&pages->mutex);
 	node = interval_tree_iter_first(&pages->segments, index, index);
 	if (node) {
-		page = buf_page(container_of(node, struct iopt_segment,
-					     node)->buf, index);
+		struct run_cursor cur;
+
+		cursor_seek(&cur, container_of(node, struct iopt_segment,
+					       node)->buf, index);
+		page = cursor_page(&cur, index);
 		if (write)
 			memcpy_to_page(page, off, data, len);
 		else

@@ -716,4 +716,55 @@ TEST_F(map_file, change_process_is_all_or_nothing)
 	EXPECT_EQ(0, in_child(cp_limited_run, &c));
 }
 
+/*
+ * A memfd whose pages were first touched in a scattered order: thousands
+ * of small folios that are mostly not physically contiguous. Each lands in
+ * the domain at its file offset, a copy of a part from the middle finds its
+ * folios, and unmapping the whole leaves exactly that part pinned.
+ */
+TEST(scattered_memfd_reaches_the_domain_folio_by_folio)
+{
+	const size_t len = 24UL << 20;
+	const size_t part_at = 1499 * CPU_PAGE, part_len = 3001 * CPU_PAGE;
+	uint32_t ioas, mock, copy_ioas, copy_mock;
+	uint8_t *va;
+	int fd, mfd;
+
+	SKIP_IF_UPSTREAM_MOCK(return);
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	mfd = memfd_create("iommufd-scattered", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, len));
+	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, va);
+	touch_scattered(va, len, 11);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, mock_domain_add(fd, ioas, 0, &mock));
+	ASSERT_EQ(0, ioas_alloc(fd, &copy_ioas));
+	ASSERT_EQ(0, mock_domain_add(fd, copy_ioas, 0, &copy_mock));
+
+	ASSERT_EQ(0, map_file_fixed(fd, ioas, mfd, 0, len, IOVA));
+	EXPECT_EQ(0, mock_check_map(fd, mock, IOVA, len, va, 0, NULL));
+	EXPECT_EQ(0, check_pins(fd, va, len, 1));
+	ASSERT_EQ(0, ioas_copy_fixed(fd, copy_ioas, IOVA, ioas, IOVA + part_at,
+				     part_len));
+	EXPECT_EQ(0, mock_check_map(fd, copy_mock, IOVA, part_len,
+				    va + part_at, 0, NULL));
+	EXPECT_EQ(0, check_pins(fd, va, len, 1));
+
+	ASSERT_EQ(0, ioas_unmap(fd, ioas, IOVA, len, NULL));
+	EXPECT_EQ(0, check_pins(fd, va, part_at, 0));
+	EXPECT_EQ(0, check_pins(fd, va + part_at, part_len, 1));
+	EXPECT_EQ(0, check_pins(fd, va + part_at + part_len,
+				len - part_at - part_len, 0));
+	EXPECT_EQ(0, mock_check_map(fd, copy_mock, IOVA, part_len,
+				    va + part_at, 0, NULL));
+	ASSERT_EQ(0, ioas_unmap(fd, copy_ioas, IOVA, part_len, NULL));
+	EXPECT_EQ(0, check_pins(fd, va, len, 0));
+	munmap(va, len);
+	close(mfd);
+	ASSERT_EQ(0, close(fd));
+}
+
 TEST_HARNESS_MAIN

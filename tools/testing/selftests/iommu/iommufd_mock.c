@@ -2712,4 +2712,61 @@ TEST(pinning_follows_the_domains_of_the_ioas)
 	munmap(buf, len);
 }
 
+/*
+ * Scattered 4 KiB memory is mostly runs of one page, some thousands of
+ * them over several chunks of the kernel's bookkeeping. Every page must
+ * reach the domain, a copy from the middle must find its place among them,
+ * and dropping the first domain must unpin exactly what the copy does not
+ * hold, splitting what is pinned around it.
+ */
+TEST(scattered_memory_reaches_the_domain_page_by_page)
+{
+	const size_t len = 24UL << 20;
+	const size_t copy_at = 1499 * CPU_PAGE, copy_len = 3001 * CPU_PAGE;
+	uint32_t ioas, copy_ioas, mock, copy_mock;
+	uint8_t *buf;
+	int fd;
+
+	SKIP_IF_UPSTREAM_MOCK(return);
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, madvise(buf, len, MADV_NOHUGEPAGE));
+	touch_scattered(buf, len, 7);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, mock_domain_add(fd, ioas, 0, &mock));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, buf, len, SZ_2M));
+	EXPECT_EQ(0, mock_check_map(fd, mock, SZ_2M, len, buf, 0, NULL));
+	EXPECT_EQ(0, check_pins(fd, buf, len, 1));
+
+	ASSERT_EQ(0, ioas_alloc(fd, &copy_ioas));
+	ASSERT_EQ(0, mock_domain_add(fd, copy_ioas, 0, &copy_mock));
+	ASSERT_EQ(0, ioas_copy_fixed(fd, copy_ioas, SZ_2M, ioas,
+				     SZ_2M + copy_at, copy_len));
+	EXPECT_EQ(0, mock_check_map(fd, copy_mock, SZ_2M, copy_len,
+				    buf + copy_at, 0, NULL));
+
+	/* The copy keeps its part pinned; the rest goes with the domain */
+	ASSERT_EQ(0, object_destroy(fd, mock));
+	EXPECT_EQ(0, check_pins(fd, buf, copy_at, 0));
+	EXPECT_EQ(0, check_pins(fd, buf + copy_at, copy_len, 1));
+	EXPECT_EQ(0, check_pins(fd, buf + copy_at + copy_len,
+				len - copy_at - copy_len, 0));
+	EXPECT_EQ(0, mock_check_map(fd, copy_mock, SZ_2M, copy_len,
+				    buf + copy_at, 0, NULL));
+
+	/* A new domain pins around the copy's pages and maps them all */
+	ASSERT_EQ(0, mock_domain_add(fd, ioas, 0, &mock));
+	EXPECT_EQ(0, mock_check_map(fd, mock, SZ_2M, len, buf, 0, NULL));
+	EXPECT_EQ(0, check_pins(fd, buf, len, 1));
+	ASSERT_EQ(0, ioas_unmap(fd, copy_ioas, SZ_2M, copy_len, NULL));
+	EXPECT_EQ(0, check_pins(fd, buf, len, 1));
+	ASSERT_EQ(0, ioas_unmap(fd, ioas, SZ_2M, len, NULL));
+	EXPECT_EQ(0, check_pins(fd, buf, len, 0));
+	ASSERT_EQ(0, close(fd));
+	munmap(buf, len);
+}
+
 TEST_HARNESS_MAIN

@@ -499,6 +499,39 @@ static inline int mock_domain_add(int fd, uint32_t ioas, uint32_t flags,
 	return rc;
 }
 
+/*
+ * Touches the CPU pages of [va, va + length) in a shuffled order of small
+ * groups (1 to 3 pages, touched in order), so that the memory behind them
+ * is mostly not physically contiguous, with some short runs in between:
+ * the shape that costs the kernel's bookkeeping the most.
+ */
+static inline void touch_scattered(void *va, size_t length, unsigned int seed)
+{
+	size_t npages = length / CPU_PAGE, ngroups = 0, i, g;
+	size_t *start = calloc(npages + 1, sizeof(*start));
+	size_t *order = calloc(npages, sizeof(*order));
+
+	if (!start || !order)
+		abort();
+	srand(seed);
+	for (i = 0; i < npages; i += 1 + rand() % 3)
+		start[ngroups++] = i;
+	start[ngroups] = npages;
+	for (g = 0; g != ngroups; g++)
+		order[g] = g;
+	for (g = ngroups - 1; g > 0; g--) {
+		size_t k = rand() % (g + 1), tmp = order[g];
+
+		order[g] = order[k];
+		order[k] = tmp;
+	}
+	for (g = 0; g != ngroups; g++)
+		for (i = start[order[g]]; i != start[order[g] + 1]; i++)
+			((uint8_t *)va)[i * CPU_PAGE] = (uint8_t)i;
+	free(order);
+	free(start);
+}
+
 /* What MD_CHECK_MAP says about how a checked range was mapped */
 struct map_shape {
 	uint64_t max_pgsize;
