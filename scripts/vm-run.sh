@@ -71,6 +71,8 @@ mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests,mnt}
 cp /bin/busybox "$root/bin/busybox"
 if [ "$mode" = qemu10 ]; then
 	qemu10_payload "$root/opt/qemu10"
+elif [ "$mode" = bench ]; then
+	:	# no tests: the initramfs lives in the RAM bench measures
 elif [ -n "${WB_TESTS:-}" ]; then
 	for t in $WB_TESTS; do
 		cp "$build/user/tests/$t" "$root/tests/"
@@ -81,6 +83,11 @@ fi
 cp "$build"/user/bin/* "$root/bin/" 2>/dev/null || true
 cp "$top/scripts/guest-init.sh" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio"
+
+# bench maps buffers of 1 GiB, one of them reserved as huge pages while
+# the previous one may still be on its way back to the page allocator
+mem=2G
+[ "$mode" = bench ] && mem=4G
 
 machine=q35
 accel=tcg
@@ -99,7 +106,7 @@ rm -f "$console" "$results"
 start=$(date +%s)
 set +e
 timeout --foreground -k 10 "$limit" qemu-system-x86_64 \
-	-M "$machine" -accel "$accel" -cpu max -smp 2 -m 2G \
+	-M "$machine" -accel "$accel" -cpu max -smp 2 -m "$mem" \
 	-device intel-iommu,intremap=on -device edu \
 	-kernel "$kernel" -initrd "$cpio" \
 	-append "$append" \

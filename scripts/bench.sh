@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh [BENCH_OPTIONS...]: tools/iommufd/bench on our kernel (base) and
+# on pristine 6.12 (upstream), in BENCH_ROUNDS (default 2) interleaved
+# rounds: base, upstream, base, upstream. Interleaving spreads whatever
+# else loads the host over both kernels; the rounds' spread says how much
+# that moved the figures. The options go to bench in the guest (a quoted
+# boot parameter, see guest-init.sh), e.g. "-q" for a quick run.
+#
+# Prints one table of both kernels (scripts/bench-table.py) with the goals
+# as PASS/FAIL lines. Exits non-zero only if a run failed: a VM that did
+# not finish or reported a kernel problem, or a bench that failed a row. A
+# missed goal is a result, not a failure.
+set -uo pipefail
+
+top=$(realpath "$(dirname "$0")/..")
+logs="$top/build/logs"
+rounds=${BENCH_ROUNDS:-2}
+status=0
+files=()
+
+cmdline=${WB_CMDLINE:-}
+[ $# -gt 0 ] && cmdline+=" benchargs=\"$*\""
+for round in $(seq 1 "$rounds"); do
+	for kind in base upstream; do
+		tag="${WB_TAG:+$WB_TAG-}r$round"
+		WB_TAG=$tag WB_CMDLINE=$cmdline \
+			"$top/scripts/vm-run.sh" "$kind" bench 1500 || status=1
+		files+=("$kind:$logs/$kind-bench-$tag.results")
+	done
+done
+python3 "$top/scripts/bench-table.py" "${files[@]}" || status=1
+exit $status
