@@ -19,7 +19,9 @@
 #                     ratios and the goals (about 10 minutes under TCG);
 #                     BENCH_ARGS=-q for a quick look (64 MiB, 1k and 10k
 #                     mappings), BENCH_ARGS="-s 256 -t tput" and the like
-#                     for a part, BENCH_ROUNDS=1 for one round
+#                     for a part, BENCH_ROUNDS=1 for one round; under
+#                     TCG times count instructions, BENCH_CLOCK=wall
+#                     for host time
 #   make fuzz         the random-ioctl fuzzer on the debug kernel:
 #                     SEEDS="1 2 3" share TIME seconds (FUZZ_ARGS for more)
 #   make qemu10       QEMU 10 in the base VM as a real VMM: edu passed
@@ -79,10 +81,12 @@ check-upstream72: kernel-upstream72 selftests
 
 BENCH_ARGS ?=
 BENCH_ROUNDS ?= 2
+BENCH_CLOCK ?= icount
 
 # Fails only if a run fails; the goals it prints are results
 bench: kernel kernel-upstream selftests
-	@BENCH_ROUNDS=$(BENCH_ROUNDS) $(SCRIPTS)/bench.sh $(BENCH_ARGS)
+	@BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_CLOCK=$(BENCH_CLOCK) \
+		$(SCRIPTS)/bench.sh $(BENCH_ARGS)
 
 SEEDS ?= 1 2 3 4 5
 TIME ?= 300

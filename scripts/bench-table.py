@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """Set the results of tools/iommufd/bench on two kernels side by side.
 
-Usage: bench-table.py KIND:RESULTS_FILE...
+Usage: bench-table.py CLOCK KIND:RESULTS_FILE...
 
+CLOCK names what the guest's clock measured: "icount" (instructions, 1 ns
+each) or "wall" (host time).
 KIND is "base" (ours) or "upstream" (pristine 6.12); each kernel has one
 file per round (scripts/bench.sh). bench prints one "key=value" line per
 measurement ("tput PATH MEMORY MIB ...", "mem MEMORY MIB ...",
@@ -26,7 +28,7 @@ PATH_NAMES = {"ioas": "IOAS_MAP", "type1": "type1", "fill": "fill",
 
 def parse(path):
     """Rows of one results file: {(section, ...key): {metric: value}}."""
-    rows, errors, rc = {}, [], None
+    rows, errors, rc = {"kernel": ""}, [], None
     try:
         lines = open(path, errors="replace").read().splitlines()
     except FileNotFoundError:
@@ -36,6 +38,9 @@ def parse(path):
         m = re.match(r"^END bench rc=(\d+)", line)
         if m:
             rc = int(m.group(1))
+            continue
+        if line.startswith("kernel "):
+            rows["kernel"] = line[len("kernel "):]
             continue
         if line.startswith("error"):
             errors.append(line)
@@ -83,7 +88,7 @@ class Results:
         for kind in KINDS:
             for rows in self.rounds[kind]:
                 for key in rows:
-                    if key[0] == section and key not in seen:
+                    if key != "kernel" and key[0] == section and key not in seen:
                         seen.append(key)
         return seen
 
@@ -94,8 +99,9 @@ class Results:
     def get(self, kind, key, metric):
         return mean(self.values(kind, key, metric))
 
-    def spread(self, key, metric):
-        s = [spread(self.values(k, key, metric)) for k in KINDS]
+    def spread(self, key, metrics):
+        """The largest spread of the rounds of either kernel."""
+        s = [spread(self.values(k, key, m)) for k in KINDS for m in metrics]
         s = [x for x in s if x is not None]
         return max(s) if s else None
 
@@ -127,21 +133,21 @@ def tput_table(res):
             o = res.get("base", key, metric)
             u = res.get("upstream", key, metric)
             line += f" {fmt(o, 9)} {fmt(u, 9)} {fmt(ratio(o, u), 6, 2)}x |"
-        print(line + " " + pct(res.spread(key, "total")))
+        print(line + " " + pct(res.spread(key, ("map", "unmap", "total"))))
     print("  MAP of fill = MAP without a domain + attach; its UNMAP = "
           "detach + UNMAP. COPY = IOAS_COPY into the domain's IOAS.")
 
 
 def mem_table(res):
     print()
-    print("Kernel memory added by MAP, MiB per GiB mapped: ours / upstream"
-          " (adj: fraction of neighbouring pages physically adjacent)")
+    print("Kernel memory added by MAP, MiB per GiB mapped: ours / upstream")
     metrics = ("slab", "vmalloc", "iommu", "sum", "peak")
-    print(f"{'memory':<9}{'MiB':>5} {'adj':>6} |"
+    print(f"{'memory':<9}{'MiB':>5} {'adj':>6} {'huge':>6} |"
           + "".join(f" {m:^15} |" for m in metrics))
     for key in res.keys("mem"):
         _, mem, mib = key
-        line = f"{mem:<9}{mib:>5} {fmt(res.get('base', key, 'adj'), 6, 3)} |"
+        line = (f"{mem:<9}{mib:>5} {fmt(res.get('base', key, 'adj'), 6, 3)}"
+                f" {fmt(res.get('base', key, 'huge'), 6, 3)} |")
         for metric in metrics:
             o = res.get("base", key, metric)
             u = res.get("upstream", key, metric)
@@ -149,6 +155,8 @@ def mem_table(res):
         print(line)
     print("  slab = SUnreclaim, vmalloc = VmallocUsed, iommu = "
           "nr_iommu_pages; peak: highest sum seen while MAP ran")
+    print("  adj: fraction of neighbouring pages physically adjacent; "
+          "huge: fraction in huge pages (both on our kernel)")
 
 
 SCALE_OPS = (("map", "MAP"), ("unmap", "UNMAP"), ("ranges", "IOVA_RANGES"),
@@ -168,9 +176,11 @@ def scale_table(res):
             o = res.get("base", key, metric)
             u = res.get("upstream", key, metric)
             line += f" {fmt(o, 7, 2)} {fmt(u, 7, 2)} {fmt(ratio(u, o), 5, 2)}x |"
-        print(line + " " + pct(res.spread(key, "map")))
+        print(line + " "
+              + pct(res.spread(key, [m for m, _ in SCALE_OPS])))
     print("  UNMAP one by one; IOVA_RANGES with all N mapped; UNMAP all: "
-          "one call (iova 0, length U64_MAX), per mapping")
+          "one call (iova 0, length U64_MAX), per mapping;")
+    print("  the mappings reuse 64 MiB of shuffled 4 KiB pages")
 
 
 def verdict(name, checks):
@@ -248,10 +258,16 @@ def goals(res):
 
 
 def main():
-    res = Results(sys.argv[1:])
+    clock = sys.argv[1]
+    res = Results(sys.argv[2:])
     n = {k: len(res.rounds[k]) for k in KINDS}
     print(f"bench: ours (base) x{n['base']}, upstream 6.12 x{n['upstream']}"
           " rounds; figures are the mean of the rounds")
+    print("clock: " + ("instructions executed, 1 ns each (QEMU -icount)"
+                       if clock == "icount" else "host wall clock"))
+    for kind in KINDS:
+        for i, rows in enumerate(res.rounds[kind]):
+            print(f"{kind} round {i + 1}: {rows.get('kernel') or '?'}")
     print()
     tput_table(res)
     mem_table(res)

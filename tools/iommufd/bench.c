@@ -27,10 +27,12 @@
  *         the per-CPU batches, and a MAP shorter than one sample is not
  *         seen at all ("samples" says how many it took). Pages a kernel
  *         takes from the page allocator directly are in none of these.
+ *         "huge" is the fraction of the buffer in huge pages.
  *  scale  many small mappings (one 4 KiB page, or 64 KiB, each) into one
- *         IOAS: microseconds per MAP, per UNMAP one by one, per
+ *         IOAS, of 64 MiB of shuffled 4 KiB pages used over and over:
+ *         microseconds per MAP, per UNMAP one by one, per
  *         IOMMU_IOAS_IOVA_RANGES with all mapped, and per mapping of one
- *         UNMAP of everything.
+ *         UNMAP of everything. One pass each.
  * Under emulation absolute times mean little: compare kernels and rows.
  */
 #include <errno.h>
@@ -46,6 +48,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/iommufd.h>
@@ -53,23 +56,24 @@
 
 #include "edu.h"
 
-#define SZ_4K		4096UL
-#define SZ_64K		(64UL << 10)
-#define SZ_2M		(2UL << 20)
-#define SZ_1G		(1UL << 30)
-#define MIB		(1UL << 20)
-#define BENCH_IOVA	(1ULL << 32)	/* inside VT-d's 39-bit aperture */
-#define SCALE_BUF	(64UL << 20)	/* memory the scale mappings reuse */
+#define SZ_4K		0x1000UL
+#define SZ_64K		0x10000UL
+#define MIB		0x100000UL
+#define SZ_2M		0x200000UL
+#define SZ_1G		0x40000000UL
+#define BENCH_IOVA	0x100000000ULL	/* inside VT-d's 39-bit aperture */
+#define SCALE_BUF	(64 * MIB)	/* memory the scale mappings reuse */
 #define RANGES_CALLS	1000
 #define MAX_LIST	8
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define HUGEPAGES	"/proc/sys/vm/nr_hugepages"
 #define STAT_REFRESH	"/proc/sys/vm/stat_refresh"
 
 enum section {
-	SEC_TPUT = 1 << 0,
-	SEC_MEM = 1 << 1,
-	SEC_SCALE = 1 << 2,
+	SEC_TPUT = 0x1,
+	SEC_MEM = 0x2,
+	SEC_SCALE = 0x4,
 };
 
 struct options {
@@ -287,6 +291,22 @@ static int buffer_alloc(struct buffer *buf, enum backing backing, size_t len)
 err_unmap:
 	buffer_free(buf);
 	return rc;
+}
+
+/*
+ * The fraction of @buf backed by huge pages: hugetlbfs by construction,
+ * THPs from AnonHugePages (which counts the whole process; the buffer is
+ * its only memory that may have them).
+ */
+static double buffer_huge(const struct buffer *buf)
+{
+	char text[4096];
+
+	if (buf->backing == BACK_HUGETLB)
+		return 1;
+	if (read_file("/proc/self/smaps_rollup", text, sizeof(text)))
+		return -1;
+	return (double)(field(text, "\nAnonHugePages:") << 10) / buf->len;
 }
 
 /*
@@ -639,7 +659,7 @@ static int bench_tput(const struct buffer *buf, int reps)
 	size_t i;
 	int rc, failed = 0;
 
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(paths); i++) {
 		memset(&t, 0, sizeof(t));
 		rc = paths[i].run(buf, reps, &t);
 		printf("tput %s %s %zu", paths[i].name,
@@ -730,13 +750,14 @@ out:
 		printf(" error=%s\n", strerror(-rc));
 		return 1;
 	}
-	printf(" slab=%.3f vmalloc=%.3f iommu=%.3f sum=%.3f peak=%.3f samples=%d adj=%.4f\n",
+	printf(" slab=%.3f vmalloc=%.3f iommu=%.3f sum=%.3f peak=%.3f",
 	       per_gib(after.slab, before.slab, buf->len),
 	       per_gib(after.vmalloc, before.vmalloc, buf->len),
 	       per_gib(after.iommu, before.iommu, buf->len),
 	       per_gib(counters_sum(&after), counters_sum(&before), buf->len),
-	       per_gib(s.peak, counters_sum(&before), buf->len),
-	       atomic_load(&s.samples) - 1, buffer_adjacency(buf));
+	       per_gib(s.peak, counters_sum(&before), buf->len));
+	printf(" samples=%d adj=%.4f huge=%.4f\n", atomic_load(&s.samples) - 1,
+	       buffer_adjacency(buf), buffer_huge(buf));
 	fflush(stdout);
 	return 0;
 }
@@ -803,14 +824,19 @@ static int bench_scale(const struct options *o)
 	static const size_t sizes[] = { SZ_4K, SZ_64K };
 	struct buffer buf;
 	double us[4];
-	int i, j, rc, failed = 0;
+	int j, rc, failed = 0;
+	size_t i;
 
-	rc = buffer_alloc(&buf, BACK_4K, SCALE_BUF);
+	/*
+	 * Shuffled pages: a 64 KiB mapping is 16 separate IO pages whatever
+	 * the earlier sections left in the page allocator.
+	 */
+	rc = buffer_alloc(&buf, BACK_FRAG, SCALE_BUF);
 	if (rc) {
 		printf("scale error=%s\n", strerror(-rc));
 		return 1;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		for (j = 0; j < o->nr_counts; j++) {
 			rc = scale_run(&buf, sizes[i], o->counts[j], us);
 			printf("scale %zuk %lu", sizes[i] >> 10, o->counts[j]);
@@ -819,8 +845,9 @@ static int bench_scale(const struct options *o)
 				failed = 1;
 				continue;
 			}
-			printf(" map=%.2f unmap=%.2f ranges=%.2f unmap_all=%.3f\n",
-			       us[0], us[1], us[2], us[3]);
+			printf(" map=%.3f unmap=%.3f ranges=%.3f unmap_all=%.3f adj=%.4f\n",
+			       us[0], us[1], us[2], us[3],
+			       buffer_adjacency(&buf));
 			fflush(stdout);
 		}
 	}
@@ -858,7 +885,7 @@ static int parse_sections(const char *arg, unsigned int *sections)
 	return *sections ? 0 : -1;
 }
 
-static void usage(void)
+static void print_help(void)
 {
 	fprintf(stderr,
 		"usage: bench [-q] [-s MiB,...] [-n N,...] [-r REPS] [-t tput,mem,scale]\n"
@@ -914,12 +941,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 int main(int argc, char **argv)
 {
+	struct utsname uts;
 	struct options o;
 	struct buffer buf;
 	int b, i, rc, failed = 0;
 
 	if (parse_options(argc, argv, &o)) {
-		usage();
+		print_help();
 		return 2;
 	}
 	if (edu_find(edu_bdf, sizeof(edu_bdf)) || edu_bind_vfio_pci(edu_bdf)) {
@@ -927,10 +955,8 @@ int main(int argc, char **argv)
 		       strerror(errno));
 		return 1;
 	}
-	printf("info reps=%d sizes_mib=", o.reps);
-	for (i = 0; i < o.nr_sizes; i++)
-		printf("%s%lu", i ? "," : "", o.sizes[i]);
-	printf("\n");
+	if (!uname(&uts))
+		printf("kernel %s %s\n", uts.release, uts.version);
 	fflush(stdout);
 	for (b = 0; b < BACK_COUNT && (o.sections & (SEC_TPUT | SEC_MEM));
 	     b++) {
