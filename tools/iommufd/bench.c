@@ -8,7 +8,7 @@
  * that script rather than a table.
  *
  * Every measurement goes to QEMU's edu device, attached through VFIO to a
- * real VT-d domain. Four sections:
+ * real VT-d domain. Three sections:
  *  tput   MiB/s of mapping and unmapping one buffer of 4 KiB pages, THP,
  *         hugetlbfs or fragmented 4 KiB pages (faulted in a shuffled order,
  *         so that neighbouring pages are rarely physically adjacent; the
@@ -22,12 +22,15 @@
  *  mem    kernel memory that MAP adds, in MiB per GiB mapped: unreclaimable
  *         slab, vmalloc and IOMMU page-table pages (nr_iommu_pages), from
  *         before to after the MAP, with per-CPU counters folded first
- *         (vm.stat_refresh). "peak" is the highest sum a second thread saw
- *         while MAP ran; it samples without folding, so it can be off by
- *         the per-CPU batches, and a MAP shorter than one sample is not
- *         seen at all ("samples" says how many it took). Pages a kernel
- *         takes from the page allocator directly are in none of these.
- *         "huge" is the fraction of the buffer in huge pages.
+ *         (vm.stat_refresh). "peak" is the highest sum from MAP's start
+ *         to just after it returned: a second thread reads the counters
+ *         over and over while MAP runs ("samples" says how often). It
+ *         cannot fold them, which waits for work on every CPU, the MAP's
+ *         too, so its readings may lag by the per-CPU batches, and memory
+ *         held only between two readings is missed: the peak is a lower
+ *         bound. Pages a kernel takes from the page allocator directly are
+ *         in none of these. "huge" is the fraction of the buffer in huge
+ *         pages.
  *  scale  many small mappings (one 4 KiB page, or 64 KiB, each) into one
  *         IOAS, of 64 MiB of shuffled 4 KiB pages used over and over:
  *         microseconds per MAP, per UNMAP one by one, per
@@ -39,7 +42,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -697,7 +699,7 @@ static void *sampler_run(void *arg)
 	struct counters c;
 
 	while (!atomic_load(&s->stop)) {
-		if (read_counters_exact(&c))
+		if (read_counters(&c))
 			break;
 		if (counters_sum(&c) > s->peak)
 			s->peak = counters_sum(&c);
@@ -732,9 +734,6 @@ static int bench_mem(const struct buffer *buf)
 		rc = -pthread_create(&thread, NULL, sampler_run, &s);
 	if (rc)
 		goto out;
-	/* The first sample is taken before MAP starts */
-	while (!atomic_load(&s.samples))
-		sched_yield();
 	rc = ioas_map(fd, ioas, buf->p, buf->len, BENCH_IOVA);
 	atomic_store(&s.stop, true);
 	pthread_join(thread, NULL);
@@ -756,7 +755,7 @@ out:
 	       per_gib(after.iommu, before.iommu, buf->len),
 	       per_gib(counters_sum(&after), counters_sum(&before), buf->len),
 	       per_gib(s.peak, counters_sum(&before), buf->len));
-	printf(" samples=%d adj=%.4f huge=%.4f\n", atomic_load(&s.samples) - 1,
+	printf(" samples=%d adj=%.4f huge=%.4f\n", atomic_load(&s.samples),
 	       buffer_adjacency(buf), buffer_huge(buf));
 	fflush(stdout);
 	return 0;
