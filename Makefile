@@ -16,7 +16,7 @@
 #   make lint         the static checks alone
 #   make bench        tools/iommufd/bench on our kernel and on pristine
 #                     6.12, two interleaved rounds, one table with the
-#                     ratios and the goals (about 10 minutes under TCG);
+#                     ratios and the goals (about 15 minutes under TCG);
 #                     BENCH_ARGS=-q for a quick look (64 MiB, 1k and 10k
 #                     mappings), BENCH_ARGS="-s 256 -t tput" and the like
 #                     for a part, BENCH_ROUNDS=1 for one round; under
