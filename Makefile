@@ -14,7 +14,14 @@
 #   make check-upstream72  the same on pristine 7.2 (Debian sid), the
 #                     reference for the ioctls adopted from after 6.12
 #   make lint         the static checks alone
-#   make bench        the benchmark in the VM
+#   make bench        tools/iommufd/bench on our kernel and on pristine
+#                     6.12, two interleaved rounds, one table with the
+#                     ratios and the goals (about 15 minutes under TCG);
+#                     BENCH_ARGS=-q for a quick look (64 MiB, 1k and 10k
+#                     mappings), BENCH_ARGS="-s 256 -t tput" and the like
+#                     for a part, BENCH_ROUNDS=1 for one round; under
+#                     TCG times count instructions, BENCH_CLOCK=wall
+#                     for host time
 #   make fuzz         the random-ioctl fuzzer on the debug kernel:
 #                     SEEDS="1 2 3" share TIME seconds (FUZZ_ARGS for more)
 #   make qemu10       QEMU 10 in the base VM as a real VMM: edu passed
@@ -72,9 +79,14 @@ check-upstream: kernel-upstream selftests
 check-upstream72: kernel-upstream72 selftests
 	@$(SCRIPTS)/check.sh --no-lint upstream72
 
-bench: kernel selftests
-	@$(SCRIPTS)/vm-run.sh base bench 1200; rc=$$?; \
-		cat build/logs/base-bench.results | grep -v '^WB-DONE'; exit $$rc
+BENCH_ARGS ?=
+BENCH_ROUNDS ?= 2
+BENCH_CLOCK ?= icount
+
+# Fails only if a run fails; the goals it prints are results
+bench: kernel kernel-upstream selftests
+	@BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_CLOCK=$(BENCH_CLOCK) \
+		$(SCRIPTS)/bench.sh $(BENCH_ARGS)
 
 SEEDS ?= 1 2 3 4 5
 TIME ?= 300

@@ -17,7 +17,9 @@
 # Environment: WB_TESTS, names of the selftests to include (default: all);
 # WB_TAG, a suffix that keeps this run's initramfs and logs apart from
 # others running at the same time; WB_CMDLINE, more "key=value" boot
-# parameters for the guest (e.g. "fuzztime=60 fuzzseeds=1,2").
+# parameters for the guest (e.g. "fuzztime=60 fuzzseeds=1,2"); WB_ICOUNT=1,
+# under TCG, a guest clock that counts instructions (QEMU's -icount), for
+# timings that other load on the host does not move.
 #
 # Writes build/logs/KIND-MODE[-TAG].{console,results}. Exits non-zero if the guest
 # did not finish in time or the console shows a kernel report (WARNING, BUG,
@@ -71,6 +73,8 @@ mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests,mnt}
 cp /bin/busybox "$root/bin/busybox"
 if [ "$mode" = qemu10 ]; then
 	qemu10_payload "$root/opt/qemu10"
+elif [ "$mode" = bench ]; then
+	:	# no tests: the initramfs lives in the RAM bench measures
 elif [ -n "${WB_TESTS:-}" ]; then
 	for t in $WB_TESTS; do
 		cp "$build/user/tests/$t" "$root/tests/"
@@ -82,12 +86,22 @@ cp "$build"/user/bin/* "$root/bin/" 2>/dev/null || true
 cp "$top/scripts/guest-init.sh" "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio"
 
+# bench maps buffers of 1 GiB, one of them reserved as huge pages while
+# the previous one may still be on its way back to the page allocator
+mem=2G
+[ "$mode" = bench ] && mem=4G
+
 machine=q35
 accel=tcg
+icount=()
 if "$top/scripts/kvm-usable.sh" "$kernel"; then
 	accel=kvm
 	# Interrupt remapping needs the IOAPIC emulated in QEMU under KVM
 	machine=q35,kernel-irqchip=split
+elif [ -n "${WB_ICOUNT:-}" ]; then
+	# The guest's clock counts executed instructions, 1 ns each: its
+	# timings no longer depend on what else the host runs
+	icount=(-icount shift=0,sleep=off)
 fi
 
 append="console=ttyS0 intel_iommu=on iommu.strict=1 panic=-1 wbmode=$mode"
@@ -99,7 +113,7 @@ rm -f "$console" "$results"
 start=$(date +%s)
 set +e
 timeout --foreground -k 10 "$limit" qemu-system-x86_64 \
-	-M "$machine" -accel "$accel" -cpu max -smp 2 -m 2G \
+	-M "$machine" -accel "$accel" -cpu max -smp 2 -m "$mem" "${icount[@]}" \
 	-device intel-iommu,intremap=on -device edu \
 	-kernel "$kernel" -initrd "$cpio" \
 	-append "$append" \
@@ -130,5 +144,5 @@ if [ -n "$reports" ]; then
 	echo "$reports" | head -20 >&2
 	status=1
 fi
-echo "  VM      $kind/$mode$tag ($accel) ${elapsed}s, console: $console"
+echo "  VM      $kind/$mode$tag ($accel${icount:+, icount}) ${elapsed}s, console: $console"
 exit $status

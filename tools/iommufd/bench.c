@@ -1,24 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bench: how long IOMMU_IOAS_MAP and IOMMU_IOAS_UNMAP take for one large
- * buffer, by kind of backing memory and by what the IOAS feeds.
+ * bench: what mapping memory for a real device through /dev/iommu costs,
+ * in time and in kernel memory, on the kernel it runs on. "make bench"
+ * runs it twice on our kernel and twice on pristine 6.12
+ * (scripts/bench.sh) and scripts/bench-table.py sets the results side by
+ * side, so this program prints one "key=value" line per measurement for
+ * that script rather than a table.
  *
- * Usage: bench [MiB]        (default 256)
- *
- * For 4 KiB pages, THP and hugetlbfs backed buffers it maps and unmaps the
- * whole buffer in one call, several times, and prints the best time of
- * each. "no domain" measures pinning and accounting alone; "mock domain"
- * adds the fan-out into a mock IOMMU domain (which can use 2 MiB and 1 GiB
- * IO pages); "VT-d domain" maps into the real Intel IOMMU domain of QEMU's
- * edu device, bound through VFIO (skipped without it); the "4K IO" rows
- * turn IOMMU_OPTION_HUGE_PAGES off. The memfd buffers (shmem of 4 KiB
- * pages or THPs, and hugetlbfs) are measured twice: mapped by address with
- * IOMMU_IOAS_MAP and by file offset with IOMMU_IOAS_MAP_FILE, where the
- * kernel has it. Under emulation absolute times mean little: compare the
- * rows of one run.
+ * Every measurement goes to QEMU's edu device, attached through VFIO to a
+ * real VT-d domain. Three sections:
+ *  tput   MiB/s of mapping and unmapping one buffer of 4 KiB pages, THP,
+ *         hugetlbfs or fragmented 4 KiB pages (faulted in a shuffled order,
+ *         so that neighbouring pages are rarely physically adjacent; the
+ *         "adj" field of the mem lines says how rarely, from pagemap), by
+ *         four paths: IOMMU_IOAS_MAP/UNMAP into the domain's IOAS; VFIO
+ *         type1 MAP_DMA/UNMAP_DMA with a /dev/iommu file as the group's
+ *         container; MAP into an IOAS without a domain, then attaching the
+ *         device (the fill path; its unmap is detach + UNMAP); and
+ *         IOMMU_IOAS_COPY from such an IOAS into a second one that has the
+ *         domain (unmap: UNMAP of the copy). Best of -r repetitions.
+ *  mem    kernel memory that MAP adds, in MiB per GiB mapped: unreclaimable
+ *         slab, vmalloc and IOMMU page-table pages (nr_iommu_pages), from
+ *         before to after the MAP, with per-CPU counters folded first
+ *         (vm.stat_refresh). "peak" is the highest sum from MAP's start
+ *         to just after it returned: a second thread reads the counters
+ *         over and over while MAP runs ("samples" says how often). It
+ *         cannot fold them, which waits for work on every CPU, the MAP's
+ *         too, so its readings may lag by the per-CPU batches, and memory
+ *         held only between two readings is missed: the peak is a lower
+ *         bound. Pages a kernel takes from the page allocator directly are
+ *         in none of these. "huge" is the fraction of the buffer in huge
+ *         pages.
+ *  scale  many small mappings (one 4 KiB page, or 64 KiB, each) into one
+ *         IOAS, of 64 MiB of shuffled 4 KiB pages used over and over:
+ *         microseconds per MAP, per UNMAP one by one, per
+ *         IOMMU_IOAS_IOVA_RANGES with all mapped, and per mapping of one
+ *         UNMAP of everything. One pass each.
+ * Under emulation absolute times mean little: compare kernels and rows.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,336 +50,932 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/iommufd.h>
+#include <linux/vfio.h>
 
-#include "../../drivers/iommu/iommufd/iommufd_test.h"
 #include "edu.h"
 
-#define SZ_2M	(2UL << 20)
-#define ROUNDS	3
+#define SZ_4K		0x1000UL
+#define SZ_64K		0x10000UL
+#define MIB		0x100000UL
+#define SZ_2M		0x200000UL
+#define SZ_1G		0x40000000UL
+#define BENCH_IOVA	0x100000000ULL	/* inside VT-d's 39-bit aperture */
+#define SCALE_BUF	(64 * MIB)	/* memory the scale mappings reuse */
+#define RANGES_CALLS	1000
+#define MAX_LIST	8
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+#define STAT_REFRESH	"/proc/sys/vm/stat_refresh"
+
+enum section {
+	SEC_TPUT = 0x1,
+	SEC_MEM = 0x2,
+	SEC_SCALE = 0x4,
+};
+
+struct options {
+	unsigned long sizes[MAX_LIST];		/* MiB */
+	int nr_sizes;
+	unsigned long counts[MAX_LIST];		/* scale: mappings */
+	int nr_counts;
+	int reps;
+	unsigned int sections;
+};
 
 enum backing {
 	BACK_4K,
 	BACK_THP,
 	BACK_HUGETLB,
-	BACK_MEMFD_4K,
-	BACK_MEMFD_THP,
-	BACK_MEMFD_HUGETLB,
+	BACK_FRAG,
 	BACK_COUNT,
 };
 
 static const char *const backing_name[] = {
-	[BACK_4K] = "4 KiB pages",
-	[BACK_THP] = "THP (2 MiB)",
-	[BACK_HUGETLB] = "hugetlbfs 2 MiB",
-	[BACK_MEMFD_4K] = "memfd 4 KiB",
-	[BACK_MEMFD_THP] = "memfd THP",
-	[BACK_MEMFD_HUGETLB] = "memfd hugetlb",
+	[BACK_4K] = "4k",
+	[BACK_THP] = "thp",
+	[BACK_HUGETLB] = "hugetlb",
+	[BACK_FRAG] = "4k-frag",
 };
 
-#define SHMEM_THP "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
-
-/* The memfd behind the buffer of a memfd backing, -1 otherwise */
-static int buf_fd = -1;
-
-enum setup {
-	SETUP_NONE,
-	SETUP_MOCK,
-	SETUP_MOCK_SMALL,
-	SETUP_VTD,
-	SETUP_VTD_SMALL,
-	SETUP_COUNT,
+struct buffer {
+	enum backing backing;
+	char *p;		/* the buffer, 2 MiB aligned */
+	size_t len;
+	void *map;		/* what mmap returned, and its length */
+	size_t map_len;
 };
 
-static const char *const setup_name[] = {
-	[SETUP_NONE] = "no domain",
-	[SETUP_MOCK] = "mock domain",
-	[SETUP_MOCK_SMALL] = "mock, 4K IO",
-	[SETUP_VTD] = "VT-d domain",
-	[SETUP_VTD_SMALL] = "VT-d, 4K IO",
+/* Best times of one path over the repetitions, in nanoseconds */
+struct timing {
+	uint64_t map_ns;
+	uint64_t unmap_ns;
 };
 
-/* The edu device behind the VT-d rows; its cdev fd is -1 when unused */
-static struct edu edu = { .fd = -1 };
+/* The counters the mem section reads, in bytes */
+struct counters {
+	uint64_t slab;
+	uint64_t vmalloc;
+	uint64_t iommu;
+};
 
-static bool setup_small(enum setup setup)
-{
-	return setup == SETUP_MOCK_SMALL || setup == SETUP_VTD_SMALL;
-}
+/* PCI address of the edu device, found at start */
+static char edu_bdf[32];
 
-/* Binds edu to the file and attaches it to the IOAS: a real VT-d domain */
-static int vtd_attach(int fd, uint32_t ioas_id)
-{
-	uint32_t devid, pt_id = ioas_id;
-	char bdf[32];
-
-	if (edu_find(bdf, sizeof(bdf)) || edu_bind_vfio_pci(bdf) ||
-	    edu_open(&edu, bdf))
-		return -1;
-	if (edu_bind_iommufd(&edu, fd, &devid) || edu_attach(&edu, &pt_id)) {
-		edu_close(&edu);
-		return -1;
-	}
-	return 0;
-}
-
-static double now_ms(void)
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void sysfs_write(const char *path, const char *val)
+static int write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);
+	ssize_t len = strlen(val);
+	int rc = 0;
 
 	if (fd < 0)
-		return;
-	if (write(fd, val, strlen(val)) < 0)
-		perror(path);
-	close(fd);
-}
-
-/* A memfd of @len bytes, mapped shared and filled */
-static void *alloc_memfd(enum backing backing, size_t len)
-{
-	char *p;
-
-	sysfs_write(SHMEM_THP, backing == BACK_MEMFD_THP ? "always" : "never");
-	buf_fd = memfd_create("bench", backing == BACK_MEMFD_HUGETLB ?
-				       MFD_HUGETLB : 0);
-	if (buf_fd < 0)
-		return NULL;
-	if (ftruncate(buf_fd, len))
-		goto err_close;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf_fd, 0);
-	if (p == MAP_FAILED)
-		goto err_close;
-	memset(p, 1, len);
-	return p;
-
-err_close:
-	close(buf_fd);
-	buf_fd = -1;
-	return NULL;
-}
-
-static void free_buffer(void *buf, size_t len)
-{
-	munmap(buf, len);
-	if (buf_fd >= 0)
-		close(buf_fd);
-	buf_fd = -1;
-	sysfs_write(SHMEM_THP, "never");
-}
-
-static void *alloc_buffer(enum backing backing, size_t len)
-{
-	size_t map_len = len + SZ_2M;
-	char *p;
-
-	if (backing >= BACK_MEMFD_4K)
-		return alloc_memfd(backing, len);
-	if (backing == BACK_HUGETLB) {
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-		if (p == MAP_FAILED)
-			return NULL;
-		memset(p, 1, len);
-		return p;
-	}
-	/* Over-allocate so the buffer can start on a 2 MiB boundary */
-	p = mmap(NULL, map_len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	p = (char *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
-	madvise(p, len, backing == BACK_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	memset(p, 1, len);
-	return p;
-}
-
-static int ioas_setup(int fd, enum setup setup, uint32_t *ioas_id)
-{
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	struct iommu_test_cmd mock = {
-		.size = sizeof(mock),
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
-	};
-	struct iommu_option opt = {
-		.size = sizeof(opt),
-		.option_id = IOMMU_OPTION_HUGE_PAGES,
-		.op = IOMMU_OPTION_OP_SET,
-		.val64 = 0,
-	};
-
-	if (ioctl(fd, IOMMU_IOAS_ALLOC, &alloc))
-		return -1;
-	*ioas_id = alloc.out_ioas_id;
-	if (setup_small(setup)) {
-		opt.object_id = *ioas_id;
-		if (ioctl(fd, IOMMU_OPTION, &opt))
-			return -1;
-	}
-	if (setup == SETUP_VTD || setup == SETUP_VTD_SMALL)
-		return vtd_attach(fd, *ioas_id);
-	if (setup != SETUP_NONE) {
-		mock.id = *ioas_id;
-		if (ioctl(fd, IOMMU_TEST_CMD, &mock))
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * Best map and unmap times over ROUNDS, in milliseconds. With @by_file the
- * buffer is mapped through its memfd (IOMMU_IOAS_MAP_FILE).
- */
-static int measure(enum setup setup, void *buf, size_t len, bool by_file,
-		   double *map_ms, double *unmap_ms)
-{
-	struct iommu_ioas_map map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
-			 IOMMU_IOAS_MAP_FIXED_IOVA,
-		.user_va = (uintptr_t)buf,
-		.length = len,
-		.iova = 1UL << 32,
-	};
-	struct iommu_ioas_map_file map_file = {
-		.size = sizeof(map_file),
-		.flags = map.flags,
-		.fd = buf_fd,
-		.length = len,
-		.iova = map.iova,
-	};
-	struct iommu_ioas_unmap unmap = {
-		.size = sizeof(unmap),
-		.iova = 1UL << 32,
-		.length = len,
-	};
-	int fd, round, rc = -1;
-	double t;
-
-	fd = open("/dev/iommu", O_RDWR);
-	if (fd < 0)
-		return -1;
-	if (ioas_setup(fd, setup, &map.ioas_id))
-		goto out;
-	unmap.ioas_id = map.ioas_id;
-	map_file.ioas_id = map.ioas_id;
-	*map_ms = *unmap_ms = 1e30;
-	for (round = 0; round != ROUNDS; round++) {
-		t = now_ms();
-		if (by_file ? ioctl(fd, IOMMU_IOAS_MAP_FILE, &map_file) :
-			      ioctl(fd, IOMMU_IOAS_MAP, &map))
-			goto out;
-		t = now_ms() - t;
-		if (t < *map_ms)
-			*map_ms = t;
-		t = now_ms();
-		unmap.length = len;
-		if (ioctl(fd, IOMMU_IOAS_UNMAP, &unmap))
-			goto out;
-		t = now_ms() - t;
-		if (t < *unmap_ms)
-			*unmap_ms = t;
-	}
-	rc = 0;
-out:
-	/* The device goes first: its unbind needs the file */
-	edu_close(&edu);
+		return -errno;
+	if (write(fd, val, len) != len)
+		rc = -errno;
 	close(fd);
 	return rc;
 }
 
-static void reserve_hugepages(size_t len)
+/* Reads @path whole into @buf (NUL-terminated) */
+static int read_file(const char *path, char *buf, size_t size)
 {
-	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	int fd = open(path, O_RDONLY);
+	ssize_t len;
 
-	if (!f)
-		return;
-	fprintf(f, "%zu\n", len / SZ_2M + 1);
-	fclose(f);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	return 0;
+}
+
+/* The number after @key in @text, 0 if the key is missing */
+static uint64_t field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+}
+
+static int read_counters(struct counters *c)
+{
+	char buf[8192];
+	int rc;
+
+	rc = read_file("/proc/meminfo", buf, sizeof(buf));
+	if (rc)
+		return rc;
+	c->slab = field(buf, "\nSUnreclaim:") << 10;
+	c->vmalloc = field(buf, "\nVmallocUsed:") << 10;
+	rc = read_file("/proc/vmstat", buf, sizeof(buf));
+	if (rc)
+		return rc;
+	c->iommu = field(buf, "\nnr_iommu_pages ") * SZ_4K;
+	return 0;
+}
+
+/* Folds the per-CPU counter batches into the totals, then reads them */
+static int read_counters_exact(struct counters *c)
+{
+	int rc = write_file(STAT_REFRESH, "1");
+
+	return rc ? rc : read_counters(c);
+}
+
+/* ---- Memory to map ---- */
+
+static int set_hugepages(unsigned long nr)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%lu\n", nr);
+	return write_file(HUGEPAGES, val);
+}
+
+/* A small PRNG with a fixed seed: every run shuffles the same way */
+static uint64_t xorshift(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
 }
 
 /*
- * Measures and prints one row. *map_ref is the map time of the MAP row of
- * the same memory and domain, which a MAP_FILE row compares itself with.
+ * Faults the pages of @p in a random order: the page allocator hands out
+ * physical pages in sequence, so the buffer's neighbours end up apart.
  */
-static int row(enum backing b, enum setup s, void *buf, size_t len,
-	       bool by_file, double *map_ref)
+static int fault_shuffled(char *p, size_t len)
 {
-	const char *ioctl_name = by_file ? "MAP_FILE" : "MAP";
-	double map_ms, unmap_ms;
-	char bdf[32];
+	size_t i, j, nr = len / SZ_4K;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	uint32_t *order, tmp;
 
-	if ((s == SETUP_VTD || s == SETUP_VTD_SMALL) &&
-	    edu_find(bdf, sizeof(bdf))) {
-		printf("%-16s %-12s %-9s (no edu device)\n", backing_name[b],
-		       setup_name[s], ioctl_name);
-		return 0;
+	order = malloc(nr * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		order[i] = i;
+	for (i = nr - 1; i > 0; i--) {
+		j = xorshift(&seed) % (i + 1);
+		tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
 	}
-	if (measure(s, buf, len, by_file, &map_ms, &unmap_ms)) {
-		if (by_file && errno == ENOTTY) {
-			printf("%-16s %-12s %-9s (not in this kernel)\n",
-			       backing_name[b], setup_name[s], ioctl_name);
-			return 0;
-		}
-		printf("%-16s %-12s %-9s failed: %s\n", backing_name[b],
-		       setup_name[s], ioctl_name, strerror(errno));
+	for (i = 0; i < nr; i++)
+		p[(size_t)order[i] * SZ_4K] = 1;
+	free(order);
+	return 0;
+}
+
+static void buffer_free(struct buffer *buf)
+{
+	munmap(buf->map, buf->map_len);
+	if (buf->backing == BACK_HUGETLB)
+		set_hugepages(0);
+}
+
+static int buffer_alloc(struct buffer *buf, enum backing backing, size_t len)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS, rc;
+
+	buf->backing = backing;
+	buf->len = len;
+	buf->map_len = len;
+	if (backing == BACK_HUGETLB) {
+		rc = set_hugepages(len / SZ_2M);
+		if (rc)
+			return rc;
+		flags |= MAP_HUGETLB;
+	} else {
+		/* Room to start on a 2 MiB boundary */
+		buf->map_len += SZ_2M;
+	}
+	buf->map = mmap(NULL, buf->map_len, PROT_READ | PROT_WRITE, flags,
+			-1, 0);
+	if (buf->map == MAP_FAILED) {
+		rc = -errno;
+		if (backing == BACK_HUGETLB)
+			set_hugepages(0);
+		return rc;
+	}
+	buf->p = (char *)(((uintptr_t)buf->map + SZ_2M - 1) & ~(SZ_2M - 1));
+	if (backing != BACK_HUGETLB &&
+	    madvise(buf->p, len, backing == BACK_THP ? MADV_HUGEPAGE :
+						      MADV_NOHUGEPAGE)) {
+		rc = -errno;
+		goto err_unmap;
+	}
+	if (backing == BACK_FRAG) {
+		rc = fault_shuffled(buf->p, len);
+		if (rc)
+			goto err_unmap;
+	} else {
+		memset(buf->p, 1, len);
+	}
+	return 0;
+
+err_unmap:
+	buffer_free(buf);
+	return rc;
+}
+
+/*
+ * The fraction of @buf backed by huge pages: hugetlbfs by construction,
+ * THPs from AnonHugePages (which counts the whole process; the buffer is
+ * its only memory that may have them).
+ */
+static double buffer_huge(const struct buffer *buf)
+{
+	char text[4096];
+
+	if (buf->backing == BACK_HUGETLB)
+		return 1;
+	if (read_file("/proc/self/smaps_rollup", text, sizeof(text)))
+		return -1;
+	return (double)(field(text, "\nAnonHugePages:") << 10) / buf->len;
+}
+
+/*
+ * The fraction of neighbouring pages of @buf that are also neighbours in
+ * physical memory, from /proc/self/pagemap (PFNs need root); -1 if it
+ * cannot be read.
+ */
+static double buffer_adjacency(const struct buffer *buf)
+{
+	size_t i, nr = buf->len / SZ_4K, adjacent = 0;
+	uint64_t *pm, mask = (1ULL << 55) - 1;
+	off_t pos = (uintptr_t)buf->p / SZ_4K * sizeof(*pm);
+	ssize_t want = nr * sizeof(*pm);
+	int fd;
+
+	pm = malloc(want);
+	if (!pm)
+		return -1;
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0 || pread(fd, pm, want, pos) != want ||
+	    !(pm[0] & mask)) {
+		if (fd >= 0)
+			close(fd);
+		free(pm);
 		return -1;
 	}
-	if (!by_file)
-		*map_ref = map_ms;
-	printf("%-16s %-12s %-9s %10.1f %10.1f %12.2f",
-	       backing_name[b], setup_name[s], ioctl_name, map_ms, unmap_ms,
-	       len / (double)(1UL << 30) / (map_ms / 1e3));
-	if (by_file && *map_ref > 0)
-		printf(" %9.2f", map_ms / *map_ref);
-	printf("\n");
+	close(fd);
+	for (i = 1; i < nr; i++)
+		adjacent += (pm[i] & mask) == (pm[i - 1] & mask) + 1;
+	free(pm);
+	return nr > 1 ? (double)adjacent / (nr - 1) : 0;
+}
+
+/* ---- /dev/iommu, the edu device and VFIO ---- */
+
+static int ioas_alloc(int fd, uint32_t *ioas_id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &cmd))
+		return -errno;
+	*ioas_id = cmd.out_ioas_id;
 	return 0;
+}
+
+static int ioas_map(int fd, uint32_t ioas_id, void *va, size_t len,
+		    uint64_t iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			 IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = ioas_id,
+		.user_va = (uintptr_t)va,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
+}
+
+/* iova 0 and length UINT64_MAX unmap everything */
+static int ioas_unmap(int fd, uint32_t ioas_id, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.iova = iova,
+		.length = len,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
+}
+
+static int ioas_copy(int fd, uint32_t dst_id, uint32_t src_id, size_t len)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			 IOMMU_IOAS_MAP_FIXED_IOVA,
+		.dst_ioas_id = dst_id,
+		.src_ioas_id = src_id,
+		.length = len,
+		.dst_iova = BENCH_IOVA,
+		.src_iova = BENCH_IOVA,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_COPY, &cmd) ? -errno : 0;
+}
+
+static int ioas_iova_ranges(int fd, uint32_t ioas_id)
+{
+	struct iommu_iova_range ranges[8];
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.num_iovas = 8,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd) ? -errno : 0;
+}
+
+/* Opens edu's VFIO cdev and binds it to @fd */
+static int edu_connect(struct edu *edu, int fd)
+{
+	uint32_t devid;
+
+	if (edu_open(edu, edu_bdf) || edu_bind_iommufd(edu, fd, &devid))
+		return -errno;
+	return 0;
+}
+
+static int edu_attach_ioas(struct edu *edu, uint32_t ioas_id)
+{
+	uint32_t pt_id = ioas_id;
+
+	return edu_attach(edu, &pt_id) ? -errno : 0;
+}
+
+/* An IOAS of a new /dev/iommu file with edu attached: its VT-d domain */
+static int vtd_ioas_open(struct edu *edu, uint32_t *ioas_id)
+{
+	int fd, rc;
+
+	edu->fd = -1;
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	rc = ioas_alloc(fd, ioas_id);
+	if (!rc)
+		rc = edu_connect(edu, fd);
+	if (!rc)
+		rc = edu_attach_ioas(edu, *ioas_id);
+	if (rc) {
+		edu_close(edu);
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* The device goes first: its unbind needs the file */
+static void vtd_ioas_close(struct edu *edu, int fd)
+{
+	edu_close(edu);
+	close(fd);
+}
+
+/* Opens /dev/vfio/N, the VFIO group of edu */
+static int edu_group_open(void)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
+		 edu_bdf);
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len < 0)
+		return -errno;
+	target[len] = '\0';
+	base = strrchr(target, '/');
+	snprintf(path, sizeof(path), "/dev/vfio/%ld",
+		 strtol(base ? base + 1 : target, NULL, 10));
+	fd = open(path, O_RDWR);
+	return fd < 0 ? -errno : fd;
+}
+
+static void timing_add(struct timing *t, uint64_t map_ns, uint64_t unmap_ns)
+{
+	if (!t->map_ns || map_ns < t->map_ns)
+		t->map_ns = map_ns;
+	if (!t->unmap_ns || unmap_ns < t->unmap_ns)
+		t->unmap_ns = unmap_ns;
+}
+
+/* ---- tput: the four paths ---- */
+
+/* IOMMU_IOAS_MAP and UNMAP with the domain attached */
+static int path_ioas(const struct buffer *buf, int reps, struct timing *t)
+{
+	struct edu edu;
+	uint32_t ioas;
+	uint64_t t0, t1;
+	int fd, i, rc = 0;
+
+	fd = vtd_ioas_open(&edu, &ioas);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < reps && !rc; i++) {
+		t0 = now_ns();
+		rc = ioas_map(fd, ioas, buf->p, buf->len, BENCH_IOVA);
+		t1 = now_ns();
+		if (!rc)
+			rc = ioas_unmap(fd, ioas, BENCH_IOVA, buf->len);
+		timing_add(t, t1 - t0, now_ns() - t1);
+	}
+	vtd_ioas_close(&edu, fd);
+	return rc;
+}
+
+static int type1_map(int container, const struct buffer *buf)
+{
+	struct vfio_iommu_type1_dma_map cmd = {
+		.argsz = sizeof(cmd),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)buf->p,
+		.iova = BENCH_IOVA,
+		.size = buf->len,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &cmd) ? -errno : 0;
+}
+
+static int type1_unmap(int container, const struct buffer *buf)
+{
+	struct vfio_iommu_type1_dma_unmap cmd = {
+		.argsz = sizeof(cmd),
+		.iova = BENCH_IOVA,
+		.size = buf->len,
+	};
+
+	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &cmd) ? -errno : 0;
+}
+
+/*
+ * VFIO type1: edu's group gets a /dev/iommu file as its container, and
+ * opening the device through the group attaches it to the file's compat
+ * IOAS, where MAP_DMA maps.
+ */
+static int path_type1(const struct buffer *buf, int reps, struct timing *t)
+{
+	int group, container, dev = -1, i, rc;
+	uint64_t t0, t1;
+
+	group = edu_group_open();
+	if (group < 0)
+		return group;
+	container = open("/dev/iommu", O_RDWR);
+	if (container < 0) {
+		rc = -errno;
+		goto out_group;
+	}
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) ||
+	    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		rc = -errno;
+		goto out_container;
+	}
+	dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, edu_bdf);
+	rc = dev < 0 ? -errno : 0;
+	for (i = 0; i < reps && !rc; i++) {
+		t0 = now_ns();
+		rc = type1_map(container, buf);
+		t1 = now_ns();
+		if (!rc)
+			rc = type1_unmap(container, buf);
+		timing_add(t, t1 - t0, now_ns() - t1);
+	}
+	if (dev >= 0)
+		close(dev);
+out_container:
+	close(container);
+out_group:
+	close(group);
+	return rc;
+}
+
+/*
+ * The fill path: MAP into an IOAS without a domain pins nothing; attaching
+ * the device then pins and maps everything. Undone by detach and UNMAP.
+ */
+static int path_fill(const struct buffer *buf, int reps, struct timing *t)
+{
+	struct edu edu = { .fd = -1 };
+	uint64_t t0, t1;
+	uint32_t ioas = 0;
+	int fd, i, rc;
+
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return -errno;
+	rc = ioas_alloc(fd, &ioas);
+	if (!rc)
+		rc = edu_connect(&edu, fd);
+	for (i = 0; i < reps && !rc; i++) {
+		t0 = now_ns();
+		rc = ioas_map(fd, ioas, buf->p, buf->len, BENCH_IOVA);
+		if (!rc)
+			rc = edu_attach_ioas(&edu, ioas);
+		t1 = now_ns();
+		if (!rc && edu_detach(&edu))
+			rc = -errno;
+		if (!rc)
+			rc = ioas_unmap(fd, ioas, BENCH_IOVA, buf->len);
+		timing_add(t, t1 - t0, now_ns() - t1);
+	}
+	vtd_ioas_close(&edu, fd);
+	return rc;
+}
+
+/*
+ * IOMMU_IOAS_COPY of the buffer, mapped in an IOAS without a domain, into
+ * the IOAS of the domain; undone by UNMAP of the copy.
+ */
+static int path_copy(const struct buffer *buf, int reps, struct timing *t)
+{
+	uint32_t src = 0, dst;
+	struct edu edu;
+	uint64_t t0, t1;
+	int fd, i, rc;
+
+	fd = vtd_ioas_open(&edu, &dst);
+	if (fd < 0)
+		return fd;
+	rc = ioas_alloc(fd, &src);
+	if (!rc)
+		rc = ioas_map(fd, src, buf->p, buf->len, BENCH_IOVA);
+	for (i = 0; i < reps && !rc; i++) {
+		t0 = now_ns();
+		rc = ioas_copy(fd, dst, src, buf->len);
+		t1 = now_ns();
+		if (!rc)
+			rc = ioas_unmap(fd, dst, BENCH_IOVA, buf->len);
+		timing_add(t, t1 - t0, now_ns() - t1);
+	}
+	vtd_ioas_close(&edu, fd);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(const struct buffer *buf, int reps, struct timing *t);
+} paths[] = {
+	{ "ioas", path_ioas },
+	{ "type1", path_type1 },
+	{ "fill", path_fill },
+	{ "copy", path_copy },
+};
+
+static double mib_per_s(size_t len, uint64_t ns)
+{
+	return ns ? (double)len / MIB / (ns / 1e9) : 0;
+}
+
+static int bench_tput(const struct buffer *buf, int reps)
+{
+	struct timing t;
+	size_t i;
+	int rc, failed = 0;
+
+	for (i = 0; i < ARRAY_SIZE(paths); i++) {
+		memset(&t, 0, sizeof(t));
+		rc = paths[i].run(buf, reps, &t);
+		printf("tput %s %s %zu", paths[i].name,
+		       backing_name[buf->backing], buf->len / MIB);
+		if (rc) {
+			printf(" error=%s\n", strerror(-rc));
+			failed = 1;
+			continue;
+		}
+		printf(" map=%.1f unmap=%.1f total=%.1f\n",
+		       mib_per_s(buf->len, t.map_ns),
+		       mib_per_s(buf->len, t.unmap_ns),
+		       mib_per_s(buf->len, t.map_ns + t.unmap_ns));
+	}
+	fflush(stdout);
+	return failed;
+}
+
+/* ---- mem ---- */
+
+struct sampler {
+	atomic_bool stop;
+	atomic_int samples;
+	uint64_t peak;		/* highest slab + vmalloc + iommu seen */
+};
+
+static uint64_t counters_sum(const struct counters *c)
+{
+	return c->slab + c->vmalloc + c->iommu;
+}
+
+static void *sampler_run(void *arg)
+{
+	struct sampler *s = arg;
+	struct counters c;
+
+	while (!atomic_load(&s->stop)) {
+		if (read_counters(&c))
+			break;
+		if (counters_sum(&c) > s->peak)
+			s->peak = counters_sum(&c);
+		atomic_fetch_add(&s->samples, 1);
+	}
+	return NULL;
+}
+
+/* Bytes per GiB mapped, in MiB; signed: a counter may also go down */
+static double per_gib(uint64_t after, uint64_t before, size_t len)
+{
+	return ((double)after - (double)before) / MIB * ((double)SZ_1G / len);
+}
+
+static int bench_mem(const struct buffer *buf)
+{
+	struct counters before, after;
+	struct sampler s = { .peak = 0 };
+	pthread_t thread;
+	struct edu edu;
+	uint32_t ioas;
+	int fd, rc;
+
+	printf("mem %s %zu", backing_name[buf->backing], buf->len / MIB);
+	fd = vtd_ioas_open(&edu, &ioas);
+	if (fd < 0) {
+		printf(" error=%s\n", strerror(-fd));
+		return 1;
+	}
+	rc = read_counters_exact(&before);
+	if (!rc)
+		rc = -pthread_create(&thread, NULL, sampler_run, &s);
+	if (rc)
+		goto out;
+	rc = ioas_map(fd, ioas, buf->p, buf->len, BENCH_IOVA);
+	atomic_store(&s.stop, true);
+	pthread_join(thread, NULL);
+	if (!rc)
+		rc = read_counters_exact(&after);
+	if (counters_sum(&after) > s.peak)
+		s.peak = counters_sum(&after);
+	if (!rc)
+		rc = ioas_unmap(fd, ioas, BENCH_IOVA, buf->len);
+out:
+	vtd_ioas_close(&edu, fd);
+	if (rc) {
+		printf(" error=%s\n", strerror(-rc));
+		return 1;
+	}
+	printf(" slab=%.3f vmalloc=%.3f iommu=%.3f sum=%.3f peak=%.3f",
+	       per_gib(after.slab, before.slab, buf->len),
+	       per_gib(after.vmalloc, before.vmalloc, buf->len),
+	       per_gib(after.iommu, before.iommu, buf->len),
+	       per_gib(counters_sum(&after), counters_sum(&before), buf->len),
+	       per_gib(s.peak, counters_sum(&before), buf->len));
+	printf(" samples=%d adj=%.4f huge=%.4f\n", atomic_load(&s.samples),
+	       buffer_adjacency(buf), buffer_huge(buf));
+	fflush(stdout);
+	return 0;
+}
+
+/* ---- scale ---- */
+
+static double us_per(uint64_t ns, unsigned long nr)
+{
+	return ns / 1e3 / nr;
+}
+
+/* Maps @nr pieces of @size bytes of @buf side by side from BENCH_IOVA */
+static int scale_map_all(int fd, uint32_t ioas, const struct buffer *buf,
+			 size_t size, unsigned long nr)
+{
+	unsigned long i;
+	int rc;
+
+	for (i = 0; i < nr; i++) {
+		rc = ioas_map(fd, ioas, buf->p + i * size % buf->len, size,
+			      BENCH_IOVA + i * size);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int scale_run(const struct buffer *buf, size_t size,
+		     unsigned long nr, double *us)
+{
+	uint64_t t0, t1, t2, t3, t4;
+	struct edu edu;
+	unsigned long i;
+	uint32_t ioas;
+	int fd, rc;
+
+	fd = vtd_ioas_open(&edu, &ioas);
+	if (fd < 0)
+		return fd;
+	t0 = now_ns();
+	rc = scale_map_all(fd, ioas, buf, size, nr);
+	t1 = now_ns();
+	for (i = 0; i < RANGES_CALLS && !rc; i++)
+		rc = ioas_iova_ranges(fd, ioas);
+	t2 = now_ns();
+	for (i = 0; i < nr && !rc; i++)
+		rc = ioas_unmap(fd, ioas, BENCH_IOVA + i * size, size);
+	t3 = now_ns();
+	if (!rc)
+		rc = scale_map_all(fd, ioas, buf, size, nr);
+	t4 = now_ns();
+	if (!rc)
+		rc = ioas_unmap(fd, ioas, 0, UINT64_MAX);
+	us[0] = us_per(t1 - t0, nr);
+	us[1] = us_per(t3 - t2, nr);
+	us[2] = us_per(t2 - t1, RANGES_CALLS);
+	us[3] = us_per(now_ns() - t4, nr);
+	vtd_ioas_close(&edu, fd);
+	return rc;
+}
+
+static int bench_scale(const struct options *o)
+{
+	static const size_t sizes[] = { SZ_4K, SZ_64K };
+	struct buffer buf;
+	double us[4];
+	int j, rc, failed = 0;
+	size_t i;
+
+	/*
+	 * Shuffled pages: a 64 KiB mapping is 16 separate IO pages whatever
+	 * the earlier sections left in the page allocator.
+	 */
+	rc = buffer_alloc(&buf, BACK_FRAG, SCALE_BUF);
+	if (rc) {
+		printf("scale error=%s\n", strerror(-rc));
+		return 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		for (j = 0; j < o->nr_counts; j++) {
+			rc = scale_run(&buf, sizes[i], o->counts[j], us);
+			printf("scale %zuk %lu", sizes[i] >> 10, o->counts[j]);
+			if (rc) {
+				printf(" error=%s\n", strerror(-rc));
+				failed = 1;
+				continue;
+			}
+			printf(" map=%.3f unmap=%.3f ranges=%.3f unmap_all=%.3f adj=%.4f\n",
+			       us[0], us[1], us[2], us[3],
+			       buffer_adjacency(&buf));
+			fflush(stdout);
+		}
+	}
+	buffer_free(&buf);
+	return failed;
+}
+
+/* ---- main ---- */
+
+static int parse_list(const char *arg, unsigned long *list, int *nr)
+{
+	char *end;
+
+	for (*nr = 0; *nr < MAX_LIST; arg = end + 1) {
+		list[(*nr)++] = strtoul(arg, &end, 10);
+		if (end == arg || !list[*nr - 1])
+			return -1;
+		if (!*end)
+			return 0;
+		if (*end != ',')
+			return -1;
+	}
+	return -1;
+}
+
+static int parse_sections(const char *arg, unsigned int *sections)
+{
+	*sections = 0;
+	if (strstr(arg, "tput"))
+		*sections |= SEC_TPUT;
+	if (strstr(arg, "mem"))
+		*sections |= SEC_MEM;
+	if (strstr(arg, "scale"))
+		*sections |= SEC_SCALE;
+	return *sections ? 0 : -1;
+}
+
+static void print_help(void)
+{
+	fprintf(stderr,
+		"usage: bench [-q] [-s MiB,...] [-n N,...] [-r REPS] [-t tput,mem,scale]\n"
+		"  -s  buffer sizes of tput and mem (default 64,256,1024)\n"
+		"  -n  numbers of mappings of scale (default 1000,10000,100000)\n"
+		"  -r  repetitions of each tput row, the best counts (default 5)\n"
+		"  -t  sections to run (default all)\n"
+		"  -q  quick: -s 64 -n 1000,10000 -r 2\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int opt;
+
+	*o = (struct options){
+		.sizes = { 64, 256, 1024 }, .nr_sizes = 3,
+		.counts = { 1000, 10000, 100000 }, .nr_counts = 3,
+		.reps = 5,
+		.sections = SEC_TPUT | SEC_MEM | SEC_SCALE,
+	};
+	while ((opt = getopt(argc, argv, "qs:n:r:t:")) != -1) {
+		switch (opt) {
+		case 'q':
+			o->sizes[0] = 64;
+			o->nr_sizes = 1;
+			o->counts[1] = 10000;
+			o->nr_counts = 2;
+			o->reps = 2;
+			break;
+		case 's':
+			if (parse_list(optarg, o->sizes, &o->nr_sizes))
+				return -1;
+			break;
+		case 'n':
+			if (parse_list(optarg, o->counts, &o->nr_counts))
+				return -1;
+			break;
+		case 'r':
+			o->reps = atoi(optarg);
+			if (o->reps < 1)
+				return -1;
+			break;
+		case 't':
+			if (parse_sections(optarg, &o->sections))
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return optind == argc ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
-	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 0) : 256;
-	size_t len = mib << 20;
-	double map_ref = 0;
-	int b, s;
+	struct utsname uts;
+	struct options o;
+	struct buffer buf;
+	int b, i, rc, failed = 0;
 
-	if (!mib) {
-		fprintf(stderr, "usage: bench [MiB]\n");
+	if (parse_options(argc, argv, &o)) {
+		print_help();
 		return 2;
 	}
-	reserve_hugepages(len);
-	printf("MAP + UNMAP of %zu MiB, best of %d runs\n", mib, ROUNDS);
-	printf("(FILE/MAP: map time of MAP_FILE / map time of MAP, same memory)\n");
-	printf("%-16s %-12s %-9s %10s %10s %12s %9s\n", "memory",
-	       "IOAS feeds", "ioctl", "map ms", "unmap ms", "map GiB/s",
-	       "FILE/MAP");
-	for (b = BACK_4K; b != BACK_COUNT; b++) {
-		void *buf = alloc_buffer(b, len);
-
-		if (!buf) {
-			printf("%-16s (not available: %s)\n", backing_name[b],
-			       strerror(errno));
-			continue;
-		}
-		for (s = SETUP_NONE; s != SETUP_COUNT; s++) {
-			int by_file;
-
-			for (by_file = 0; by_file <= (buf_fd >= 0); by_file++)
-				if (row(b, s, buf, len, by_file, &map_ref)) {
-					free_buffer(buf, len);
-					return 1;
-				}
-		}
-		free_buffer(buf, len);
+	if (edu_find(edu_bdf, sizeof(edu_bdf)) || edu_bind_vfio_pci(edu_bdf)) {
+		printf("error: no edu device for vfio-pci: %s\n",
+		       strerror(errno));
+		return 1;
 	}
-	return 0;
+	if (!uname(&uts))
+		printf("kernel %s %s\n", uts.release, uts.version);
+	fflush(stdout);
+	for (b = 0; b < BACK_COUNT && (o.sections & (SEC_TPUT | SEC_MEM));
+	     b++) {
+		for (i = 0; i < o.nr_sizes; i++) {
+			rc = buffer_alloc(&buf, b, o.sizes[i] * MIB);
+			if (rc) {
+				printf("alloc %s %lu error=%s\n",
+				       backing_name[b], o.sizes[i],
+				       strerror(-rc));
+				failed = 1;
+				continue;
+			}
+			if (o.sections & SEC_TPUT)
+				failed |= bench_tput(&buf, o.reps);
+			if (o.sections & SEC_MEM)
+				failed |= bench_mem(&buf);
+			buffer_free(&buf);
+		}
+	}
+	if (o.sections & SEC_SCALE)
+		failed |= bench_scale(&o);
+	return failed;
 }
