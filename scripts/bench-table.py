@@ -9,14 +9,17 @@ each) or "wall" (host time).
 KIND is "base" (ours) or "upstream" (pristine 6.12); each kernel has one
 file per round (scripts/bench.sh). bench prints one "key=value" line per
 measurement ("tput PATH MEMORY MIB ...", "mem MEMORY MIB ...",
-"scale SIZE COUNT ..."); a figure here is the mean over the rounds of a
-kernel, and "spread" is how far apart its rounds were (max/min - 1, the
-larger of the two kernels'). Ratios are ours over upstream's speed: above
-1 we are faster (for per-operation costs: upstream's time over ours).
+"scale SIZE COUNT ...", "file IOCTL MEMFD MIB ..."); a figure here is the
+mean over the rounds of a kernel, and "spread" is how far apart its rounds
+were (max/min - 1, the larger of the two kernels'). Ratios are ours over
+upstream's speed: above 1 we are faster (for per-operation costs:
+upstream's time over ours). The file table compares MAP_FILE with MAP on
+our kernel alone (pristine 6.12 has no MAP_FILE; its MAP is there for
+reference), as a ratio of times: below 1 MAP_FILE is faster.
 
-Prints the throughput, memory and scale tables, then the goals of issue 13
-as PASS/FAIL lines. Exits 1 only if a run failed (no "END bench rc=0", or a
-row with error=), never for a missed goal.
+Prints the throughput, memory, scale and file tables, then the goals of
+issues 13 and 10 as PASS/FAIL lines. Exits 1 only if a run failed (no
+"END bench rc=0", or a row with error=), never for a missed goal.
 """
 import re
 import sys
@@ -46,7 +49,8 @@ def parse(path):
             errors.append(line)
             continue
         words = line.split()
-        if not words or words[0] not in ("tput", "mem", "scale", "alloc"):
+        if not words or words[0] not in ("tput", "mem", "scale", "file",
+                                         "alloc"):
             continue
         key = tuple(w for w in words if "=" not in w)
         vals = dict(w.split("=", 1) for w in words if "=" in w)
@@ -183,6 +187,83 @@ def scale_table(res):
     print("  the mappings reuse 64 MiB of shuffled 4 KiB pages")
 
 
+def file_sizes(res):
+    """(memfd, MiB) of the file section, in the order bench printed them."""
+    seen = []
+    for key in res.keys("file"):
+        if key[2:] not in seen:
+            seen.append(key[2:])
+    return seen
+
+
+def file_cell(res, kind, key):
+    """MAP and UNMAP MiB/s of one row, or why there are none."""
+    if res.values(kind, key, "absent"):
+        return f"{'absent':>19}"
+    return (f"{fmt(res.get(kind, key, 'map'), 9)} "
+            f"{fmt(res.get(kind, key, 'unmap'), 9)}")
+
+
+FILE_OPS = ("map", "unmap", "total")
+
+
+def file_ratios(res, mem, mib):
+    """Our MAP_FILE's time over our MAP's, of one memfd: map, unmap, total
+    (speeds in MiB/s, so MAP's speed over MAP_FILE's)."""
+    by_addr = ("file", "map", mem, mib)
+    by_file = ("file", "map_file", mem, mib)
+    return [ratio(res.get("base", by_addr, m), res.get("base", by_file, m))
+            for m in FILE_OPS]
+
+
+def file_table(res):
+    print()
+    print("MAP_FILE next to MAP of the same memfd, MiB/s (map, unmap) "
+          "through a VT-d domain;")
+    print("  FILE/MAP: our MAP_FILE's time over our MAP's "
+          "(<1: MAP_FILE is faster); upstream 6.12 has no MAP_FILE")
+    print(f"{'memfd':<10}{'MiB':>5} {'huge':>6} |"
+          + "".join(f" {h:^19} |" for h in ("ours MAP", "ours MAP_FILE"))
+          + f" {'FILE/MAP time':^20} | {'upstream MAP':^19} | spread")
+    for mem, mib in file_sizes(res):
+        by_addr = ("file", "map", mem, mib)
+        by_file = ("file", "map_file", mem, mib)
+        ratios = file_ratios(res, mem, mib)
+        spreads = [x for x in (res.spread(by_addr, ("map", "unmap")),
+                               res.spread(by_file, ("map", "unmap")))
+                   if x is not None]
+        huge = res.get("base", by_addr, "huge")
+        print(f"{mem:<10}{mib:>5} {fmt(huge, 6, 3)}"
+              f" | {file_cell(res, 'base', by_addr)}"
+              f" | {file_cell(res, 'base', by_file)}"
+              f" |{''.join(' ' + fmt(r, 6, 2) for r in ratios)}"
+              f" | {file_cell(res, 'upstream', by_addr)}"
+              f" | {pct(max(spreads) if spreads else None)}")
+    print("  MAP: IOAS_MAP of the memfd's mmap'ed range; MAP_FILE: the same "
+          "range by file offset; huge: fraction in huge pages (ours);")
+    print("  FILE/MAP time of map, unmap and total (map + unmap)")
+
+
+def file_goal(res):
+    """Per memfd: our MAP_FILE + UNMAP take no longer than our MAP + UNMAP
+    at every size."""
+    for mem in dict.fromkeys(m for m, _ in file_sizes(res)):
+        checks = []
+        for _, mib in [k for k in file_sizes(res) if k[0] == mem]:
+            if res.values("base", ("file", "map_file", mem, mib), "absent"):
+                checks.append((float("inf"), False, f"absent at {mib} MiB"))
+                continue
+            r_map, r_unmap, r_total = file_ratios(res, mem, mib)
+            if r_total is not None:
+                checks.append((r_total, r_total <= 1.0,
+                               f"{mib} MiB: time x{r_total:.2f} (map "
+                               f"x{fmt(r_map, 0, 2)}, unmap "
+                               f"x{fmt(r_unmap, 0, 2)})"))
+        checks.sort(reverse=True)
+        verdict(f"MAP_FILE at least as fast as MAP (issue 10): {mem}",
+                [(ok, t) for _, ok, t in checks])
+
+
 def verdict(name, checks):
     """checks: [(ok, text)]; prints the worst case of a goal."""
     if not checks:
@@ -255,6 +336,7 @@ def goals(res):
                 [(ok, t) for _, ok, t in flat])
     verdict(f"per-op cost at {counts[-1] if counts else '-'} no worse "
             "than upstream's", [(ok, t) for _, ok, t in cheap])
+    file_goal(res)
 
 
 def main():
@@ -272,6 +354,7 @@ def main():
     tput_table(res)
     mem_table(res)
     scale_table(res)
+    file_table(res)
     goals(res)
     return 1 if res.failed else 0
 

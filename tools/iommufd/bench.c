@@ -8,7 +8,7 @@
  * that script rather than a table.
  *
  * Every measurement goes to QEMU's edu device, attached through VFIO to a
- * real VT-d domain. Three sections:
+ * real VT-d domain. Four sections:
  *  tput   MiB/s of mapping and unmapping one buffer of 4 KiB pages, THP,
  *         hugetlbfs or fragmented 4 KiB pages (faulted in a shuffled order,
  *         so that neighbouring pages are rarely physically adjacent; the
@@ -36,6 +36,13 @@
  *         microseconds per MAP, per UNMAP one by one, per
  *         IOMMU_IOAS_IOVA_RANGES with all mapped, and per mapping of one
  *         UNMAP of everything. One pass each.
+ *  file   MiB/s of mapping and unmapping a memfd (shmem of 4 KiB pages,
+ *         shmem of THPs, hugetlbfs) into the domain's IOAS two ways, in
+ *         turn: IOMMU_IOAS_MAP of where the memfd is mmap'ed and
+ *         IOMMU_IOAS_MAP_FILE of the same range of the file; UNMAP after
+ *         each. Best of -r repetitions. A kernel without MAP_FILE (6.12
+ *         answers ENOTTY) gets the MAP figures and "absent" for MAP_FILE.
+ *         "huge" is the fraction of the memfd in huge pages.
  * Under emulation absolute times mean little: compare kernels and rows.
  */
 #include <errno.h>
@@ -70,12 +77,14 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+#define SHMEM_THP	"/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 #define STAT_REFRESH	"/proc/sys/vm/stat_refresh"
 
 enum section {
 	SEC_TPUT = 0x1,
 	SEC_MEM = 0x2,
 	SEC_SCALE = 0x4,
+	SEC_FILE = 0x8,
 };
 
 struct options {
@@ -92,6 +101,10 @@ enum backing {
 	BACK_THP,
 	BACK_HUGETLB,
 	BACK_FRAG,
+	BACK_NR_ANON,		/* tput and mem; then the memfds of file */
+	BACK_SHMEM = BACK_NR_ANON,
+	BACK_SHMEM_THP,
+	BACK_MEMFD_HUGETLB,
 	BACK_COUNT,
 };
 
@@ -100,6 +113,9 @@ static const char *const backing_name[] = {
 	[BACK_THP] = "thp",
 	[BACK_HUGETLB] = "hugetlb",
 	[BACK_FRAG] = "4k-frag",
+	[BACK_SHMEM] = "shmem-4k",
+	[BACK_SHMEM_THP] = "shmem-thp",
+	[BACK_MEMFD_HUGETLB] = "hugetlbfs",
 };
 
 struct buffer {
@@ -108,6 +124,7 @@ struct buffer {
 	size_t len;
 	void *map;		/* what mmap returned, and its length */
 	size_t map_len;
+	int fd;			/* the memfd mapped at p, or -1 */
 };
 
 /* Best times of one path over the repetitions, in nanoseconds */
@@ -246,7 +263,10 @@ static int fault_shuffled(char *p, size_t len)
 static void buffer_free(struct buffer *buf)
 {
 	munmap(buf->map, buf->map_len);
-	if (buf->backing == BACK_HUGETLB)
+	if (buf->fd >= 0)
+		close(buf->fd);
+	if (buf->backing == BACK_HUGETLB ||
+	    buf->backing == BACK_MEMFD_HUGETLB)
 		set_hugepages(0);
 }
 
@@ -257,6 +277,7 @@ static int buffer_alloc(struct buffer *buf, enum backing backing, size_t len)
 	buf->backing = backing;
 	buf->len = len;
 	buf->map_len = len;
+	buf->fd = -1;
 	if (backing == BACK_HUGETLB) {
 		rc = set_hugepages(len / SZ_2M);
 		if (rc)
@@ -295,17 +316,94 @@ err_unmap:
 	return rc;
 }
 
+/* The choice in brackets of @path ("always [never] ..."), "" if none */
+static void read_choice(const char *path, char *word, size_t size)
+{
+	char text[256], *start, *end;
+
+	word[0] = '\0';
+	if (read_file(path, text, sizeof(text)))
+		return;
+	start = strchr(text, '[');
+	end = start ? strchr(start, ']') : NULL;
+	if (end) {
+		*end = '\0';
+		snprintf(word, size, "%s", start + 1);
+	}
+}
+
+/*
+ * A memfd of @len bytes, mapped shared at buf->p and filled. shmem asks
+ * shmem_enabled whether to use THPs both when it places the mmap (on a
+ * 2 MiB boundary, where a THP can be mapped whole) and when a touch
+ * allocates a page, so mmap and fill run with "always" for BACK_SHMEM_THP
+ * and "never" for BACK_SHMEM; the setting is put back after them.
+ */
+static int memfd_alloc(struct buffer *buf, enum backing backing, size_t len)
+{
+	unsigned int flags = 0;
+	char was[32] = "";
+	int rc = 0;
+
+	buf->backing = backing;
+	buf->len = len;
+	buf->map_len = len;
+	buf->map = MAP_FAILED;
+	if (backing == BACK_MEMFD_HUGETLB) {
+		rc = set_hugepages(len / SZ_2M);
+		if (rc)
+			return rc;
+		flags = MFD_HUGETLB;
+	} else {
+		read_choice(SHMEM_THP, was, sizeof(was));
+		rc = write_file(SHMEM_THP, backing == BACK_SHMEM_THP ?
+					   "always" : "never");
+	}
+	buf->fd = rc ? -1 : memfd_create("bench", flags);
+	if (!rc && (buf->fd < 0 || ftruncate(buf->fd, len)))
+		rc = -errno;
+	if (!rc)
+		buf->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				buf->fd, 0);
+	if (!rc && buf->map == MAP_FAILED)
+		rc = -errno;
+	if (!rc) {
+		buf->p = buf->map;
+		memset(buf->p, 1, len);
+	}
+	if (was[0])
+		write_file(SHMEM_THP, was);
+	if (rc) {
+		if (buf->map != MAP_FAILED)
+			munmap(buf->map, len);
+		if (buf->fd >= 0)
+			close(buf->fd);
+		if (backing == BACK_MEMFD_HUGETLB)
+			set_hugepages(0);
+	}
+	return rc;
+}
+
 /*
  * The fraction of @buf backed by huge pages: hugetlbfs by construction,
  * THPs from AnonHugePages (which counts the whole process; the buffer is
- * its only memory that may have them).
+ * its only memory that may have them) or for a memfd from ShmemHugePages
+ * (which counts the whole system; the memfd is the only shmem that may
+ * have them).
  */
 static double buffer_huge(const struct buffer *buf)
 {
-	char text[4096];
+	char text[8192];
 
-	if (buf->backing == BACK_HUGETLB)
+	if (buf->backing == BACK_HUGETLB ||
+	    buf->backing == BACK_MEMFD_HUGETLB)
 		return 1;
+	if (buf->fd >= 0) {
+		if (read_file("/proc/meminfo", text, sizeof(text)))
+			return -1;
+		return (double)(field(text, "\nShmemHugePages:") << 10) /
+		       buf->len;
+	}
 	if (read_file("/proc/self/smaps_rollup", text, sizeof(text)))
 		return -1;
 	return (double)(field(text, "\nAnonHugePages:") << 10) / buf->len;
@@ -368,6 +466,23 @@ static int ioas_map(int fd, uint32_t ioas_id, void *va, size_t len,
 	};
 
 	return ioctl(fd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
+}
+
+/* The whole memfd of @buf, from offset 0, at BENCH_IOVA */
+static int ioas_map_file(int fd, uint32_t ioas_id, const struct buffer *buf)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			 IOMMU_IOAS_MAP_FIXED_IOVA,
+		.ioas_id = ioas_id,
+		.fd = buf->fd,
+		.start = 0,
+		.length = buf->len,
+		.iova = BENCH_IOVA,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd) ? -errno : 0;
 }
 
 /* iova 0 and length UINT64_MAX unmap everything */
@@ -655,6 +770,13 @@ static double mib_per_s(size_t len, uint64_t ns)
 	return ns ? (double)len / MIB / (ns / 1e9) : 0;
 }
 
+static void print_rates(size_t len, const struct timing *t)
+{
+	printf(" map=%.1f unmap=%.1f total=%.1f", mib_per_s(len, t->map_ns),
+	       mib_per_s(len, t->unmap_ns),
+	       mib_per_s(len, t->map_ns + t->unmap_ns));
+}
+
 static int bench_tput(const struct buffer *buf, int reps)
 {
 	struct timing t;
@@ -671,10 +793,8 @@ static int bench_tput(const struct buffer *buf, int reps)
 			failed = 1;
 			continue;
 		}
-		printf(" map=%.1f unmap=%.1f total=%.1f\n",
-		       mib_per_s(buf->len, t.map_ns),
-		       mib_per_s(buf->len, t.unmap_ns),
-		       mib_per_s(buf->len, t.map_ns + t.unmap_ns));
+		print_rates(buf->len, &t);
+		printf("\n");
 	}
 	fflush(stdout);
 	return failed;
@@ -854,6 +974,99 @@ static int bench_scale(const struct options *o)
 	return failed;
 }
 
+/* ---- file ---- */
+
+/* What the file section measured of one memfd */
+struct file_result {
+	struct timing map;	/* IOMMU_IOAS_MAP of the mmap'ed memfd */
+	struct timing file;	/* IOMMU_IOAS_MAP_FILE of the memfd */
+	int map_rc;
+	int file_rc;		/* -ENOTTY: the kernel has no MAP_FILE */
+};
+
+/*
+ * MAP of where the memfd is mapped and MAP_FILE of the memfd, in turn so
+ * that both see the same state of the machine, each undone by UNMAP, into
+ * the IOAS of edu's domain.
+ */
+static int file_run(const struct buffer *buf, int reps, struct file_result *r)
+{
+	uint64_t t0, t1;
+	struct edu edu;
+	uint32_t ioas;
+	int fd, i;
+
+	fd = vtd_ioas_open(&edu, &ioas);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < reps && !r->map_rc; i++) {
+		t0 = now_ns();
+		r->map_rc = ioas_map(fd, ioas, buf->p, buf->len, BENCH_IOVA);
+		t1 = now_ns();
+		if (!r->map_rc)
+			r->map_rc = ioas_unmap(fd, ioas, BENCH_IOVA, buf->len);
+		timing_add(&r->map, t1 - t0, now_ns() - t1);
+		if (r->file_rc)
+			continue;
+		t0 = now_ns();
+		r->file_rc = ioas_map_file(fd, ioas, buf);
+		t1 = now_ns();
+		if (r->file_rc)
+			continue;
+		r->file_rc = ioas_unmap(fd, ioas, BENCH_IOVA, buf->len);
+		timing_add(&r->file, t1 - t0, now_ns() - t1);
+	}
+	vtd_ioas_close(&edu, fd);
+	return 0;
+}
+
+static int bench_file(const struct options *o)
+{
+	struct file_result r;
+	struct buffer buf;
+	int b, i, rc, failed = 0;
+	double huge;
+
+	for (b = BACK_NR_ANON; b < BACK_COUNT; b++) {
+		for (i = 0; i < o->nr_sizes; i++) {
+			rc = memfd_alloc(&buf, b, o->sizes[i] * MIB);
+			if (rc) {
+				printf("alloc %s %lu error=%s\n",
+				       backing_name[b], o->sizes[i],
+				       strerror(-rc));
+				failed = 1;
+				continue;
+			}
+			huge = buffer_huge(&buf);
+			memset(&r, 0, sizeof(r));
+			rc = file_run(&buf, o->reps, &r);
+			if (rc) {
+				r.map_rc = rc;
+				r.file_rc = rc;
+			}
+			printf("file map %s %lu", backing_name[b], o->sizes[i]);
+			if (r.map_rc)
+				printf(" error=%s", strerror(-r.map_rc));
+			else
+				print_rates(buf.len, &r.map);
+			printf(" huge=%.4f\n", huge);
+			printf("file map_file %s %lu", backing_name[b],
+			       o->sizes[i]);
+			if (r.file_rc == -ENOTTY)
+				printf(" absent=1");
+			else if (r.file_rc)
+				printf(" error=%s", strerror(-r.file_rc));
+			else
+				print_rates(buf.len, &r.file);
+			printf(" huge=%.4f\n", huge);
+			fflush(stdout);
+			failed |= r.map_rc || (r.file_rc && r.file_rc != -ENOTTY);
+			buffer_free(&buf);
+		}
+	}
+	return failed;
+}
+
 /* ---- main ---- */
 
 static int parse_list(const char *arg, unsigned long *list, int *nr)
@@ -881,16 +1094,18 @@ static int parse_sections(const char *arg, unsigned int *sections)
 		*sections |= SEC_MEM;
 	if (strstr(arg, "scale"))
 		*sections |= SEC_SCALE;
+	if (strstr(arg, "file"))
+		*sections |= SEC_FILE;
 	return *sections ? 0 : -1;
 }
 
 static void print_help(void)
 {
 	fprintf(stderr,
-		"usage: bench [-q] [-s MiB,...] [-n N,...] [-r REPS] [-t tput,mem,scale]\n"
-		"  -s  buffer sizes of tput and mem (default 64,256,1024)\n"
+		"usage: bench [-q] [-s MiB,...] [-n N,...] [-r REPS] [-t tput,mem,scale,file]\n"
+		"  -s  buffer sizes of tput, mem and file (default 64,256,1024)\n"
 		"  -n  numbers of mappings of scale (default 1000,10000,100000)\n"
-		"  -r  repetitions of each tput row, the best counts (default 5)\n"
+		"  -r  repetitions of each tput and file row, the best counts (default 5)\n"
 		"  -t  sections to run (default all)\n"
 		"  -q  quick: -s 64 -n 1000,10000 -r 2\n");
 }
@@ -903,7 +1118,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		.sizes = { 64, 256, 1024 }, .nr_sizes = 3,
 		.counts = { 1000, 10000, 100000 }, .nr_counts = 3,
 		.reps = 5,
-		.sections = SEC_TPUT | SEC_MEM | SEC_SCALE,
+		.sections = SEC_TPUT | SEC_MEM | SEC_SCALE | SEC_FILE,
 	};
 	while ((opt = getopt(argc, argv, "qs:n:r:t:")) != -1) {
 		switch (opt) {
@@ -957,7 +1172,7 @@ int main(int argc, char **argv)
 	if (!uname(&uts))
 		printf("kernel %s %s\n", uts.release, uts.version);
 	fflush(stdout);
-	for (b = 0; b < BACK_COUNT && (o.sections & (SEC_TPUT | SEC_MEM));
+	for (b = 0; b < BACK_NR_ANON && (o.sections & (SEC_TPUT | SEC_MEM));
 	     b++) {
 		for (i = 0; i < o.nr_sizes; i++) {
 			rc = buffer_alloc(&buf, b, o.sizes[i] * MIB);
@@ -975,6 +1190,8 @@ int main(int argc, char **argv)
 			buffer_free(&buf);
 		}
 	}
+	if (o.sections & SEC_FILE)
+		failed |= bench_file(&o);
 	if (o.sections & SEC_SCALE)
 		failed |= bench_scale(&o);
 	return failed;
