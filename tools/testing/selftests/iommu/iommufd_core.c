@@ -496,25 +496,25 @@ TEST_F(struct_size, size_past_readable_memory_is_efault)
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 }
 
-FIXTURE(ioas)
+FIXTURE(iova_ranges)
 {
 	int fd;
 	uint32_t ioas_id;
 };
 
-FIXTURE_SETUP(ioas)
+FIXTURE_SETUP(iova_ranges)
 {
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
 }
 
-FIXTURE_TEARDOWN(ioas)
+FIXTURE_TEARDOWN(iova_ranges)
 {
 	close(self->fd);
 }
 
-TEST_F(ioas, empty_ioas_offers_the_whole_space)
+TEST_F(iova_ranges, empty_ioas_offers_the_whole_space)
 {
 	struct iommu_iova_range ranges[2] = {};
 	struct iommu_ioas_iova_ranges cmd = {
@@ -534,7 +534,7 @@ TEST_F(ioas, empty_ioas_offers_the_whole_space)
 	EXPECT_EQ(0, ranges[1].last);
 }
 
-TEST_F(ioas, short_range_array_is_emsgsize_with_count)
+TEST_F(iova_ranges, short_range_array_is_emsgsize_with_count)
 {
 	struct iommu_ioas_iova_ranges cmd = {
 		.size = sizeof(cmd),
@@ -547,7 +547,7 @@ TEST_F(ioas, short_range_array_is_emsgsize_with_count)
 	EXPECT_EQ(1, cmd.out_iova_alignment);
 }
 
-TEST_F(ioas, range_array_pointer_is_checked)
+TEST_F(iova_ranges, range_array_pointer_is_checked)
 {
 	struct iommu_ioas_iova_ranges cmd = {
 		.size = sizeof(cmd),
@@ -559,7 +559,7 @@ TEST_F(ioas, range_array_pointer_is_checked)
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
 }
 
-TEST_F(ioas, iova_ranges_rejects_reserved_and_unknown_ids)
+TEST_F(iova_ranges, iova_ranges_rejects_reserved_and_unknown_ids)
 {
 	struct iommu_ioas_iova_ranges cmd = {
 		.size = sizeof(cmd),
@@ -576,7 +576,7 @@ TEST_F(ioas, iova_ranges_rejects_reserved_and_unknown_ids)
 	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
 }
 
-TEST_F(ioas, destroyed_ioas_is_gone_for_every_ioctl)
+TEST_F(iova_ranges, destroyed_ioas_is_gone_for_every_ioctl)
 {
 	struct iommu_ioas_iova_ranges cmd = {
 		.size = sizeof(cmd),
