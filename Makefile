@@ -56,8 +56,9 @@ kernel-upstream72: deps
 	@$(SCRIPTS)/build-kernel.sh upstream72
 
 # The uAPI headers they compile against come from the base kernel build.
+# "+": build-user.sh runs make on scripts/user.mk, which shares our job slots
 selftests: kernel
-	@$(SCRIPTS)/build-user.sh
+	+@$(SCRIPTS)/build-user.sh
 
 run: kernel selftests
 	@$(SCRIPTS)/vm-run.sh base run 600; rc=$$?; \

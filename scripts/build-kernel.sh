@@ -43,6 +43,10 @@ fi
 echo "  KERNEL  $kind built in $(( $(date +%s) - start )) s"
 
 if [ "$kind" = base ]; then
+	# headers_install rewrites every header. Staged, then copied only
+	# where the content differs, an unchanged header keeps its time and
+	# does not make scripts/user.mk rebuild every user binary.
 	make -s -C "$src" O="$obj" ARCH=x86_64 \
-		INSTALL_HDR_PATH="$build/headers" headers_install
+		INSTALL_HDR_PATH="$build/headers.stage" headers_install
+	rsync -rlc --delete "$build/headers.stage/" "$build/headers/"
 fi

@@ -20,8 +20,12 @@
 # sid-source.sh into linux-upstream72), the reference for the ioctls this
 # project adopts from after 6.12.
 #
-# Each tree is unpacked under a lock of its own, so that parallel make
-# jobs asking for the same tree wait for one unpack instead of racing.
+# Each tree is fetched, unpacked and linked under a lock of its own
+# (BUILD_DIR/TREE.lock), so that parallel make jobs asking for the same
+# tree wait for one unpack instead of racing: under "make -j check" the
+# base and debug kernels, the selftests and lint all ask for the overlay
+# tree. A tree is marked complete (.unpacked) only once unpacked and
+# trimmed, so a killed unpack is redone by the next caller.
 set -euo pipefail
 
 build=$(realpath -m "$1")
@@ -37,7 +41,7 @@ case "$flavour" in
 overlay)	src="$build/linux-$version" ;;
 upstream)	src="$build/linux-upstream-$version" ;;
 upstream72)
-	tarball=$("$top/scripts/sid-source.sh" "$build")
+	tarball=	# fetched under the lock, when it is needed
 	inner=linux-source-7.2
 	version=7.2
 	src="$build/linux-upstream72"
@@ -50,6 +54,8 @@ exec 9>"$src.lock"
 flock 9
 
 if [ ! -e "$src/.unpacked" ]; then
+	[ "$flavour" = upstream72 ] &&
+		tarball=$("$top/scripts/sid-source.sh" "$build")
 	echo "  UNPACK  $inner $version ($flavour)" >&2
 	tmp="$src.unpack.tmp"
 	rm -rf "$src" "$tmp"
@@ -69,13 +75,16 @@ if [ ! -e "$src/.unpacked" ]; then
 fi
 
 if [ "$flavour" = overlay ]; then
-	# The overlay: every path DESIGN.md lists as ours.
+	# The overlay: every path DESIGN.md lists as ours. A link that is
+	# right is left alone: "ln -sfn" removes it before it makes it again,
+	# and a kernel build of another job may be reading through it.
 	for path in drivers/iommu/iommufd \
 		    include/uapi/linux/iommufd.h \
 		    tools/testing/selftests/iommu \
 		    Documentation/userspace-api/iommufd.rst; do
 		[ -e "$top/$path" ] || continue
-		ln -sfn "$top/$path" "$src/$path"
+		[ "$(readlink "$src/$path")" = "$top/$path" ] ||
+			ln -sfn "$top/$path" "$src/$path"
 	done
 fi
 echo "$src"

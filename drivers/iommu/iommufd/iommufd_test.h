@@ -2,7 +2,7 @@
 /*
  * The test-only ioctl of iommufd, IOMMU_TEST_CMD.
  *
- * Shared by the kernel (selftest.c, built only with CONFIG_IOMMUFD_TEST) and
+ * Shared by the kernel (selftest*.c, built only with CONFIG_IOMMUFD_TEST) and
  * the kselftests in tools/testing/selftests/iommu, which include it by its
  * path in the source tree. It is not part of the user ABI: a kernel without
  * CONFIG_IOMMUFD_TEST answers the ioctl with ENOTTY, and the layout may

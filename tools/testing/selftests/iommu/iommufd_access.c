@@ -220,16 +220,7 @@ FIXTURE_VARIANT_ADD(access, mock_domain)
 
 FIXTURE_SETUP(access)
 {
-	struct iommu_test_cmd probe = {};
-
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	if (self->fd < 0)
-		SKIP(return, "no /dev/iommu");
-	if (test_cmd(self->fd, IOMMU_TEST_OP_ACCOUNTING, 0, &probe) &&
-	    errno == ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	if (variant->mock_domain)
 		ASSERT_EQ(0, mock_domain_add(self->fd, self->ioas, 0,
@@ -1391,18 +1382,10 @@ FIXTURE(nth)
 
 FIXTURE_SETUP(nth)
 {
-	struct iommu_test_cmd probe = {};
 	char path[64];
 
-	SKIP_IF_UPSTREAM_MOCK(return);
-
 	self->nth_fd = -1;
-	self->probe_fd = iommufd_open();
-	if (self->probe_fd < 0)
-		SKIP(return, "no /dev/iommu");
-	if (test_cmd(self->probe_fd, IOMMU_TEST_OP_ACCOUNTING, 0, &probe) &&
-	    errno == ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	MOCK_FILE_OPEN(self->probe_fd, return);
 	self->nth_fd = fail_nth_open(path, sizeof(path));
 	if (self->nth_fd < 0)
 		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", path);

@@ -142,23 +142,106 @@ TEST_F(iommufd, bad_user_pointer_is_efault)
 }
 
 /*
- * The extensible-struct rules, for every ioctl this file implements: the
- * struct is placed at the end of a page followed by a guard-free page so
- * that sizes past the kernel's struct are readable.
+ * The extensible-struct rules, for every ioctl of the uAPI: a size below
+ * the first version of the struct is EINVAL; any larger size is accepted
+ * as long as the bytes past the kernel's struct are zero, E2BIG if one is
+ * not; a size that runs past readable memory is EFAULT. Each variant fills
+ * a well-formed request that may be repeated, whose result (success, or
+ * the errno its handler gives a request naming no object) shows that the
+ * size checks let it through; only the size field and the bytes past the
+ * struct vary. No variant needs a device, so all of them run on pristine
+ * 6.12 too, except the two ioctls adopted from after 6.12.
  */
+#define SIZE_SRC_IOVA 0x10000UL
+
+/* What a request may name */
+struct size_env {
+	uint32_t ioas_id;	/* an IOAS, 0 if the variant needs none */
+	uint8_t *mem;		/* a page, mapped at SIZE_SRC_IOVA in it */
+	int memfd;		/* a memfd of one page */
+};
+
+static void fill_nothing(void *cmd, const struct size_env *env)
+{
+}
+
+static void fill_iova_ranges(void *cmd, const struct size_env *env)
+{
+	struct iommu_ioas_iova_ranges *ranges = cmd;
+
+	ranges->ioas_id = env->ioas_id;
+}
+
+static void fill_allow_iovas(void *cmd, const struct size_env *env)
+{
+	struct iommu_ioas_allow_iovas *allow = cmd;
+
+	allow->ioas_id = env->ioas_id;
+}
+
+static void fill_map(void *cmd, const struct size_env *env)
+{
+	struct iommu_ioas_map *map = cmd;
+
+	map->flags = MAP_RW;
+	map->ioas_id = env->ioas_id;
+	map->user_va = (uintptr_t)env->mem;
+	map->length = CPU_PAGE;
+}
+
+static void fill_copy(void *cmd, const struct size_env *env)
+{
+	struct iommu_ioas_copy *copy = cmd;
+
+	copy->flags = MAP_RW;
+	copy->dst_ioas_id = env->ioas_id;
+	copy->src_ioas_id = env->ioas_id;
+	copy->length = CPU_PAGE;
+	copy->src_iova = SIZE_SRC_IOVA;
+}
+
+static void fill_unmap_all(void *cmd, const struct size_env *env)
+{
+	struct iommu_ioas_unmap *unmap = cmd;
+
+	unmap->ioas_id = env->ioas_id;
+	unmap->length = UINT64_MAX;
+}
+
+/* A range and page size it accepts, so that only the HWPT ID is wrong */
+static void fill_dirty_bitmap(void *cmd, const struct size_env *env)
+{
+	struct iommu_hwpt_get_dirty_bitmap *get = cmd;
+
+	get->length = CPU_PAGE;
+	get->page_size = CPU_PAGE;
+}
+
+static void fill_map_file(void *cmd, const struct size_env *env)
+{
+	struct iommu_ioas_map_file *map = cmd;
+
+	map->flags = MAP_RW;
+	map->ioas_id = env->ioas_id;
+	map->fd = env->memfd;
+	map->length = CPU_PAGE;
+}
+
 FIXTURE(struct_size)
 {
 	int fd;
-	uint8_t *buf;
-	uint32_t ioas_id;
+	struct size_env env;
+	uint8_t *cmd;		/* two pages */
 };
 
 FIXTURE_VARIANT(struct_size)
 {
 	unsigned long ioctl_num;
 	uint32_t min_size;	/* offsetofend of the last mandatory field */
-	uint32_t size;		/* sizeof the 6.12 struct */
-	uint32_t id_offset;	/* where an IOAS ID goes, 0 if none */
+	uint32_t size;		/* sizeof the struct */
+	bool ioas;		/* the request names the fixture's IOAS */
+	bool after_612;		/* adopted from a later kernel */
+	void (*fill)(void *cmd, const struct size_env *env);
 	int expect_errno;	/* result of a well-formed call, 0 = success */
 };
 
@@ -167,7 +250,8 @@ FIXTURE_VARIANT_ADD(struct_size, destroy)
 	.ioctl_num = IOMMU_DESTROY,
 	.min_size = 8,
 	.size = sizeof(struct iommu_destroy),
-	.expect_errno = ENOENT,	/* the buffer names ID 0 */
+	.fill = fill_nothing,
+	.expect_errno = ENOENT,	/* of ID 0 */
 };
 
 FIXTURE_VARIANT_ADD(struct_size, ioas_alloc)
@@ -175,6 +259,7 @@ FIXTURE_VARIANT_ADD(struct_size, ioas_alloc)
 	.ioctl_num = IOMMU_IOAS_ALLOC,
 	.min_size = 12,
 	.size = sizeof(struct iommu_ioas_alloc),
+	.fill = fill_nothing,
 };
 
 FIXTURE_VARIANT_ADD(struct_size, ioas_iova_ranges)
@@ -182,16 +267,45 @@ FIXTURE_VARIANT_ADD(struct_size, ioas_iova_ranges)
 	.ioctl_num = IOMMU_IOAS_IOVA_RANGES,
 	.min_size = 32,
 	.size = sizeof(struct iommu_ioas_iova_ranges),
-	.id_offset = 4,
-	.expect_errno = EMSGSIZE,	/* num_iovas is 0 in the buffer */
+	.ioas = true,
+	.fill = fill_iova_ranges,
+	.expect_errno = EMSGSIZE,	/* num_iovas is 0 */
 };
 
-FIXTURE_VARIANT_ADD(struct_size, vfio_ioas)
+FIXTURE_VARIANT_ADD(struct_size, ioas_allow_iovas)
 {
-	.ioctl_num = IOMMU_VFIO_IOAS,
-	.min_size = 12,
-	.size = sizeof(struct iommu_vfio_ioas),
-	.expect_errno = ENODEV,	/* GET with no compat IOAS set */
+	.ioctl_num = IOMMU_IOAS_ALLOW_IOVAS,
+	.min_size = 24,
+	.size = sizeof(struct iommu_ioas_allow_iovas),
+	.ioas = true,
+	.fill = fill_allow_iovas,
+};
+
+FIXTURE_VARIANT_ADD(struct_size, ioas_map)
+{
+	.ioctl_num = IOMMU_IOAS_MAP,
+	.min_size = 40,
+	.size = sizeof(struct iommu_ioas_map),
+	.ioas = true,
+	.fill = fill_map,
+};
+
+FIXTURE_VARIANT_ADD(struct_size, ioas_copy)
+{
+	.ioctl_num = IOMMU_IOAS_COPY,
+	.min_size = 40,
+	.size = sizeof(struct iommu_ioas_copy),
+	.ioas = true,
+	.fill = fill_copy,
+};
+
+FIXTURE_VARIANT_ADD(struct_size, ioas_unmap)
+{
+	.ioctl_num = IOMMU_IOAS_UNMAP,
+	.min_size = 24,
+	.size = sizeof(struct iommu_ioas_unmap),
+	.ioas = true,
+	.fill = fill_unmap_all,
 };
 
 FIXTURE_VARIANT_ADD(struct_size, option)
@@ -199,74 +313,164 @@ FIXTURE_VARIANT_ADD(struct_size, option)
 	.ioctl_num = IOMMU_OPTION,
 	.min_size = 24,
 	.size = sizeof(struct iommu_option),
-	.id_offset = 0,
-	.expect_errno = 0,	/* SET RLIMIT_MODE to 0 on an empty file */
+	.fill = fill_nothing,	/* SET RLIMIT_MODE to 0 on an empty file */
+};
+
+FIXTURE_VARIANT_ADD(struct_size, vfio_ioas)
+{
+	.ioctl_num = IOMMU_VFIO_IOAS,
+	.min_size = 12,
+	.size = sizeof(struct iommu_vfio_ioas),
+	.fill = fill_nothing,
+	.expect_errno = ENODEV,	/* GET with no compat IOAS set */
+};
+
+FIXTURE_VARIANT_ADD(struct_size, hwpt_alloc)
+{
+	.ioctl_num = IOMMU_HWPT_ALLOC,
+	.min_size = 24,
+	.size = sizeof(struct iommu_hwpt_alloc),
+	.fill = fill_nothing,
+	.expect_errno = ENOENT,	/* of device 0 */
+};
+
+FIXTURE_VARIANT_ADD(struct_size, get_hw_info)
+{
+	.ioctl_num = IOMMU_GET_HW_INFO,
+	.min_size = 32,
+	.size = sizeof(struct iommu_hw_info),
+	.fill = fill_nothing,
+	.expect_errno = ENOENT,	/* of device 0 */
+};
+
+FIXTURE_VARIANT_ADD(struct_size, hwpt_set_dirty_tracking)
+{
+	.ioctl_num = IOMMU_HWPT_SET_DIRTY_TRACKING,
+	.min_size = 16,
+	.size = sizeof(struct iommu_hwpt_set_dirty_tracking),
+	.fill = fill_nothing,
+	.expect_errno = ENOENT,	/* of HWPT 0 */
+};
+
+FIXTURE_VARIANT_ADD(struct_size, hwpt_get_dirty_bitmap)
+{
+	.ioctl_num = IOMMU_HWPT_GET_DIRTY_BITMAP,
+	.min_size = 48,
+	.size = sizeof(struct iommu_hwpt_get_dirty_bitmap),
+	.fill = fill_dirty_bitmap,
+	.expect_errno = ENOENT,	/* of HWPT 0 */
+};
+
+FIXTURE_VARIANT_ADD(struct_size, hwpt_invalidate)
+{
+	.ioctl_num = IOMMU_HWPT_INVALIDATE,
+	.min_size = 32,
+	.size = sizeof(struct iommu_hwpt_invalidate),
+	.fill = fill_nothing,
+	.expect_errno = ENOENT,	/* of HWPT 0 */
+};
+
+FIXTURE_VARIANT_ADD(struct_size, fault_queue_alloc)
+{
+	.ioctl_num = IOMMU_FAULT_QUEUE_ALLOC,
+	.min_size = 16,
+	.size = sizeof(struct iommu_fault_alloc),
+	.fill = fill_nothing,
+};
+
+FIXTURE_VARIANT_ADD(struct_size, ioas_map_file)
+{
+	.ioctl_num = IOMMU_IOAS_MAP_FILE,
+	.min_size = 40,
+	.size = sizeof(struct iommu_ioas_map_file),
+	.ioas = true,
+	.after_612 = true,
+	.fill = fill_map_file,
+};
+
+FIXTURE_VARIANT_ADD(struct_size, ioas_change_process)
+{
+	.ioctl_num = IOMMU_IOAS_CHANGE_PROCESS,
+	.min_size = 8,
+	.size = sizeof(struct iommu_ioas_change_process),
+	.after_612 = true,
+	.fill = fill_nothing,	/* nothing is pinned: nothing to move */
 };
 
 FIXTURE_SETUP(struct_size)
 {
-	long page = sysconf(_SC_PAGESIZE);
-
+	if (variant->after_612)
+		SKIP_IF_UPSTREAM_612(return, "no such ioctl");
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	self->buf = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, self->buf);
-	if (variant->id_offset)
-		ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	self->cmd = anon_alloc(2 * CPU_PAGE);
+	ASSERT_NE(NULL, self->cmd);
+	self->env.mem = anon_alloc(CPU_PAGE);
+	ASSERT_NE(NULL, self->env.mem);
+	self->env.memfd = memfd_create("struct_size", 0);
+	ASSERT_LE(0, self->env.memfd);
+	ASSERT_EQ(0, ftruncate(self->env.memfd, CPU_PAGE));
+	/* An object would make the SET of the option variant EBUSY */
+	if (variant->ioas) {
+		ASSERT_EQ(0, ioas_alloc(self->fd, &self->env.ioas_id));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->env.ioas_id,
+					    self->env.mem, CPU_PAGE,
+					    SIZE_SRC_IOVA));
+	}
 }
 
 FIXTURE_TEARDOWN(struct_size)
 {
-	munmap(self->buf, 2 * sysconf(_SC_PAGESIZE));
 	close(self->fd);
+	close(self->env.memfd);
+	munmap(self->env.mem, CPU_PAGE);
+	munmap(self->cmd, 2 * CPU_PAGE);
 }
 
-static int call_with_size(int fd, unsigned long num, uint8_t *buf,
-			  uint32_t size, uint32_t id_offset, uint32_t id)
+/*
+ * Issues the variant's request at @cmd with @size in its size field and,
+ * unless @tail is 0, byte @tail set to 1. The request is filled in first,
+ * so a size cut below a field of it leaves that field out.
+ */
+static int call_sized(int fd, const struct size_env *env, uint8_t *cmd,
+		      unsigned long ioctl_num,
+		      void (*fill)(void *cmd, const struct size_env *env),
+		      uint32_t size, uint32_t tail)
 {
-	memcpy(buf, &size, sizeof(size));
-	if (id_offset)
-		memcpy(buf + id_offset, &id, sizeof(id));
-	return ioctl(fd, num, buf);
+	memset(cmd, 0, 64);
+	fill(cmd, env);
+	memcpy(cmd, &size, sizeof(size));
+	if (tail)
+		cmd[tail] = 1;
+	return ioctl(fd, ioctl_num, cmd);
 }
 
-static void check_result(struct __test_metadata *_metadata, int rc,
-			 int expect_errno)
-{
-	if (expect_errno) {
-		EXPECT_EQ(-1, rc);
-		EXPECT_EQ(expect_errno, errno);
-	} else {
-		EXPECT_EQ(0, rc);
-	}
-}
+#define CALL_SIZED(cmd, size, tail)                                            \
+	call_sized(self->fd, &self->env, cmd, variant->ioctl_num,             \
+		   variant->fill, size, tail)
 
-TEST_F(struct_size, below_minimum_is_einval)
+TEST_F(struct_size, below_the_minimum_is_einval)
 {
 	uint32_t size;
 
-	for (size = 0; size < variant->min_size; size++) {
-		memset(self->buf, 0, 64);
-		EXPECT_ERRNO(EINVAL, call_with_size(self->fd,
-						    variant->ioctl_num,
-						    self->buf, size, 0, 0));
-	}
+	for (size = 0; size != variant->min_size; size++)
+		EXPECT_ERRNO(EINVAL, CALL_SIZED(self->cmd, size, 0));
 }
 
-TEST_F(struct_size, exact_and_zero_extended_sizes_work)
+TEST_F(struct_size, minimum_exact_and_zero_extended_sizes_work)
 {
-	uint32_t sizes[] = { variant->size, variant->size + 8, 4096 };
+	uint32_t sizes[] = { variant->min_size, variant->size,
+			     variant->size + 1, variant->size + 8, CPU_PAGE };
 	unsigned int i;
 
 	for (i = 0; i != ARRAY_SIZE(sizes); i++) {
-		memset(self->buf, 0, 4096 + 64);
+		memset(self->cmd, 0, CPU_PAGE);
 		errno = 0;
-		check_result(_metadata,
-			     call_with_size(self->fd, variant->ioctl_num,
-					    self->buf, sizes[i],
-					    variant->id_offset, self->ioas_id),
-			     variant->expect_errno);
+		if (variant->expect_errno)
+			EXPECT_ERRNO(variant->expect_errno,
+				     CALL_SIZED(self->cmd, sizes[i], 0));
+		else
+			EXPECT_EQ(0, CALL_SIZED(self->cmd, sizes[i], 0));
 	}
 }
 
@@ -274,52 +478,43 @@ TEST_F(struct_size, nonzero_tail_is_e2big)
 {
 	uint32_t tail;
 
-	for (tail = 0; tail != 16; tail++) {
-		memset(self->buf, 0, 64);
-		self->buf[variant->size + tail] = 1;
-		EXPECT_ERRNO(E2BIG, call_with_size(self->fd,
-						   variant->ioctl_num,
-						   self->buf,
-						   variant->size + 16,
-						   variant->id_offset,
-						   self->ioas_id));
-	}
+	for (tail = 0; tail != 16; tail++)
+		EXPECT_ERRNO(E2BIG, CALL_SIZED(self->cmd, variant->size + 16,
+					       variant->size + tail));
+	memset(self->cmd, 0, CPU_PAGE);
+	EXPECT_ERRNO(E2BIG, CALL_SIZED(self->cmd, CPU_PAGE, CPU_PAGE - 1));
 }
 
 TEST_F(struct_size, size_past_readable_memory_is_efault)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	uint8_t *end = self->buf + page;
+	uint8_t *end = self->cmd + CPU_PAGE;
 
-	ASSERT_EQ(0, munmap(end, page));
+	ASSERT_EQ(0, munmap(end, CPU_PAGE));
 	/* The struct fits in the mapped page, its declared tail does not */
-	memset(end - 64, 0, 64);
-	EXPECT_ERRNO(EFAULT, call_with_size(self->fd, variant->ioctl_num,
-					    end - 64, 128, variant->id_offset,
-					    self->ioas_id));
-	ASSERT_EQ(end, mmap(end, page, PROT_READ | PROT_WRITE,
+	EXPECT_ERRNO(EFAULT, CALL_SIZED(end - 64, 128, 0));
+	ASSERT_EQ(end, mmap(end, CPU_PAGE, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 }
 
-FIXTURE(ioas)
+FIXTURE(iova_ranges)
 {
 	int fd;
 	uint32_t ioas_id;
 };
 
-FIXTURE_SETUP(ioas)
+FIXTURE_SETUP(iova_ranges)
 {
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
 }
 
-FIXTURE_TEARDOWN(ioas)
+FIXTURE_TEARDOWN(iova_ranges)
 {
 	close(self->fd);
 }
 
-TEST_F(ioas, empty_ioas_offers_the_whole_space)
+TEST_F(iova_ranges, empty_ioas_offers_the_whole_space)
 {
 	struct iommu_iova_range ranges[2] = {};
 	struct iommu_ioas_iova_ranges cmd = {
@@ -339,7 +534,7 @@ TEST_F(ioas, empty_ioas_offers_the_whole_space)
 	EXPECT_EQ(0, ranges[1].last);
 }
 
-TEST_F(ioas, short_range_array_is_emsgsize_with_count)
+TEST_F(iova_ranges, short_range_array_is_emsgsize_with_count)
 {
 	struct iommu_ioas_iova_ranges cmd = {
 		.size = sizeof(cmd),
@@ -352,7 +547,7 @@ TEST_F(ioas, short_range_array_is_emsgsize_with_count)
 	EXPECT_EQ(1, cmd.out_iova_alignment);
 }
 
-TEST_F(ioas, range_array_pointer_is_checked)
+TEST_F(iova_ranges, range_array_pointer_is_checked)
 {
 	struct iommu_ioas_iova_ranges cmd = {
 		.size = sizeof(cmd),
@@ -364,7 +559,7 @@ TEST_F(ioas, range_array_pointer_is_checked)
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
 }
 
-TEST_F(ioas, iova_ranges_rejects_reserved_and_unknown_ids)
+TEST_F(iova_ranges, iova_ranges_rejects_reserved_and_unknown_ids)
 {
 	struct iommu_ioas_iova_ranges cmd = {
 		.size = sizeof(cmd),
@@ -381,7 +576,7 @@ TEST_F(ioas, iova_ranges_rejects_reserved_and_unknown_ids)
 	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_IOAS_IOVA_RANGES, &cmd));
 }
 
-TEST_F(ioas, destroyed_ioas_is_gone_for_every_ioctl)
+TEST_F(iova_ranges, destroyed_ioas_is_gone_for_every_ioctl)
 {
 	struct iommu_ioas_iova_ranges cmd = {
 		.size = sizeof(cmd),

@@ -155,10 +155,7 @@ FIXTURE(bind)
 
 FIXTURE_SETUP(bind)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 }
 
@@ -402,10 +399,7 @@ FIXTURE_VARIANT_ADD(attach, no_msi_window)
 
 FIXTURE_SETUP(attach)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, variant->kind.flags, &self->dev));
 	self->buf = small_pages_alloc(BUF_SIZE);
@@ -863,10 +857,7 @@ FIXTURE_VARIANT_ADD(hwpt, nest_parent_dirty_tracking)
 
 FIXTURE_SETUP(hwpt)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, variant->dev_flags, &self->dev));
 	self->buf = small_pages_alloc(BUF_SIZE);
@@ -1076,10 +1067,7 @@ FIXTURE(hwpt_bad)
 
 FIXTURE_SETUP(hwpt_bad)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, 0, &self->dev));
 }
@@ -1237,10 +1225,7 @@ FIXTURE(nested)
 
 FIXTURE_SETUP(nested)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, 0, &self->dev));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_NEST_PARENT,
@@ -1543,10 +1528,7 @@ FIXTURE_VARIANT_ADD(replace, dirty_tracking)
  */
 FIXTURE_SETUP(replace)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	self->buf = small_pages_alloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->buf);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_a));
@@ -1865,10 +1847,7 @@ FIXTURE(coherency)
 
 FIXTURE_SETUP(coherency)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, 0, &self->plain));
 	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_ENFORCE_COHERENCY,
@@ -2078,10 +2057,7 @@ FIXTURE_VARIANT_ADD(hw_info, every_flag)
 
 FIXTURE_SETUP(hw_info)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, mdev_add(self->fd, variant->dev_flags, &self->dev));
 }
 
@@ -2272,10 +2248,7 @@ FIXTURE(driver_quirks)
 
 FIXTURE_SETUP(driver_quirks)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	self->buf = small_pages_alloc(BUF_SIZE);
 	ASSERT_NE(NULL, self->buf);
@@ -2351,10 +2324,7 @@ FIXTURE(sw_msi)
 
 FIXTURE_SETUP(sw_msi)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_SW_MSI, &self->dev));
 }

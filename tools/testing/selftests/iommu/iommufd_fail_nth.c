@@ -374,19 +374,13 @@ static int env_pay_without_ipc_lock(void)
 static void env_setup(struct __test_metadata *_metadata, struct nth_env *env,
 		      unsigned int pin_batch, enum nth_payer payer)
 {
-	struct charge charge;
 	char path[64];
 
 	memset(env, 0, sizeof(*env));
-	env->probe_fd = -1;
 	env->nth_fd = -1;
 	env->page = sysconf(_SC_PAGESIZE);
 
-	env->probe_fd = iommufd_open();
-	if (env->probe_fd < 0)
-		SKIP(return, "no /dev/iommu");
-	if (charge_read(env->probe_fd, &charge) && errno == ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	MOCK_FILE_OPEN(env->probe_fd, return);
 
 	env->nth_fd = fail_nth_open(path, sizeof(path));
 	if (env->nth_fd < 0)

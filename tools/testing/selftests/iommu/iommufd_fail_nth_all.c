@@ -2247,15 +2247,10 @@ FIXTURE_SETUP(nth_all)
 	struct nth_env *env = &self->env;
 	char path[64];
 
-	SKIP_IF_UPSTREAM_MOCK(return);
-
 	memset(env, 0, sizeof(*env));
 	env->nth_fd = -1;
-	env->probe_fd = iommufd_open();
-	if (env->probe_fd < 0)
-		SKIP(return, "no /dev/iommu");
-	if (charge_read(env->probe_fd, &env->charge0) && errno == ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	MOCK_FILE_OPEN(env->probe_fd, return);
+	ASSERT_EQ(0, charge_read(env->probe_fd, &env->charge0));
 	env->nth_fd = fail_nth_open(path, sizeof(path));
 	if (env->nth_fd < 0)
 		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", path);

@@ -329,9 +329,7 @@ FIXTURE_SETUP(iopf)
 {
 	uint32_t got;
 
-	SKIP_IF_UPSTREAM_MOCK(return);
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
+	MOCK_FILE_OPEN(self->fd, return);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	ASSERT_EQ(0, mdev_add(self->fd, MOCK_DEVICE_IOPF, &self->dev));
 	ASSERT_EQ(0, hwpt_alloc(self->fd, IOMMU_HWPT_ALLOC_NEST_PARENT,

@@ -78,19 +78,6 @@ TEST_F(ioas, map_fixed_then_unmap_returns_length)
 	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, map_rejects_unknown_flags)
-{
-	uint64_t iova = 0;
-	uint32_t bit;
-
-	for (bit = 3; bit != 32; bit++)
-		EXPECT_ERRNO(EOPNOTSUPP,
-			     ioas_map(self->fd, self->ioas_id,
-				      MAP_RW | (1u << bit), self->buf, CPU_PAGE,
-				      &iova));
-	EXPECT_NOTHING_PINNED();
-}
-
 TEST_F(ioas, map_rejects_nonzero_reserved)
 {
 	struct iommu_ioas_map cmd = {
@@ -105,84 +92,6 @@ TEST_F(ioas, map_rejects_nonzero_reserved)
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
 	cmd.__reserved = 0x80000000;
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, map_needs_read_or_write)
-{
-	uint64_t iova = 0x10000;
-
-	EXPECT_ERRNO(EINVAL, ioas_map(self->fd, self->ioas_id, 0, self->buf,
-				      CPU_PAGE, &iova));
-	EXPECT_ERRNO(EINVAL, ioas_map(self->fd, self->ioas_id,
-				      IOMMU_IOAS_MAP_FIXED_IOVA, self->buf,
-				      CPU_PAGE, &iova));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, map_with_only_one_permission_works)
-{
-	uint64_t iova = 0x10000;
-
-	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
-			      IOMMU_IOAS_MAP_FIXED_IOVA |
-			      IOMMU_IOAS_MAP_READABLE,
-			      self->buf, CPU_PAGE, &iova));
-	EXPECT_EQ(0x10000, iova);
-	iova = 0x20000;
-	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
-			      IOMMU_IOAS_MAP_FIXED_IOVA |
-			      IOMMU_IOAS_MAP_WRITEABLE,
-			      self->buf, CPU_PAGE, &iova));
-	EXPECT_EQ(0x20000, iova);
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, map_zero_length_is_einval)
-{
-	uint64_t iova;
-
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    0, 0x10000));
-	EXPECT_ERRNO(EINVAL, ioas_map_auto(self->fd, self->ioas_id, self->buf,
-					   0, &iova));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, map_unknown_ioas_is_enoent)
-{
-	uint64_t iova;
-
-	EXPECT_ERRNO(ENOENT, ioas_map_fixed(self->fd, 0, self->buf, CPU_PAGE,
-					    0x10000));
-	EXPECT_ERRNO(ENOENT, ioas_map_auto(self->fd, self->ioas_id + 100,
-					   self->buf, CPU_PAGE, &iova));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, map_iova_or_length_of_u64_max_is_eoverflow)
-{
-	uint64_t iova;
-
-	/* Same page offset, so that only the overflow is wrong */
-	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
-					       self->buf + 0xfff, 1,
-					       UINT64_MAX));
-	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
-					       self->buf, UINT64_MAX, 0));
-	EXPECT_ERRNO(EOVERFLOW, ioas_map_auto(self->fd, self->ioas_id,
-					      self->buf, UINT64_MAX, &iova));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, map_fixed_range_wrapping_past_u64_max_is_eoverflow)
-{
-	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
-					       self->buf, 2 * CPU_PAGE,
-					       UINT64_MAX - CPU_PAGE + 1));
-	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
-					       self->buf + CPU_PAGE - 1, 2,
-					       UINT64_MAX));
 	EXPECT_NOTHING_PINNED();
 }
 
@@ -269,36 +178,6 @@ TEST_F(ioas, map_fixed_unaligned_range_ending_at_u64_max)
 	EXPECT_NOTHING_PINNED();
 }
 
-/*
- * With alignment 1 (no domain) nothing ties the IOVA's offset in a page to
- * the user VA's; a domain raises the alignment, and then both must fit it
- * (iommufd_mock.c tests that).
- */
-TEST_F(ioas, map_iova_page_offset_need_not_match_user_va_without_a_domain)
-{
-	uint64_t len;
-
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x10001));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
-				    CPU_PAGE, 0x20000));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
-				    CPU_PAGE, 0x30801));
-	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x11000));
-	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x20fff));
-	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x30801));
-	EXPECT_NOTHING_PINNED();
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x10000, 0x30000,
-				&len));
-	EXPECT_EQ(3 * CPU_PAGE, len);
-	/* Same offset, different pages: fine, even off any larger alignment */
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x800,
-				    CPU_PAGE, 0x13800));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + 0x123,
-				    5, 0x7123));
-	EXPECT_NOTHING_PINNED();
-}
-
 TEST_F(ioas, map_charges_every_page_the_range_touches)
 {
 	/* 0x1002 bytes from offset 0xfff: three pages */
@@ -308,30 +187,6 @@ TEST_F(ioas, map_charges_every_page_the_range_touches)
 	EXPECT_NOTHING_PINNED();
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20fff, 0x1002,
 				NULL));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, map_fixed_overlapping_a_mapping_is_eexist)
-{
-	uint64_t base = 0x40000;
-
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    4 * CPU_PAGE, base));
-	/* Inside, across the start, across the end, covering it all */
-	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, base + CPU_PAGE));
-	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    2 * CPU_PAGE, base - CPU_PAGE));
-	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    2 * CPU_PAGE, base + 3 * CPU_PAGE));
-	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    8 * CPU_PAGE, base - 2 * CPU_PAGE));
-	/* Down to single bytes: the first and the last byte of the mapping */
-	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf + 0xfff, 2, base - 1));
-	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf + 0xfff, 1,
-					    base + 4 * CPU_PAGE - 1));
 	EXPECT_NOTHING_PINNED();
 }
 
@@ -443,25 +298,6 @@ TEST_F(ioas, map_auto_in_empty_ioas_never_takes_iova_zero)
 	EXPECT_NOTHING_PINNED();
 }
 
-/*
- * The user address's page offset is ORed into the aligned start of the
- * hole: with an odd user address the alignment is 1 byte, so a hole that
- * starts on a page boundary gives an IOVA with that same page offset.
- */
-TEST_F(ioas, map_auto_keeps_the_page_offset_of_user_va)
-{
-	uint64_t iova;
-
-	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0x123,
-				   0x100, &iova));
-	EXPECT_EQ(CPU_PAGE + 0x123, iova);
-	/* Aligned to 4 bytes, searched from 0x1abc on: right after it */
-	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf + 0xabc,
-				   2 * CPU_PAGE, &iova));
-	EXPECT_EQ(CPU_PAGE + 0xabc, iova);
-	EXPECT_NOTHING_PINNED();
-}
-
 TEST_F(ioas, map_auto_takes_the_lowest_free_hole)
 {
 	uint64_t iova;
@@ -566,31 +402,6 @@ TEST_F(ioas, map_auto_of_2m_aligned_buffer_gets_2m_aligned_iova)
 	self->fd = -1;
 	EXPECT_NOTHING_PINNED();
 	munmap(mem, len);
-}
-
-TEST_F(ioas, map_auto_with_no_room_left_is_enospc)
-{
-	struct iommu_iova_range window = {
-		.start = 0x100000,
-		.last = 0x100000 + 4 * CPU_PAGE - 1,
-	};
-	uint64_t iova;
-
-	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &window, 1));
-	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
-					   5 * CPU_PAGE, &iova));
-	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf,
-				   3 * CPU_PAGE, &iova));
-	EXPECT_EQ(window.start, iova);
-	/* One page is left: too little for a page starting at offset 0x800 */
-	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id,
-					   self->buf + 0x800, CPU_PAGE, &iova));
-	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
-				   &iova));
-	EXPECT_EQ(window.start + 3 * CPU_PAGE, iova);
-	EXPECT_ERRNO(ENOSPC, ioas_map_auto(self->fd, self->ioas_id, self->buf,
-					   1, &iova));
-	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, unmap_all_of_an_empty_ioas_returns_zero)
@@ -803,39 +614,6 @@ TEST_F(ioas, copy_shares_the_source_pages_without_a_new_charge)
 	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, copy_rejects_unknown_flags)
-{
-	uint64_t iova = 0x80000;
-	uint32_t bit;
-
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x10000));
-	for (bit = 3; bit != 32; bit++) {
-		/* A 6.12 built with CONFIG_IOMMUFD_TEST gives bit 16 a use */
-		if (bit == 16)
-			continue;
-		EXPECT_ERRNO(EOPNOTSUPP,
-			     ioas_copy(self->fd, MAP_RW | (1u << bit),
-				       self->ioas_id, &iova, self->ioas_id,
-				       0x10000, CPU_PAGE));
-	}
-	EXPECT_FALSE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x80000));
-}
-
-TEST_F(ioas, copy_needs_read_or_write)
-{
-	uint64_t iova = 0x80000;
-
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, 0, self->ioas_id, &iova,
-				       self->ioas_id, 0x10000, CPU_PAGE));
-	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA,
-				       self->ioas_id, &iova, self->ioas_id,
-				       0x10000, CPU_PAGE));
-	EXPECT_NOTHING_PINNED();
-}
-
 /*
  * A MAP or COPY whose result cannot be written back fails with EFAULT but
  * keeps its mapping (6.12 does not take it back: another thread may have
@@ -879,86 +657,6 @@ TEST_F(ioas, map_and_copy_keep_the_mapping_when_the_result_is_unwritable)
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x20000, CPU_PAGE,
 				&unmapped));
 	EXPECT_EQ(CPU_PAGE, unmapped);
-}
-
-TEST_F(ioas, copy_with_only_one_permission_works)
-{
-	uint64_t iova = 0x80000;
-
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x10000));
-	ASSERT_EQ(0, ioas_copy(self->fd,
-			       IOMMU_IOAS_MAP_FIXED_IOVA |
-			       IOMMU_IOAS_MAP_READABLE,
-			       self->ioas_id, &iova, self->ioas_id, 0x10000,
-			       CPU_PAGE));
-	EXPECT_EQ(0x80000, iova);
-	iova = 0x90000;
-	ASSERT_EQ(0, ioas_copy(self->fd,
-			       IOMMU_IOAS_MAP_FIXED_IOVA |
-			       IOMMU_IOAS_MAP_WRITEABLE,
-			       self->ioas_id, &iova, self->ioas_id, 0x10000,
-			       CPU_PAGE));
-	EXPECT_EQ(0x90000, iova);
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, copy_with_unknown_ioas_is_enoent)
-{
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id + 100,
-					     0x80000, self->ioas_id, 0x10000,
-					     CPU_PAGE));
-	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
-					     0, 0x10000, CPU_PAGE));
-	EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, 0, 0x80000, 0, 0x10000,
-					     CPU_PAGE));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, copy_zero_length_is_einval)
-{
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, self->ioas_id, 0x80000,
-					     self->ioas_id, 0x10000, 0));
-}
-
-TEST_F(ioas, copy_of_u64_max_values_is_eoverflow)
-{
-	uint64_t iova = 0;
-
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EOVERFLOW, ioas_copy_fixed(self->fd, self->ioas_id,
-						0x80000, self->ioas_id, 0x10000,
-						UINT64_MAX));
-	EXPECT_ERRNO(EOVERFLOW, ioas_copy_fixed(self->fd, self->ioas_id,
-						0x80fff, self->ioas_id,
-						UINT64_MAX, 1));
-	EXPECT_ERRNO(EOVERFLOW, ioas_copy_fixed(self->fd, self->ioas_id,
-						UINT64_MAX, self->ioas_id,
-						0x10fff, 1));
-	EXPECT_ERRNO(EOVERFLOW, ioas_copy(self->fd, MAP_RW, self->ioas_id,
-					  &iova, self->ioas_id, 0x10000,
-					  UINT64_MAX));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, copy_to_fixed_range_wrapping_past_u64_max_is_eoverflow)
-{
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    2 * CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EOVERFLOW, ioas_copy_fixed(self->fd, self->ioas_id,
-						UINT64_MAX - CPU_PAGE + 1,
-						self->ioas_id, 0x10000,
-						2 * CPU_PAGE));
-	/* Ending exactly at UINT64_MAX is fine */
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, self->ioas_id,
-				     UINT64_MAX - 2 * CPU_PAGE + 1,
-				     self->ioas_id, 0x10000, 2 * CPU_PAGE));
-	EXPECT_NOTHING_PINNED();
 }
 
 TEST_F(ioas, copy_of_an_unmapped_source_is_enoent)
@@ -1128,120 +826,6 @@ TEST_F(ioas, copy_within_one_ioas_works)
 	EXPECT_TRUE(iova_in_use(self->fd, self->ioas_id, self->buf, 0x90000));
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0x90000, 4 * CPU_PAGE,
 				NULL));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, copy_onto_an_existing_mapping_is_eexist)
-{
-	uint32_t dst;
-
-	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    4 * CPU_PAGE, 0x10000));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, dst, self->buf, CPU_PAGE,
-				    0x53000));
-	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, dst, 0x50000,
-					     self->ioas_id, 0x10000,
-					     4 * CPU_PAGE));
-	/* Onto its own source, or overlapping it */
-	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->ioas_id, 0x10000,
-					     self->ioas_id, 0x10000,
-					     4 * CPU_PAGE));
-	EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->ioas_id, 0x12000,
-					     self->ioas_id, 0x10000,
-					     4 * CPU_PAGE));
-	EXPECT_NOTHING_PINNED();
-}
-
-/* As for MAP, alignment 1 ties no IOVA page offset to the memory's */
-TEST_F(ioas, copy_dst_page_offset_need_not_match_the_source_without_a_domain)
-{
-	uint32_t dst;
-
-	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    4 * CPU_PAGE, 0x10000));
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x50800, self->ioas_id,
-				     0x10000, CPU_PAGE));
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x60000, self->ioas_id,
-				     0x10800, CPU_PAGE));
-	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x517ff));
-	EXPECT_TRUE(iova_in_use(self->fd, dst, self->buf, 0x60fff));
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x70800, self->ioas_id,
-				     0x10800, CPU_PAGE));
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, copy_auto_keeps_the_page_offset_of_the_source)
-{
-	uint64_t iova;
-	uint32_t dst;
-
-	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    4 * CPU_PAGE, 0x10000));
-	/* Never IOVA 0: the search starts at one page */
-	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
-				    0x10abc, 0x100));
-	EXPECT_EQ(CPU_PAGE + 0xabc, iova);
-	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
-				    0x11000, CPU_PAGE));
-	EXPECT_EQ(2 * CPU_PAGE, iova);
-	/* In the same IOAS the source is avoided */
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0));
-	ASSERT_EQ(0, ioas_copy_auto(self->fd, self->ioas_id, &iova,
-				    self->ioas_id, 0x10000, 4 * CPU_PAGE));
-	EXPECT_EQ(0, iova & (CPU_PAGE - 1));
-	EXPECT_TRUE(iova + 4 * CPU_PAGE <= 0x10000 || iova >= 0x14000);
-	EXPECT_NE(0, iova);
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, copy_auto_with_no_room_left_is_enospc)
-{
-	struct iommu_iova_range window = {
-		.start = 0x100000,
-		.last = 0x100000 + 2 * CPU_PAGE - 1,
-	};
-	uint64_t iova;
-	uint32_t dst;
-
-	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, ioas_allow_iovas(self->fd, dst, &window, 1));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    4 * CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(ENOSPC, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
-					    0x10000, 4 * CPU_PAGE));
-	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
-				    0x10000, 2 * CPU_PAGE));
-	EXPECT_EQ(window.start, iova);
-	EXPECT_ERRNO(ENOSPC, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
-					    0x10000, 1));
-	EXPECT_NOTHING_PINNED();
-}
-
-/* The allowed ranges steer an automatic COPY; a fixed one ignores them */
-TEST_F(ioas, copy_fixed_outside_the_allowed_ranges_is_accepted)
-{
-	struct iommu_iova_range window = {
-		.start = 0x100000,
-		.last = 0x1fffff,
-	};
-	uint64_t iova;
-	uint32_t dst;
-
-	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, ioas_allow_iovas(self->fd, dst, &window, 1));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    4 * CPU_PAGE, 0x10000));
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x10000, self->ioas_id,
-				     0x10000, 4 * CPU_PAGE));
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x1fe000, self->ioas_id,
-				     0x10000, 4 * CPU_PAGE));
-	ASSERT_EQ(0, ioas_copy_auto(self->fd, dst, &iova, self->ioas_id,
-				    0x10000, 4 * CPU_PAGE));
-	EXPECT_EQ(window.start, iova);
 	EXPECT_NOTHING_PINNED();
 }
 
@@ -1440,32 +1024,6 @@ TEST_F(ioas, allow_iovas_of_zero_ranges_lifts_the_constraint)
 	EXPECT_NOTHING_PINNED();
 }
 
-/* The allowed ranges only steer automatic allocation, as in 6.12 */
-TEST_F(ioas, map_fixed_outside_the_allowed_ranges_is_accepted)
-{
-	struct iommu_iova_range ranges[] = {
-		{ .start = 0x10000, .last = 0x13fff },
-		{ .start = 0x15000, .last = 0x18fff },
-	};
-	uint64_t len;
-
-	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, ranges, 2));
-	/* Below, between, above, across the start edge */
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x14000));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    CPU_PAGE, 0x19000));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    2 * CPU_PAGE, 0xf000));
-	EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    CPU_PAGE, 0x14000));
-	EXPECT_NOTHING_PINNED();
-	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX, &len));
-	EXPECT_EQ(5 * CPU_PAGE, len);
-}
-
 TEST_F(ioas, map_auto_stays_inside_the_allowed_ranges)
 {
 	struct iommu_iova_range ranges[] = {
@@ -1636,48 +1194,6 @@ TEST_F(ioas, huge_pages_off_needs_4k_aligned_mappings)
 	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(ioas, map_with_4k_alignment_rejects_unaligned_iova_and_length)
-{
-	uint64_t iova;
-
-	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas_id, 0));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-					    0x800, 0x10000));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf + 0x800, 0x800, 0x10800));
-	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
-					    self->buf + 0x800, CPU_PAGE,
-					    0x10800));
-	EXPECT_ERRNO(EINVAL, ioas_map_auto(self->fd, self->ioas_id, self->buf,
-					   CPU_PAGE + 1, &iova));
-	EXPECT_ERRNO(EINVAL, ioas_map_auto(self->fd, self->ioas_id,
-					   self->buf + 0x10, CPU_PAGE, &iova));
-	EXPECT_NOTHING_PINNED();
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    2 * CPU_PAGE, 0x10000));
-	ASSERT_EQ(0, ioas_map_auto(self->fd, self->ioas_id, self->buf, CPU_PAGE,
-				   &iova));
-	EXPECT_EQ(0, iova % CPU_PAGE);
-	EXPECT_NOTHING_PINNED();
-}
-
-TEST_F(ioas, copy_with_4k_alignment_rejects_unaligned_ranges)
-{
-	uint32_t dst;
-
-	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
-	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, dst, 0));
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
-				    4 * CPU_PAGE, 0x10000));
-	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x50800,
-					     self->ioas_id, 0x10800, CPU_PAGE));
-	EXPECT_ERRNO(EINVAL, ioas_copy_fixed(self->fd, dst, 0x50000,
-					     self->ioas_id, 0x10000, 0x800));
-	ASSERT_EQ(0, ioas_copy_fixed(self->fd, dst, 0x50000, self->ioas_id,
-				     0x11000, CPU_PAGE));
-	EXPECT_NOTHING_PINNED();
-}
-
 TEST_F(ioas, map_copy_unmap_interleaved_across_two_ioas)
 {
 	uint8_t *a = self->buf, *b = self->buf + 8 * CPU_PAGE;
@@ -1844,173 +1360,336 @@ TEST_F(ioas, closing_one_file_leaves_the_other_charged)
 }
 
 /*
- * The extensible-struct rules for the four data-path ioctls. Each variant
- * fills a well-formed request that succeeds and may be repeated; the test
- * then only varies the size field and the bytes past the struct.
+ * What MAP and COPY share: both place a range of memory at an IOVA of an
+ * IOAS, fixed or chosen by the kernel, with the same flags, the same range
+ * checks and the same IOVA allocator. Each test runs twice: the map
+ * variant places part of the fixture's buffer with IOMMU_IOAS_MAP, the copy
+ * variant places the same part with IOMMU_IOAS_COPY from a mapping of the
+ * whole buffer in a source IOAS of its own (at SRC_BASE, far from every
+ * IOVA used here), so that both fill an empty destination IOAS alike. An
+ * offset into the buffer names the memory, a user VA offset for MAP and a
+ * source IOVA offset for COPY; as the source mapping starts on a page, both
+ * carry the same page offset.
  */
-#define SRC_IOVA 0x10000UL
+#define SRC_BASE 0x10000000UL
 
-static void fill_map(void *cmd, uint32_t ioas, uint8_t *mem)
-{
-	struct iommu_ioas_map *map = cmd;
-
-	map->flags = MAP_RW;
-	map->ioas_id = ioas;
-	map->user_va = (uintptr_t)mem;
-	map->length = CPU_PAGE;
-}
-
-static void fill_unmap(void *cmd, uint32_t ioas, uint8_t *mem)
-{
-	struct iommu_ioas_unmap *unmap = cmd;
-
-	unmap->ioas_id = ioas;
-	unmap->iova = 0;
-	unmap->length = UINT64_MAX;
-}
-
-static void fill_copy(void *cmd, uint32_t ioas, uint8_t *mem)
-{
-	struct iommu_ioas_copy *copy = cmd;
-
-	copy->flags = MAP_RW;
-	copy->dst_ioas_id = ioas;
-	copy->src_ioas_id = ioas;
-	copy->length = CPU_PAGE;
-	copy->src_iova = SRC_IOVA;
-}
-
-static void fill_allow_iovas(void *cmd, uint32_t ioas, uint8_t *mem)
-{
-	struct iommu_ioas_allow_iovas *allow = cmd;
-
-	allow->ioas_id = ioas;
-	allow->num_iovas = 0;
-}
-
-FIXTURE(struct_size)
+FIXTURE(place)
 {
 	int fd;
-	uint32_t ioas_id;
-	uint8_t *mem;
-	uint8_t *cmd;
+	uint32_t ioas;		/* the destination */
+	uint32_t src;		/* copy: the IOAS the buffer is mapped in */
+	uint8_t *buf;
+	long vmpin0;
 };
 
-FIXTURE_VARIANT(struct_size)
+FIXTURE_VARIANT(place)
 {
-	unsigned long ioctl_num;
-	uint32_t size;		/* the 6.12 struct, also the minimum */
-	void (*fill)(void *cmd, uint32_t ioas, uint8_t *mem);
+	bool copy;
+	uint32_t test_flag;	/* a flag bit a test build of 6.12 knows */
 };
 
-FIXTURE_VARIANT_ADD(struct_size, ioas_map)
+FIXTURE_VARIANT_ADD(place, map)
 {
-	.ioctl_num = IOMMU_IOAS_MAP,
-	.size = 40,
-	.fill = fill_map,
+	.copy = false,
 };
 
-FIXTURE_VARIANT_ADD(struct_size, ioas_unmap)
+FIXTURE_VARIANT_ADD(place, copy)
 {
-	.ioctl_num = IOMMU_IOAS_UNMAP,
-	.size = 24,
-	.fill = fill_unmap,
+	.copy = true,
+	.test_flag = 1u << 16,
 };
 
-FIXTURE_VARIANT_ADD(struct_size, ioas_copy)
-{
-	.ioctl_num = IOMMU_IOAS_COPY,
-	.size = 40,
-	.fill = fill_copy,
-};
-
-FIXTURE_VARIANT_ADD(struct_size, ioas_allow_iovas)
-{
-	.ioctl_num = IOMMU_IOAS_ALLOW_IOVAS,
-	.size = 24,
-	.fill = fill_allow_iovas,
-};
-
-FIXTURE_SETUP(struct_size)
+FIXTURE_SETUP(place)
 {
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
-	self->mem = anon_alloc(CPU_PAGE);
-	ASSERT_NE(NULL, self->mem);
-	self->cmd = anon_alloc(CPU_PAGE);
-	ASSERT_NE(NULL, self->cmd);
-	/* The source of the COPY variant */
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->mem,
-				    CPU_PAGE, SRC_IOVA));
+	ASSERT_EQ(0, rlimit_mode_set(self->fd, 1));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	self->buf = anon_alloc(BUF_SIZE);
+	ASSERT_NE(NULL, self->buf);
+	if (variant->copy) {
+		ASSERT_EQ(0, ioas_alloc(self->fd, &self->src));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->src, self->buf,
+					    BUF_SIZE, SRC_BASE));
+	}
+	self->vmpin0 = vmpin_kb();
+	ASSERT_LE(0, self->vmpin0);
 }
 
-FIXTURE_TEARDOWN(struct_size)
+FIXTURE_TEARDOWN(place)
 {
 	close(self->fd);
-	munmap(self->cmd, CPU_PAGE);
-	munmap(self->mem, CPU_PAGE);
+	munmap(self->buf, BUF_SIZE);
 }
 
-/* Issues a well-formed request made by @fill with a given size field */
-static int call_sized(int fd, uint32_t ioas, uint8_t *mem, uint8_t *cmd,
-		      unsigned long ioctl_num,
-		      void (*fill)(void *cmd, uint32_t ioas, uint8_t *mem),
-		      uint32_t size, uint32_t tail_byte)
+/* Places [off, off + len) of the buffer in @ioas at *iova, as @flags say */
+static int place(int fd, bool copy, uint32_t src, uint8_t *buf,
+		 uint32_t flags, uint32_t ioas, uint64_t *iova, uint64_t off,
+		 uint64_t len)
 {
-	memset(cmd, 0, CPU_PAGE);
-	fill(cmd, ioas, mem);
-	memcpy(cmd, &size, sizeof(size));
-	if (tail_byte)
-		cmd[tail_byte] = 1;
-	return ioctl(fd, ioctl_num, cmd);
+	if (copy)
+		return ioas_copy(fd, flags, ioas, iova, src, SRC_BASE + off,
+				 len);
+	return ioas_map(fd, ioas, flags, buf + off, len, iova);
 }
 
-/* Sets one byte past the struct, at @tail, unless it is 0 */
-#define CALL_SIZED(size, tail)                                                 \
-	call_sized(self->fd, self->ioas_id, self->mem, self->cmd,             \
-		   variant->ioctl_num, variant->fill, size, tail)
+#define PLACE(flags, ioas, iova, off, len)                                     \
+	place(self->fd, variant->copy, self->src, self->buf, flags, ioas,     \
+	      iova, off, len)
 
-TEST_F(struct_size, exact_size_works)
+/* Readable and writable at @iova */
+static int place_fixed(int fd, bool copy, uint32_t src, uint8_t *buf,
+		       uint32_t ioas, uint64_t iova, uint64_t off, uint64_t len)
 {
-	EXPECT_EQ(0, CALL_SIZED(variant->size, 0));
+	return place(fd, copy, src, buf, MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
+		     ioas, &iova, off, len);
 }
 
-TEST_F(struct_size, below_the_minimum_is_einval)
+/* Readable and writable where the kernel chooses, returned in *@iova */
+static int place_auto(int fd, bool copy, uint32_t src, uint8_t *buf,
+		      uint32_t ioas, uint64_t *iova, uint64_t off, uint64_t len)
 {
-	uint32_t size;
-
-	for (size = 0; size != variant->size; size++)
-		EXPECT_ERRNO(EINVAL, CALL_SIZED(size, 0));
+	*iova = 0;
+	return place(fd, copy, src, buf, MAP_RW, ioas, iova, off, len);
 }
 
-TEST_F(struct_size, larger_with_a_zero_tail_works)
+/* In the fixture's destination IOAS */
+#define PLACE_FIXED(iova, off, len)                                            \
+	place_fixed(self->fd, variant->copy, self->src, self->buf,            \
+		    self->ioas, iova, off, len)
+#define PLACE_AUTO(iova, off, len)                                             \
+	place_auto(self->fd, variant->copy, self->src, self->buf,             \
+		   self->ioas, iova, off, len)
+
+TEST_F(place, rejects_unknown_flags)
 {
-	EXPECT_EQ(0, CALL_SIZED(variant->size + 8, 0));
-	EXPECT_EQ(0, CALL_SIZED(variant->size + 1, 0));
-	EXPECT_EQ(0, CALL_SIZED(CPU_PAGE, 0));
+	uint64_t iova = 0;
+	uint32_t bit;
+
+	for (bit = 3; bit != 32; bit++) {
+		if ((1u << bit) == variant->test_flag)
+			continue;
+		EXPECT_ERRNO(EOPNOTSUPP, PLACE(MAP_RW | (1u << bit), self->ioas,
+					       &iova, 0, CPU_PAGE));
+	}
+	EXPECT_NOTHING_PINNED();
 }
 
-TEST_F(struct_size, larger_with_a_nonzero_tail_is_e2big)
+TEST_F(place, needs_read_or_write)
 {
-	uint32_t k;
+	uint64_t iova = 0x10000;
 
-	for (k = 0; k != 16; k++)
-		EXPECT_ERRNO(E2BIG, CALL_SIZED(variant->size + 16,
-					       variant->size + k));
-	EXPECT_ERRNO(E2BIG, CALL_SIZED(CPU_PAGE, CPU_PAGE - 1));
+	EXPECT_ERRNO(EINVAL, PLACE(0, self->ioas, &iova, 0, CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, PLACE(IOMMU_IOAS_MAP_FIXED_IOVA, self->ioas,
+				   &iova, 0, CPU_PAGE));
+	EXPECT_NOTHING_PINNED();
+}
+
+TEST_F(place, with_only_one_permission_works)
+{
+	uint64_t iova = 0x10000;
+
+	ASSERT_EQ(0, PLACE(IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+			   self->ioas, &iova, 0, CPU_PAGE));
+	EXPECT_EQ(0x10000, iova);
+	iova = 0x20000;
+	ASSERT_EQ(0, PLACE(IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE,
+			   self->ioas, &iova, 0, CPU_PAGE));
+	EXPECT_EQ(0x20000, iova);
+	EXPECT_NOTHING_PINNED();
+}
+
+TEST_F(place, zero_length_is_einval)
+{
+	uint64_t iova;
+
+	EXPECT_ERRNO(EINVAL, PLACE_FIXED(0x10000, 0, 0));
+	EXPECT_ERRNO(EINVAL, PLACE_AUTO(&iova, 0, 0));
+	EXPECT_NOTHING_PINNED();
+}
+
+TEST_F(place, unknown_ioas_is_enoent)
+{
+	uint64_t iova = 0x10000;
+
+	EXPECT_ERRNO(ENOENT, PLACE(MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA, 0,
+				   &iova, 0, CPU_PAGE));
+	iova = 0;
+	EXPECT_ERRNO(ENOENT, PLACE(MAP_RW, self->ioas + 100, &iova, 0,
+				   CPU_PAGE));
+	if (variant->copy)
+		EXPECT_ERRNO(ENOENT, ioas_copy_fixed(self->fd, self->ioas,
+						     0x10000, 0, SRC_BASE,
+						     CPU_PAGE));
+	EXPECT_NOTHING_PINNED();
+}
+
+TEST_F(place, iova_or_length_of_u64_max_is_eoverflow)
+{
+	uint64_t iova;
+
+	/* Same page offset, so that only the overflow is wrong */
+	EXPECT_ERRNO(EOVERFLOW, PLACE_FIXED(UINT64_MAX, 0xfff, 1));
+	EXPECT_ERRNO(EOVERFLOW, PLACE_FIXED(0, 0, UINT64_MAX));
+	EXPECT_ERRNO(EOVERFLOW, PLACE_AUTO(&iova, 0, UINT64_MAX));
+	if (variant->copy)
+		EXPECT_ERRNO(EOVERFLOW, ioas_copy_fixed(self->fd, self->ioas,
+							0x80fff, self->src,
+							UINT64_MAX, 1));
+	EXPECT_NOTHING_PINNED();
+}
+
+TEST_F(place, fixed_range_wrapping_past_u64_max_is_eoverflow)
+{
+	EXPECT_ERRNO(EOVERFLOW, PLACE_FIXED(UINT64_MAX - CPU_PAGE + 1, 0,
+					    2 * CPU_PAGE));
+	EXPECT_ERRNO(EOVERFLOW, PLACE_FIXED(UINT64_MAX, CPU_PAGE - 1, 2));
+	/* Ending exactly at UINT64_MAX is fine */
+	ASSERT_EQ(0, PLACE_FIXED(UINT64_MAX - 2 * CPU_PAGE + 1, 0,
+				 2 * CPU_PAGE));
+	EXPECT_NOTHING_PINNED();
+}
+
+TEST_F(place, fixed_overlapping_a_mapping_is_eexist)
+{
+	uint64_t base = 0x40000;
+
+	ASSERT_EQ(0, PLACE_FIXED(base, 0, 4 * CPU_PAGE));
+	/* Inside, across the start, across the end, covering it all */
+	EXPECT_ERRNO(EEXIST, PLACE_FIXED(base + CPU_PAGE, 0, CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, PLACE_FIXED(base - CPU_PAGE, 0, 2 * CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, PLACE_FIXED(base + 3 * CPU_PAGE, 0,
+					 2 * CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, PLACE_FIXED(base - 2 * CPU_PAGE, 0,
+					 8 * CPU_PAGE));
+	/* Down to single bytes: the first and the last byte of the mapping */
+	EXPECT_ERRNO(EEXIST, PLACE_FIXED(base - 1, 0xfff, 2));
+	EXPECT_ERRNO(EEXIST, PLACE_FIXED(base + 4 * CPU_PAGE - 1, 0xfff, 1));
+	/* A COPY onto its own source, or overlapping it */
+	if (variant->copy) {
+		EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->src,
+						     SRC_BASE, self->src,
+						     SRC_BASE, 4 * CPU_PAGE));
+		EXPECT_ERRNO(EEXIST, ioas_copy_fixed(self->fd, self->src,
+						     SRC_BASE + 0x2000,
+						     self->src, SRC_BASE,
+						     4 * CPU_PAGE));
+	}
+	EXPECT_NOTHING_PINNED();
 }
 
 /*
- * Pinning and charging with the three kinds of memory a VMM uses, in both
- * charging modes. The buffer is 2 MiB, 2 MiB aligned. In RLIMIT_MODE 0 the
- * charge goes to the user and VmPin must not move; in mode 1 VmPin follows
- * the charge exactly.
+ * With alignment 1 (no domain) nothing ties the IOVA's offset in a page to
+ * the memory's; a domain raises the alignment, and then both must fit it
+ * (iommufd_mock.c tests that).
  */
-enum mem_kind { MEM_4K, MEM_THP, MEM_HUGETLB };
+TEST_F(place, iova_page_offset_need_not_match_the_memory_without_a_domain)
+{
+	uint64_t len;
+
+	ASSERT_EQ(0, PLACE_FIXED(0x10001, 0, CPU_PAGE));
+	ASSERT_EQ(0, PLACE_FIXED(0x20000, 0x800, CPU_PAGE));
+	ASSERT_EQ(0, PLACE_FIXED(0x30801, 0x800, CPU_PAGE));
+	EXPECT_TRUE(iova_in_use(self->fd, self->ioas, self->buf, 0x11000));
+	EXPECT_TRUE(iova_in_use(self->fd, self->ioas, self->buf, 0x20fff));
+	EXPECT_TRUE(iova_in_use(self->fd, self->ioas, self->buf, 0x30801));
+	EXPECT_NOTHING_PINNED();
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0x10000, 0x30000, &len));
+	EXPECT_EQ(3 * CPU_PAGE, len);
+	/* Same offset, different pages: fine, even off any larger alignment */
+	ASSERT_EQ(0, PLACE_FIXED(0x13800, 0x800, CPU_PAGE));
+	ASSERT_EQ(0, PLACE_FIXED(0x7123, 0x123, 5));
+	EXPECT_NOTHING_PINNED();
+}
 
 /*
- * Makes sure one free 2 MiB huge page exists. Returns the old pool size if
- * it had to be grown (for the teardown to restore), -1 if it did not.
+ * The page offset of the memory is ORed into the aligned start of the
+ * hole: with an odd offset the alignment is 1 byte, so a hole that starts
+ * on a page boundary gives an IOVA with that same page offset.
  */
+TEST_F(place, auto_keeps_the_page_offset_of_the_memory)
+{
+	uint64_t iova;
+
+	ASSERT_EQ(0, PLACE_AUTO(&iova, 0x123, 0x100));
+	EXPECT_EQ(CPU_PAGE + 0x123, iova);
+	/* Aligned to 4 bytes, searched from 0x1abc on: right after it */
+	ASSERT_EQ(0, PLACE_AUTO(&iova, 0xabc, 2 * CPU_PAGE));
+	EXPECT_EQ(CPU_PAGE + 0xabc, iova);
+	/* In the IOAS of its source a COPY avoids the source */
+	if (variant->copy) {
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->src, self->buf,
+					    CPU_PAGE, 0));
+		ASSERT_EQ(0, ioas_copy_auto(self->fd, self->src, &iova,
+					    self->src, SRC_BASE,
+					    4 * CPU_PAGE));
+		EXPECT_EQ(0, iova & (CPU_PAGE - 1));
+		EXPECT_TRUE(iova + 4 * CPU_PAGE <= SRC_BASE ||
+			    iova >= SRC_BASE + BUF_SIZE);
+		EXPECT_NE(0, iova);
+	}
+	EXPECT_NOTHING_PINNED();
+}
+
+TEST_F(place, auto_with_no_room_left_is_enospc)
+{
+	struct iommu_iova_range window = {
+		.start = 0x100000,
+		.last = 0x100000 + 4 * CPU_PAGE - 1,
+	};
+	uint64_t iova;
+
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, &window, 1));
+	EXPECT_ERRNO(ENOSPC, PLACE_AUTO(&iova, 0, 5 * CPU_PAGE));
+	ASSERT_EQ(0, PLACE_AUTO(&iova, 0, 3 * CPU_PAGE));
+	EXPECT_EQ(window.start, iova);
+	/* One page is left: too little for a page starting at offset 0x800 */
+	EXPECT_ERRNO(ENOSPC, PLACE_AUTO(&iova, 0x800, CPU_PAGE));
+	ASSERT_EQ(0, PLACE_AUTO(&iova, 0, CPU_PAGE));
+	EXPECT_EQ(window.start + 3 * CPU_PAGE, iova);
+	EXPECT_ERRNO(ENOSPC, PLACE_AUTO(&iova, 0, 1));
+	EXPECT_NOTHING_PINNED();
+}
+
+/* The allowed ranges only steer automatic allocation, as in 6.12 */
+TEST_F(place, fixed_outside_the_allowed_ranges_is_accepted)
+{
+	struct iommu_iova_range ranges[] = {
+		{ .start = 0x10000, .last = 0x13fff },
+		{ .start = 0x15000, .last = 0x18fff },
+	};
+	uint64_t iova, len;
+
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas, ranges, 2));
+	/* Below, between, above, across the start edge */
+	ASSERT_EQ(0, PLACE_FIXED(0, 0, CPU_PAGE));
+	ASSERT_EQ(0, PLACE_FIXED(0x14000, 0, CPU_PAGE));
+	ASSERT_EQ(0, PLACE_FIXED(0x19000, 0, CPU_PAGE));
+	ASSERT_EQ(0, PLACE_FIXED(0xf000, 0, 2 * CPU_PAGE));
+	EXPECT_ERRNO(EEXIST, PLACE_FIXED(0x14000, 0, CPU_PAGE));
+	/* An automatic one still lands inside them */
+	ASSERT_EQ(0, PLACE_AUTO(&iova, 0, CPU_PAGE));
+	EXPECT_EQ(0x11000, iova);
+	EXPECT_NOTHING_PINNED();
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX, &len));
+	EXPECT_EQ(6 * CPU_PAGE, len);
+}
+
+TEST_F(place, with_4k_alignment_rejects_unaligned_ranges)
+{
+	uint64_t iova;
+
+	ASSERT_EQ(0, ioas_huge_pages_set(self->fd, self->ioas, 0));
+	EXPECT_ERRNO(EINVAL, PLACE_FIXED(0x10000, 0, 0x800));
+	EXPECT_ERRNO(EINVAL, PLACE_FIXED(0x10800, 0x800, 0x800));
+	EXPECT_ERRNO(EINVAL, PLACE_FIXED(0x10800, 0x800, CPU_PAGE));
+	EXPECT_ERRNO(EINVAL, PLACE_AUTO(&iova, 0, CPU_PAGE + 1));
+	EXPECT_ERRNO(EINVAL, PLACE_AUTO(&iova, 0x10, CPU_PAGE));
+	EXPECT_NOTHING_PINNED();
+	ASSERT_EQ(0, PLACE_FIXED(0x10000, 0, 2 * CPU_PAGE));
+	ASSERT_EQ(0, PLACE_AUTO(&iova, 0, CPU_PAGE));
+	EXPECT_EQ(0, iova % CPU_PAGE);
+	EXPECT_NOTHING_PINNED();
+}
+
 TEST_HARNESS_MAIN

@@ -2661,9 +2661,7 @@ TEST(pinning_follows_the_domains_of_the_ioas)
 	uint8_t *buf, *gone;
 	int fd;
 
-	SKIP_IF_UPSTREAM_MOCK(return);
-	fd = iommufd_open();
-	ASSERT_LE(0, fd);
+	MOCK_FILE_OPEN(fd, return);
 	ASSERT_EQ(0, charge_read(fd, &charge0));
 	buf = small_pages_alloc(len);
 	gone = small_pages_alloc(CPU_PAGE);

@@ -79,11 +79,8 @@ FIXTURE(group)
 
 FIXTURE_SETUP(group)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
+	MOCK_FILE_OPEN(self->fd, return);
 	self->bus_before = mock_bus_devices();
-	self->fd = iommufd_open();
-	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
 	self->buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -464,11 +461,8 @@ FIXTURE_VARIANT_ADD(two_files, by_closing_the_file)
 
 FIXTURE_SETUP(two_files)
 {
-	SKIP_IF_UPSTREAM_MOCK(return);
-
+	MOCK_FILE_OPEN(self->fd1, return);
 	self->bus_before = mock_bus_devices();
-	self->fd1 = iommufd_open();
-	ASSERT_LE(0, self->fd1);
 	self->fd2 = iommufd_open();
 	ASSERT_LE(0, self->fd2);
 }

@@ -614,6 +614,37 @@ static inline int charge_read(int fd, struct charge *charge)
 	return rc;
 }
 
+/*
+ * The shared prologue of every fixture or test that needs the mock driver:
+ * a new /dev/iommu file in *@fd and NULL, or why the test cannot run on
+ * this kernel: pristine upstream, no /dev/iommu, or no CONFIG_IOMMUFD_TEST.
+ * Call it through MOCK_FILE_OPEN(), which skips with that reason.
+ */
+static inline const char *mock_file_open(int *fd)
+{
+	struct iommu_test_cmd probe = {};
+
+	*fd = -1;
+	if (on_upstream())
+		return UPSTREAM_MOCK_REASON;
+	*fd = iommufd_open();
+	if (*fd < 0)
+		return "no /dev/iommu";
+	if (test_cmd(*fd, IOMMU_TEST_OP_ACCOUNTING, 0, &probe) &&
+	    errno == ENOTTY)
+		return "kernel built without CONFIG_IOMMUFD_TEST";
+	return NULL;
+}
+
+/* In a fixture setup or test, first; like SKIP(), runs @statement */
+#define MOCK_FILE_OPEN(fd, statement)                                          \
+	do {                                                                   \
+		const char *__why = mock_file_open(&(fd));                     \
+									       \
+		if (__why)                                                     \
+			SKIP(statement, "%s", __why);                          \
+	} while (0)
+
 /* Does the calling thread have CAP_IPC_LOCK in its effective set? */
 static inline bool cap_ipc_lock(void)
 {
