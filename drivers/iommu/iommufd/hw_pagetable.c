@@ -512,8 +512,7 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(hwpt_paging);
 
 	iopt = &hwpt_paging->ioas->iopt;
-	align = max_t(unsigned long, cmd->page_size,
-		      READ_ONCE(iopt->iova_alignment));
+	align = max_t(unsigned long, cmd->page_size, iopt_iova_alignment(iopt));
 	if (cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
 		dirty_flags |= IOMMU_DIRTY_NO_CLEAR;
 	if ((cmd->iova | cmd->length) & (align - 1))
