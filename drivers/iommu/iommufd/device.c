@@ -227,7 +227,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 				IOMMU_CAP_ENFORCE_CACHE_COHERENCY),
 	};
 	/* The binder's hold: IOMMU_DESTROY sees the object as busy */
-	refcount_inc(&idev->obj.refs);
+	iommufd_object_get_ref(&idev->obj);
 	if (iommufd_device_holds_ctx(dev))
 		iommufd_ctx_get(ictx);
 	*id = idev->obj.id;
@@ -373,12 +373,12 @@ static void iommufd_hwpt_drop_attach(struct iommufd_ctx *ictx,
 	bool last = false;
 
 	if (hwpt->obj.type != IOMMUFD_OBJ_HWPT_PAGING) {
-		refcount_dec(&hwpt->obj.refs);
+		iommufd_object_put_ref(&hwpt->obj);
 		return;
 	}
 	hwpt_paging = container_of(hwpt, struct iommufd_hwpt_paging, common);
 	if (!hwpt_paging->auto_domain) {
-		refcount_dec(&hwpt->obj.refs);
+		iommufd_object_put_ref(&hwpt->obj);
 		return;
 	}
 
@@ -388,7 +388,7 @@ static void iommufd_hwpt_drop_attach(struct iommufd_ctx *ictx,
 		list_del_init(&hwpt_paging->hwpt_item);
 		last = true;
 	} else {
-		refcount_dec(&hwpt->obj.refs);
+		iommufd_object_put_ref(&hwpt->obj);
 	}
 	mutex_unlock(&hwpt_paging->ioas->mutex);
 	if (last)
@@ -643,14 +643,14 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 			iommufd_group_iopf_disable(idev, true);
 		left->old = old;
 		list_for_each_entry(cur, &igroup->device_list, group_item) {
-			refcount_inc(&hwpt->obj.refs);
+			iommufd_object_get_ref(&hwpt->obj);
 			left->refs++;
 		}
 		if (!same_ioas)
 			iommufd_group_unreserve_regions(&igroup->device_list,
 							old_paging->ioas);
 	} else {
-		refcount_inc(&hwpt->obj.refs);
+		iommufd_object_get_ref(&hwpt->obj);
 		list_add_tail(&idev->group_item, &igroup->device_list);
 	}
 	igroup->hwpt = hwpt;
@@ -704,7 +704,7 @@ static void iommufd_hwpt_drop_device(struct iommufd_device *idev)
 	struct iommufd_hw_pagetable *hwpt = iommufd_group_remove_device(idev);
 
 	if (hwpt)
-		refcount_dec(&hwpt->obj.refs);
+		iommufd_object_put_ref(&hwpt->obj);
 }
 
 /* Attaches to an automatic HWPT of @ioas, creating one if none fits */

@@ -383,7 +383,7 @@ static int iommufd_fault_fops_release(struct inode *inode,
 	mutex_unlock(&fault->mutex);
 
 	/* The object may be destroyed from here on */
-	refcount_dec(&fault->obj.refs);
+	iommufd_object_put_ref(&fault->obj);
 	iommufd_ctx_put(ictx);
 	return 0;
 }
@@ -447,7 +447,7 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 		rc = PTR_ERR(filep);
 		goto err_put_fd;
 	}
-	refcount_inc(&fault->obj.refs);
+	iommufd_object_get_ref(&fault->obj);
 	iommufd_ctx_get(fault->ictx);
 	iommufd_object_finalize(ucmd->ictx, &fault->obj);
 	fd_install(fd, filep);

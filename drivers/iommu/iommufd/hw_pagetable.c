@@ -61,7 +61,7 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 	if (hwpt_paging->in_iopt)
 		iopt_table_remove_domain(&ioas->iopt, hwpt_paging->common.domain);
 	iommufd_hwpt_free_domain(&hwpt_paging->common);
-	refcount_dec(&ioas->obj.refs);
+	iommufd_object_put_ref(&ioas->obj);
 }
 
 void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
@@ -71,8 +71,8 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 
 	iommufd_hwpt_free_domain(&hwpt_nested->common);
 	if (hwpt_nested->common.fault)
-		refcount_dec(&hwpt_nested->common.fault->obj.refs);
-	refcount_dec(&hwpt_nested->parent->common.obj.refs);
+		iommufd_object_put_ref(&hwpt_nested->common.fault->obj);
+	iommufd_object_put_ref(&hwpt_nested->parent->common.obj);
 }
 
 /**
@@ -172,7 +172,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt_paging->ioas = ioas;
 	hwpt_paging->auto_domain = auto_domain;
 	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
-	refcount_inc(&ioas->obj.refs);
+	iommufd_object_get_ref(&ioas->obj);
 
 	if (ops->domain_alloc_user) {
 		domain = ops->domain_alloc_user(idev->dev, flags, NULL,
@@ -275,7 +275,7 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx,
 	if (IS_ERR(hwpt_nested))
 		return hwpt_nested;
 	hwpt_nested->parent = parent;
-	refcount_inc(&parent->common.obj.refs);
+	iommufd_object_get_ref(&parent->common.obj);
 
 	domain = ops->domain_alloc_user(idev->dev, 0, parent->common.domain,
 					user_data);
@@ -357,7 +357,7 @@ static int iommufd_hwpt_set_fault(struct iommufd_ctx *ictx,
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	hwpt->fault = container_of(obj, struct iommufd_fault, obj);
-	refcount_inc(&obj->refs);
+	iommufd_object_get_ref(obj);
 	iommufd_put_object(ictx, obj);
 	hwpt->domain->iopf_handler = iommufd_fault_iopf_handler;
 	hwpt->domain->fault_data = hwpt->fault;

@@ -154,6 +154,10 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 struct iommufd_object *__iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					    enum iommufd_object_type type);
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_get_user(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj);
+void iommufd_object_get_ref(struct iommufd_object *obj);
+void iommufd_object_put_ref(struct iommufd_object *obj);
 void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj,
 				   unsigned int held_refs);

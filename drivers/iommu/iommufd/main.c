@@ -24,7 +24,8 @@
  * short-term user under it, and removal checks both counts under it, so an
  * object is never freed under a caller that found it. It also guards the
  * file's compat IOAS ID, which removal of that IOAS clears. The lock is
- * never held across a destroy callback or a user copy.
+ * never held across a destroy callback or a user copy. The counters of an
+ * object are changed only here, through the helpers below.
  */
 #include <linux/capability.h>
 #include <linux/file.h>
@@ -218,6 +219,52 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 	/* Pairs with the barrier in wait_event() of a remover */
 	if (wq_has_sleeper(&ictx->destroy_wait))
 		wake_up_all(&ictx->destroy_wait);
+}
+
+/**
+ * iommufd_object_get_user() - take a short-term user on an object in hand
+ * @ictx: the file the object belongs to
+ * @obj: an object the caller reached without a lookup, and knows is still
+ *       in the table: e.g. it sits on a list whose lock the object's removal
+ *       has to take first (an access on its IOAS's table of accesses)
+ *
+ * Users are only ever raised under the xa_lock, so that removal, which
+ * checks them under it, cannot miss one.
+ *
+ * Context: Any context. Takes and releases the xa_lock; may be called with
+ * the xa_lock of a list of objects held. Released with iommufd_put_object().
+ */
+void iommufd_object_get_user(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj)
+{
+	xa_lock(&ictx->objects);
+	refcount_inc(&obj->users);
+	xa_unlock(&ictx->objects);
+}
+
+/**
+ * iommufd_object_get_ref() - record a long-term dependency on an object
+ * @obj: an object the caller holds a user or a ref on, or is creating
+ *
+ * While a ref is held IOMMU_DESTROY refuses the object (-EBUSY), and
+ * closing the file destroys the holder before it.
+ *
+ * Context: Any context.
+ */
+void iommufd_object_get_ref(struct iommufd_object *obj)
+{
+	refcount_inc(&obj->refs);
+}
+
+/**
+ * iommufd_object_put_ref() - drop a ref from iommufd_object_get_ref()
+ * @obj: the object, which stays in the table with at least its own ref
+ *
+ * Context: Any context.
+ */
+void iommufd_object_put_ref(struct iommufd_object *obj)
+{
+	refcount_dec(&obj->refs);
 }
 
 /*
