@@ -16,10 +16,17 @@
  *   removed:   taken out of the table once no user and no ref is left, then
  *              destroyed through its type's ops.
  *
- * Layering: main.c owns the table and ioctl dispatch, ioas.c turns IOAS
- * ioctls into calls on the io_pagetable (io_pagetable.c), which owns the
- * IOVA space of one IOAS. io_pagetable.h declares that layer; the ones
- * above reach it only through what it declares.
+ * Layering, top down; each layer calls only the ones below it:
+ *
+ *   main.c          the object table, its users and refs (the helpers
+ *                   below; nobody else touches the counters) and dispatch
+ *   ioas.c, hw_pagetable.c, device.c, access.c, fault.c, vfio_compat.c
+ *                   one kind of object each. Automatic HWPTs, the IOAS's
+ *                   HWPT list and the IOAS mutex belong to hw_pagetable.c:
+ *                   device.c attaches through struct iommufd_attach.
+ *   io_pagetable.h  the IOVA space of one IOAS and the memory behind it
+ *                   (io_pagetable.c, pages.c), reached only through the
+ *                   iopt_*() functions and accessors declared there
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -266,6 +273,11 @@ struct iommufd_hw_pagetable {
 	struct iommu_domain *domain;
 	/* Where the domain's I/O page faults go (a long-term ref), or NULL */
 	struct iommufd_fault *fault;
+	/*
+	 * Devices attached, each with a ref; under the IOAS mutex of the
+	 * paging HWPT below (the parent's, for a nested one)
+	 */
+	unsigned int attached;
 };
 
 /* A kernel-filled domain fed by an IOAS */
@@ -285,6 +297,16 @@ struct iommufd_hwpt_nested {
 	struct iommufd_hw_pagetable common;
 	struct iommufd_hwpt_paging *parent;
 };
+
+/* The paging HWPT whose IOAS a HWPT's translations come from */
+static inline struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_of(struct iommufd_hw_pagetable *hwpt)
+{
+	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_NESTED)
+		return container_of(hwpt, struct iommufd_hwpt_nested,
+				    common)->parent;
+	return container_of(hwpt, struct iommufd_hwpt_paging, common);
+}
 
 /* One iommu_group with devices bound to a file; see device.c */
 struct iommufd_group {
@@ -332,16 +354,47 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
 int iommufd_hwpt_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
 int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
 			      phys_addr_t sw_msi_start);
-struct iommufd_hwpt_paging *
-iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			  struct iommufd_device *idev, u32 flags,
-			  bool auto_domain,
-			  const struct iommu_user_data *user_data);
-int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt_paging);
+bool iommufd_ioas_enforces_cc(struct iommufd_ioas *ioas);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
+
+/**
+ * struct iommufd_attach - one attach or replace of a device, as device.c
+ *	does it and hw_pagetable.c runs it, under the IOAS mutex that orders
+ *	it against the HWPT's last detach
+ * @idev: the device
+ * @attach: puts @idev (for a replace, its group) on @hwpt and counts each
+ *	device now on it with iommufd_hwpt_attach_get(); -EINVAL means "not
+ *	compatible", and iommufd_hwpt_auto_attach() tries the next HWPT
+ * @undo: takes @idev off a new automatic HWPT that @attach succeeded on
+ *	but that could not be filled; the HWPT is then unwound with the
+ *	attachment counted on it. Not called with @fill_first.
+ * @fill_first: a new automatic HWPT mirrors the IOAS before @attach (a
+ *	replace must not move a group onto an empty domain)
+ * @old: set by a replace: the HWPT the group left
+ * @old_attached: the attachments of @old the group's devices gave up, put
+ *	with iommufd_hwpt_attach_put() once no IOAS mutex is held
+ */
+struct iommufd_attach {
+	struct iommufd_device *idev;
+	int (*attach)(struct iommufd_attach *att,
+		      struct iommufd_hw_pagetable *hwpt);
+	void (*undo)(struct iommufd_attach *att,
+		     struct iommufd_hw_pagetable *hwpt);
+	bool fill_first;
+	struct iommufd_hw_pagetable *old;
+	unsigned int old_attached;
+};
+
+int iommufd_hwpt_attach(struct iommufd_hw_pagetable *hwpt,
+			struct iommufd_attach *att);
+int iommufd_hwpt_auto_attach(struct iommufd_ioas *ioas,
+			     struct iommufd_attach *att, u32 *pt_id);
+void iommufd_hwpt_attach_get(struct iommufd_hw_pagetable *hwpt);
+void iommufd_hwpt_attach_put(struct iommufd_ctx *ictx,
+			     struct iommufd_hw_pagetable *hwpt);
 
 /* An in-kernel user of an IOAS's memory, e.g. a VFIO mdev; see access.c */
 struct iommufd_access {

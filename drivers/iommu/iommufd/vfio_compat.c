@@ -189,21 +189,13 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 /* Are all domains of the compat IOAS blocking no-snoop DMA? */
 static int vfio_compat_dma_coherent(struct iommufd_ctx *ictx)
 {
-	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_ioas *ioas;
-	int coherent = 1;
+	int coherent;
 
 	ioas = vfio_compat_ioas_get(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	mutex_lock(&ioas->mutex);
-	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
-		if (!hwpt_paging->enforce_cache_coherency) {
-			coherent = 0;
-			break;
-		}
-	}
-	mutex_unlock(&ioas->mutex);
+	coherent = iommufd_ioas_enforces_cc(ioas);
 	iommufd_put_object(ictx, &ioas->obj);
 	return coherent;
 }
