@@ -33,8 +33,8 @@
  * Attaching and replacing run under the IOAS mutex of the target HWPT,
  * taken by hw_pagetable.c, which owns the HWPTs' lifetime: device.c says
  * how a group moves (struct iommufd_attach) and counts each attached device
- * on its HWPT with iommufd_hwpt_attach_get() and _put(). Lock order: the
- * IOAS mutex, then iommufd_group->lock, then the io_pagetable locks.
+ * on its HWPT with iommufd_hwpt_attach_get() and _put(). The group's lock
+ * nests inside the IOAS mutex (the legend is in iommufd_private.h).
  */
 #include <linux/iommu.h>
 #include <linux/module.h>
@@ -814,7 +814,7 @@ static u64 iommufd_device_caps(struct device *dev)
 	return caps;
 }
 
-int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
+int iommufd_get_hw_info_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hw_info *cmd = ucmd->cmd;
 	void __user *udata = u64_to_user_ptr(cmd->data_uptr);

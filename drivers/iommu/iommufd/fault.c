@@ -408,7 +408,7 @@ void iommufd_fault_destroy(struct iommufd_object *obj)
 	mutex_destroy(&fault->mutex);
 }
 
-int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
+int iommufd_fault_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_fault_alloc *cmd = ucmd->cmd;
 	struct iommufd_fault *fault;

@@ -599,7 +599,7 @@ static int iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 				    sizeof(*cmd));
 }
 
-int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
 	struct iommufd_object *pt_obj;
@@ -671,7 +671,7 @@ iommufd_get_dirty_hwpt(struct iommufd_ucmd *ucmd, u32 id)
 	return container_of(obj, struct iommufd_hwpt_paging, common.obj);
 }
 
-int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_set_dirty_tracking_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
 	struct iommufd_hwpt_paging *hwpt_paging;
@@ -690,7 +690,7 @@ int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
-int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_get_dirty_bitmap_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
 	unsigned long last, align, dirty_flags = 0;
@@ -758,7 +758,7 @@ static int iommufd_hwpt_do_invalidate(struct iommufd_ucmd *ucmd,
 	return rc;
 }
 
-int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_invalidate_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
 	struct iommu_user_data_array entries = {

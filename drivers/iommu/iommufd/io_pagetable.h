@@ -11,7 +11,8 @@
  * friends) and mm (pinning). The one call back up is
  * iommufd_access_notify_unmap(), made with no io_pagetable lock held.
  *
- * Which lock protects what is said where each lock is declared.
+ * Which lock protects what is said where each lock is declared; the order
+ * in which they nest is the legend in iommufd_private.h.
  */
 #ifndef __IOMMUFD_IO_PAGETABLE_H
 #define __IOMMUFD_IO_PAGETABLE_H
@@ -38,7 +39,7 @@ struct user_struct;
  * the reserved set. Mappings are areas (struct iopt_area) in area_itree;
  * every area is mapped into every domain in @domains.
  *
- * Lock order: domains_rwsem, then iova_rwsem.
+ * Lock order: see the legend in iommufd_private.h.
  */
 struct io_pagetable {
 	/* Protects @domains; held for read while areas are mapped into them */

@@ -83,7 +83,7 @@ static int iova_ranges_emit(unsigned long start, unsigned long last,
 	return 0;
 }
 
-int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_iova_ranges_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
 	struct iova_ranges_out out = {
@@ -150,7 +150,7 @@ static int iommufd_check_map_args(u32 flags, u64 iova, u64 length)
 	return iommufd_map_prot(flags);
 }
 
-int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_map_file_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map_file *cmd = ucmd->cmd;
 	unsigned long iova = cmd->iova, last;
@@ -208,7 +208,7 @@ out_put:
 	return rc;
 }
 
-int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_map_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
 	unsigned long iova = cmd->iova, end;
@@ -259,7 +259,7 @@ out_put:
 	return rc;
 }
 
-int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_copy_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
 	unsigned long dst_iova = cmd->dst_iova, src_last;
@@ -307,7 +307,7 @@ out_put_src:
 	return rc;
 }
 
-int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_unmap_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
 	unsigned long unmapped = 0, last;
@@ -352,7 +352,7 @@ out_put:
 	return rc;
 }
 
-int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_allow_iovas_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
 	struct iommu_iova_range __user *uranges =
@@ -463,7 +463,7 @@ static int iommufd_ioas_lock_all(struct iommufd_ctx *ictx,
 	return 0;
 }
 
-int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_change_process_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_change_process *cmd = ucmd->cmd;
 	struct iommufd_ctx *ictx = ucmd->ictx;

@@ -27,6 +27,41 @@
  *   io_pagetable.h  the IOVA space of one IOAS and the memory behind it
  *                   (io_pagetable.c, pages.c), reached only through the
  *                   iopt_*() functions and accessors declared there
+ *
+ * Lock order legend. Each lock may be taken while holding those it is
+ * indented under, never the reverse; what each protects is said where it
+ * is declared. Lockdep checks the order, this explains it.
+ *
+ *   ctx->change_process_lock        IOMMU_IOAS_CHANGE_PROCESS freezes
+ *     iopt->iova_rwsem (write)      every IOAS, nested in ID order
+ *   ctx->vfio_lock                  creating the VFIO compat IOAS, whose
+ *     objects xa_lock               ID is then set under the table's lock
+ *   ctx->groups_lock                the file's iommufd_groups (leaf)
+ *   mock device mutex               held by the mock driver (selftest.c)
+ *     ioas->mutex                   around its calls; then attach,
+ *       igroup->lock                replace, the HWPT list, a new paging
+ *         core's group mutex        HWPT; then the group's state, the
+ *           mock_attach_lock        IOMMU core's attach and under it the
+ *         fault->mutex              mock driver's; answering what a
+ *           fault->lock             leaving attachment left unanswered
+ *         iopt->iova_rwsem          (fault.c); reserving a device's
+ *       iopt->domains_rwsem         regions; filling or removing a domain
+ *   mock access mutex               a mock access, held across the access
+ *     access->ioas_lock             API (selftest.c); then the access's
+ *       iopt->domains_rwsem         attachment and its pins, which reach
+ *         iopt->iova_rwsem          the io_pagetable: the domains, then
+ *           iopt->accesses xa_lock  the IOVA space, then what hangs off
+ *           pages->mutex            it: the accesses' table, and the
+ *             mm's mmap_lock        pinning of an area's pages (pages.c)
+ *   iopt->accesses xa_lock          an unmap takes a user on each access
+ *     objects xa_lock               to notify: the only two xa_locks nested
+ *   objects xa_lock                 otherwise innermost: nothing under it
+ *
+ * No lock of the core (the files but selftest.c) is held across an
+ * access's unmap callback, a destroy callback or the wait for an object's
+ * last user: the last detach of an automatic HWPT counts it out under the
+ * IOAS mutex and destroys it after dropping it.
+ * The mock driver's mock_groups_lock and mock_iopf_lock are leaves.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -347,7 +382,7 @@ iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
 }
 
 void iommufd_device_destroy(struct iommufd_object *obj);
-int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+int iommufd_get_hw_info_ioctl(struct iommufd_ucmd *ucmd);
 
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
@@ -355,10 +390,10 @@ int iommufd_hwpt_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
 int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
 			      phys_addr_t sw_msi_start);
 bool iommufd_ioas_enforces_cc(struct iommufd_ioas *ioas);
-int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
-int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
-int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
-int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate_ioctl(struct iommufd_ucmd *ucmd);
 
 /**
  * struct iommufd_attach - one attach or replace of a device, as device.c
@@ -419,7 +454,7 @@ void iommufd_access_destroy_object(struct iommufd_object *obj);
 void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 				 unsigned long start, unsigned long last);
 
-int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+int iommufd_vfio_ioas_ioctl(struct iommufd_ucmd *ucmd);
 long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 			unsigned long arg);
 
@@ -451,7 +486,7 @@ struct iommufd_attach_handle {
 	struct xarray devices;
 };
 
-int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_fault_alloc_ioctl(struct iommufd_ucmd *ucmd);
 void iommufd_fault_destroy(struct iommufd_object *obj);
 int iommufd_fault_iopf_handler(struct iopf_group *group);
 int iommufd_fault_iopf_enable(struct iommufd_device *idev);
@@ -465,13 +500,13 @@ void iommufd_fault_device_left(struct iommufd_hw_pagetable *hwpt,
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map_file_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_change_process_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_option_huge_pages(struct iommu_option *cmd,
 				   struct iommufd_ctx *ictx);
 

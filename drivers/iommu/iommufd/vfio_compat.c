@@ -151,7 +151,7 @@ int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
 
-int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
+int iommufd_vfio_ioas_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_vfio_ioas *cmd = ucmd->cmd;
 	struct iommufd_ctx *ictx = ucmd->ictx;
