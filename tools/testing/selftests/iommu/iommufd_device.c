@@ -2442,13 +2442,15 @@ TEST_F(sw_msi, nested_attach_prepares_the_parent)
 struct race {
 	int fd;
 	uint32_t ioas;
-	uint32_t shared_hwpt;	/* an automatic HWPT some device used last */
+	/* The automatic HWPT each device used last, maybe gone since */
+	uint32_t last_hwpt[RACE_DEVICES];
 	bool stop;
 	uint8_t *buf;
 };
 
 struct race_worker {
 	struct race *race;
+	unsigned int index;	/* of the device, for a device worker */
 	uint32_t dev;
 	unsigned int seed;
 	unsigned long ops;
@@ -2478,6 +2480,14 @@ static int race_errno(int rc)
 	return rc ? errno : 0;
 }
 
+/* The HWPT some device used last; 0 if none has yet */
+static uint32_t race_some_hwpt(struct race_worker *w)
+{
+	unsigned int i = rand_r(&w->seed) % RACE_DEVICES;
+
+	return __atomic_load_n(&w->race->last_hwpt[i], __ATOMIC_RELAXED);
+}
+
 static void *race_device(void *arg)
 {
 	struct race_worker *w = arg;
@@ -2491,7 +2501,8 @@ static void *race_device(void *arg)
 					    &hwpt));
 		if (!race_check(w, "attach to the IOAS", rc, !rc))
 			break;
-		__atomic_store_n(&race->shared_hwpt, hwpt, __ATOMIC_RELAXED);
+		__atomic_store_n(&race->last_hwpt[w->index], hwpt,
+				 __ATOMIC_RELAXED);
 		/* Held by this device: userspace cannot take it away */
 		rc = race_errno(object_destroy(race->fd, hwpt));
 		race_check(w, "destroy of the HWPT in use", rc, rc == EBUSY);
@@ -2499,11 +2510,10 @@ static void *race_device(void *arg)
 		switch (rand_r(&w->seed) % 3) {
 		case 0:
 			/*
-			 * The HWPT another device used may be gone, its ID
-			 * free (ENOENT) or taken by a device object (EINVAL)
+			 * The HWPT another device used may be on its way out
+			 * or gone (ENOENT), its ID taken by a device (EINVAL)
 			 */
-			other = __atomic_load_n(&race->shared_hwpt,
-						__ATOMIC_RELAXED);
+			other = race_some_hwpt(w);
 			rc = race_errno(mdev_replace(race->fd, w->dev, other,
 						     NULL));
 			race_check(w, "replace by HWPT ID", rc,
@@ -2535,7 +2545,7 @@ static void *race_destroyer(void *arg)
 
 	while (!race_stopped(race) && !w->bad_op) {
 		w->ops++;
-		hwpt = __atomic_load_n(&race->shared_hwpt, __ATOMIC_RELAXED);
+		hwpt = race_some_hwpt(w);
 		if (!hwpt)
 			continue;
 		rc = race_errno(object_destroy(race->fd, hwpt));
@@ -2612,6 +2622,7 @@ TEST_F(attach_race, attach_detach_and_destroy_race_on_one_ioas)
 
 	for (i = 0; i != RACE_DEVICES + 2; i++) {
 		w[i].race = &race;
+		w[i].index = i;
 		w[i].seed = i + 1;
 		if (i < RACE_DEVICES) {
 			w[i].dev = self->devs[i].id;
@@ -2639,8 +2650,9 @@ TEST_F(attach_race, attach_detach_and_destroy_race_on_one_ioas)
 	for (i = 0; i != RACE_DEVICES; i++)
 		mdev_detach(self->fd, self->devs[i].id);
 	/* No automatic HWPT outlived its devices to hold the IOAS */
-	if (race.shared_hwpt)
-		EXPECT_FALSE(dom_exists(self->fd, race.shared_hwpt));
+	for (i = 0; i != RACE_DEVICES; i++)
+		if (race.last_hwpt[i])
+			EXPECT_FALSE(dom_exists(self->fd, race.last_hwpt[i]));
 	EXPECT_EQ(0, object_destroy(self->fd, self->keeper));
 	EXPECT_IOAS_FREE(self->ioas);
 }
