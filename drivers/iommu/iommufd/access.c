@@ -71,7 +71,7 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 	access->data = data;
 	mutex_init(&access->ioas_lock);
 	/* The driver's hold: IOMMU_DESTROY sees the object as busy */
-	refcount_inc(&access->obj.refs);
+	iommufd_object_get_ref(&access->obj);
 	/*
 	 * The driver may keep the access after it dropped its own reference
 	 * on the file, so the access holds one. The selftest's accesses are
@@ -132,7 +132,7 @@ static int iommufd_access_change_ioas(struct iommufd_access *access,
 		rc = iopt_add_access(&new->iopt, access, pins, &new_index);
 		if (rc)
 			return rc;
-		refcount_inc(&new->obj.refs);
+		iommufd_object_get_ref(&new->obj);
 	}
 	if (old) {
 		access->ioas = NULL;
@@ -142,7 +142,7 @@ static int iommufd_access_change_ioas(struct iommufd_access *access,
 			mutex_lock(&access->ioas_lock);
 		}
 		iopt_remove_access(&old->iopt, pins, old_index);
-		refcount_dec(&old->obj.refs);
+		iommufd_object_put_ref(&old->obj);
 	}
 	access->ioas = new;
 	access->ioas_unpin = new;
@@ -243,12 +243,11 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 		if (!access->ops->unmap)
 			continue;
 		/*
-		 * A user keeps the access alive while the lock is dropped;
-		 * users are only raised under the objects' xa_lock.
+		 * A user keeps the access alive while the lock is dropped: it
+		 * is still in the object table, since its destroy detaches it
+		 * from this table first.
 		 */
-		xa_lock(&access->ictx->objects);
-		refcount_inc(&access->obj.users);
-		xa_unlock(&access->ictx->objects);
+		iommufd_object_get_user(access->ictx, &access->obj);
 		xa_unlock(&iopt->accesses);
 		access->ops->unmap(access->data, start, last - start + 1);
 		iommufd_put_object(access->ictx, &access->obj);

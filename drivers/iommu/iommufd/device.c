@@ -30,8 +30,11 @@
  * replace to another HWPT) answers what the old handle's faults left
  * unanswered before the handle is freed.
  *
- * Lock order: ioas->mutex, then iommufd_group->lock, then the io_pagetable
- * locks. Each attached device holds a long-term ref on its HWPT.
+ * Attaching and replacing run under the IOAS mutex of the target HWPT,
+ * taken by hw_pagetable.c, which owns the HWPTs' lifetime: device.c says
+ * how a group moves (struct iommufd_attach) and counts each attached device
+ * on its HWPT with iommufd_hwpt_attach_get() and _put(). The group's lock
+ * nests inside the IOAS mutex (the legend is in iommufd_private.h).
  */
 #include <linux/iommu.h>
 #include <linux/module.h>
@@ -227,7 +230,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 				IOMMU_CAP_ENFORCE_CACHE_COHERENCY),
 	};
 	/* The binder's hold: IOMMU_DESTROY sees the object as busy */
-	refcount_inc(&idev->obj.refs);
+	iommufd_object_get_ref(&idev->obj);
 	if (iommufd_device_holds_ctx(dev))
 		iommufd_ctx_get(ictx);
 	*id = idev->obj.id;
@@ -285,15 +288,6 @@ u32 iommufd_device_to_id(struct iommufd_device *idev)
 	return idev->obj.id;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
-
-/* The paging HWPT whose IOAS a HWPT's translations come from */
-static struct iommufd_hwpt_paging *hwpt_paging_of(struct iommufd_hw_pagetable *hwpt)
-{
-	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_NESTED)
-		return container_of(hwpt, struct iommufd_hwpt_nested,
-				    common)->parent;
-	return container_of(hwpt, struct iommufd_hwpt_paging, common);
-}
 
 /*
  * Reserves @idev's reserved regions in @ioas, tagged with @idev, and notes
@@ -361,68 +355,13 @@ static void iommufd_group_unreserve_regions(struct list_head *devices,
 		iopt_remove_reserved_iova(&ioas->iopt, idev);
 }
 
-/*
- * Drops the ref an attached device held on @hwpt. An automatic HWPT goes
- * away with its last device; the IOAS mutex orders that against attaches
- * looking for a HWPT to share.
- */
-static void iommufd_hwpt_drop_attach(struct iommufd_ctx *ictx,
-				     struct iommufd_hw_pagetable *hwpt)
-{
-	struct iommufd_hwpt_paging *hwpt_paging;
-	bool last = false;
-
-	if (hwpt->obj.type != IOMMUFD_OBJ_HWPT_PAGING) {
-		refcount_dec(&hwpt->obj.refs);
-		return;
-	}
-	hwpt_paging = container_of(hwpt, struct iommufd_hwpt_paging, common);
-	if (!hwpt_paging->auto_domain) {
-		refcount_dec(&hwpt->obj.refs);
-		return;
-	}
-
-	mutex_lock(&hwpt_paging->ioas->mutex);
-	/* The table's ref and ours: no other device uses it */
-	if (refcount_read(&hwpt->obj.refs) == 2) {
-		list_del_init(&hwpt_paging->hwpt_item);
-		last = true;
-	} else {
-		refcount_dec(&hwpt->obj.refs);
-	}
-	mutex_unlock(&hwpt_paging->ioas->mutex);
-	if (last)
-		iommufd_object_destroy_kernel(ictx, &hwpt->obj, 1);
-}
-
-/* What a replace leaves behind: refs to drop once no IOAS mutex is held */
-struct iommufd_attach_leftover {
-	struct iommufd_hw_pagetable *old;
-	unsigned int refs;
-};
-
-static void iommufd_attach_leftover_drop(struct iommufd_ctx *ictx,
-					 struct iommufd_attach_leftover *left)
-{
-	while (left->refs) {
-		left->refs--;
-		iommufd_hwpt_drop_attach(ictx, left->old);
-	}
-}
-
-/*
- * Turns on I/O page faults for the devices that start using a HWPT with a
- * FAULT: @idev alone, or with @replace every attached device of its group.
- */
-static int iommufd_group_iopf_enable(struct iommufd_device *idev,
-				     bool replace)
+/* Turns on I/O page faults for every attached device of @igroup */
+static int iommufd_group_iopf_enable(struct iommufd_group *igroup)
 {
 	struct iommufd_device *cur;
 	int rc;
 
-	if (!replace)
-		return iommufd_fault_iopf_enable(idev);
-	list_for_each_entry(cur, &idev->igroup->device_list, group_item) {
+	list_for_each_entry(cur, &igroup->device_list, group_item) {
 		rc = iommufd_fault_iopf_enable(cur);
 		if (rc)
 			goto err_disable;
@@ -430,22 +369,17 @@ static int iommufd_group_iopf_enable(struct iommufd_device *idev,
 	return 0;
 
 err_disable:
-	list_for_each_entry_continue_reverse(cur, &idev->igroup->device_list,
+	list_for_each_entry_continue_reverse(cur, &igroup->device_list,
 					     group_item)
 		iommufd_fault_iopf_disable(cur);
 	return rc;
 }
 
-static void iommufd_group_iopf_disable(struct iommufd_device *idev,
-				       bool replace)
+static void iommufd_group_iopf_disable(struct iommufd_group *igroup)
 {
 	struct iommufd_device *cur;
 
-	if (!replace) {
-		iommufd_fault_iopf_disable(idev);
-		return;
-	}
-	list_for_each_entry(cur, &idev->igroup->device_list, group_item)
+	list_for_each_entry(cur, &igroup->device_list, group_item)
 		iommufd_fault_iopf_disable(cur);
 }
 
@@ -561,102 +495,146 @@ static void iommufd_group_clear_hwpt(struct iommufd_group *igroup,
 }
 
 /*
- * Puts @idev's group on @hwpt. Without @replace the device must not be
- * attached and its group must be unattached or already on @hwpt; with it
- * the device must be attached, and the whole group moves, leaving in @left
- * the refs the group's devices held on the old HWPT.
+ * The last steps before a group uses @hwpt, neither of which can be undone:
+ * the MSI cookie of a software MSI window, and enforced coherency for a
+ * device that needs it. A nested HWPT keeps the coherency its parent was
+ * allocated with; the parent is not changed under the first stage the user
+ * owns.
+ */
+static int iommufd_group_prepare_hwpt(struct iommufd_device *idev,
+				      struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_hwpt_paging *paging = iommufd_hwpt_paging_of(hwpt);
+	int rc;
+
+	rc = iommufd_hwpt_setup_sw_msi(paging, idev->igroup->sw_msi_start);
+	if (!rc && idev->enforce_cache_coherency &&
+	    hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING)
+		rc = iommufd_hwpt_enforce_cc(paging);
+	return rc;
+}
+
+/*
+ * Puts @idev, not attached, on @hwpt: its group is unattached, or already
+ * on @hwpt with other devices. The attach callback of
+ * iommufd_device_attach(), run under the IOAS mutex.
  *
  * Return: 0 or a negative errno; -EINVAL means "not compatible", which an
  * automatic attach takes as a reason to try another HWPT.
  */
 static int iommufd_device_do_attach(struct iommufd_device *idev,
-				    struct iommufd_hw_pagetable *hwpt,
-				    bool replace,
-				    struct iommufd_attach_leftover *left)
+				    struct iommufd_hw_pagetable *hwpt)
 {
-	struct iommufd_hwpt_paging *paging = hwpt_paging_of(hwpt);
+	struct iommufd_ioas *ioas = iommufd_hwpt_paging_of(hwpt)->ioas;
 	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hw_pagetable *old;
-	struct iommufd_hwpt_paging *old_paging = NULL;
-	bool same_ioas, iopf_on;
-	int rc = 0;
+	int rc;
 
 	mutex_lock(&igroup->lock);
-	old = igroup->hwpt;
-	if (replace != !list_empty(&idev->group_item) ||
-	    (!replace && old && old != hwpt)) {
+	if (!list_empty(&idev->group_item) ||
+	    (igroup->hwpt && igroup->hwpt != hwpt)) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	if (replace && old == hwpt) {
-		rc = 0;
-		goto out_unlock;
-	}
-	if (old)
-		old_paging = hwpt_paging_of(old);
-
-	/*
-	 * Which devices start using the new IOAS: with a replace, the whole
-	 * group unless the IOAS stays the same; otherwise the new device.
-	 */
-	same_ioas = old_paging && old_paging->ioas == paging->ioas;
-	if (!replace)
-		rc = iommufd_device_reserve_regions(idev, paging->ioas);
-	else if (!same_ioas)
-		rc = iommufd_group_reserve_regions(&igroup->device_list,
-						   paging->ioas);
+	rc = iommufd_device_reserve_regions(idev, ioas);
 	if (rc)
 		goto out_unlock;
-
-	/*
-	 * Last before the attach itself: neither can be undone. A nested
-	 * HWPT keeps the coherency its parent was allocated with; the
-	 * parent is not changed under the first stage the user owns.
-	 */
-	rc = iommufd_hwpt_setup_sw_msi(paging, igroup->sw_msi_start);
-	if (!rc && idev->enforce_cache_coherency &&
-	    hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING)
-		rc = iommufd_hwpt_enforce_cc(paging);
+	rc = iommufd_group_prepare_hwpt(idev, hwpt);
+	if (rc)
+		goto err_unreserve;
 	/* As in 6.12, faults are on before the HWPT can report one */
-	iopf_on = hwpt->fault && !(replace && old->fault);
-	if (!rc && iopf_on)
-		rc = iommufd_group_iopf_enable(idev, replace);
-	if (!rc && old != hwpt)
-		rc = iommufd_group_set_hwpt(idev, hwpt, old);
-	else if (!rc && igroup->handle)
+	if (hwpt->fault) {
+		rc = iommufd_fault_iopf_enable(idev);
+		if (rc)
+			goto err_unreserve;
+	}
+	if (!igroup->hwpt)
+		rc = iommufd_group_set_hwpt(idev, hwpt, NULL);
+	else if (igroup->handle)
 		rc = iommufd_attach_handle_add(igroup->handle, idev);
-	if (rc && iopf_on)
-		iommufd_group_iopf_disable(idev, replace);
-	if (rc) {
-		if (replace && !same_ioas)
-			iommufd_group_unreserve_regions(&igroup->device_list,
-							paging->ioas);
-		else if (!replace)
-			iopt_remove_reserved_iova(&paging->ioas->iopt, idev);
-		goto out_unlock;
-	}
+	if (rc)
+		goto err_iopf_disable;
 
-	if (replace) {
-		struct iommufd_device *cur;
-
-		if (old->fault && !hwpt->fault)
-			iommufd_group_iopf_disable(idev, true);
-		left->old = old;
-		list_for_each_entry(cur, &igroup->device_list, group_item) {
-			refcount_inc(&hwpt->obj.refs);
-			left->refs++;
-		}
-		if (!same_ioas)
-			iommufd_group_unreserve_regions(&igroup->device_list,
-							old_paging->ioas);
-	} else {
-		refcount_inc(&hwpt->obj.refs);
-		list_add_tail(&idev->group_item, &igroup->device_list);
-	}
+	iommufd_hwpt_attach_get(hwpt);
+	list_add_tail(&idev->group_item, &igroup->device_list);
 	igroup->hwpt = hwpt;
 	mutex_unlock(&igroup->lock);
 	return 0;
 
+err_iopf_disable:
+	if (hwpt->fault)
+		iommufd_fault_iopf_disable(idev);
+err_unreserve:
+	iopt_remove_reserved_iova(&ioas->iopt, idev);
+out_unlock:
+	mutex_unlock(&igroup->lock);
+	return rc;
+}
+
+/*
+ * Moves the group of @idev, which is attached, from its HWPT to @hwpt in
+ * one step. The attachments the group's devices held on the old HWPT are
+ * left in @att for iommufd_device_change_pt() to put once no IOAS mutex is
+ * held, since the last of them destroys an automatic HWPT. The attach
+ * callback of iommufd_device_replace(), run under the IOAS mutex of @hwpt.
+ *
+ * Return: as iommufd_device_do_attach(); on error the group did not move.
+ */
+static int iommufd_device_do_replace(struct iommufd_device *idev,
+				     struct iommufd_hw_pagetable *hwpt,
+				     struct iommufd_attach *att)
+{
+	struct iommufd_ioas *ioas = iommufd_hwpt_paging_of(hwpt)->ioas;
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *old;
+	struct iommufd_ioas *old_ioas;
+	struct iommufd_device *cur;
+	bool iopf_on;
+	int rc = 0;
+
+	mutex_lock(&igroup->lock);
+	old = igroup->hwpt;
+	if (list_empty(&idev->group_item)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (old == hwpt)
+		goto out_unlock;
+
+	/* The group's devices reserve their regions in an IOAS they join */
+	old_ioas = iommufd_hwpt_paging_of(old)->ioas;
+	if (old_ioas != ioas) {
+		rc = iommufd_group_reserve_regions(&igroup->device_list, ioas);
+		if (rc)
+			goto out_unlock;
+	}
+	rc = iommufd_group_prepare_hwpt(idev, hwpt);
+	iopf_on = hwpt->fault && !old->fault;
+	if (!rc && iopf_on)
+		rc = iommufd_group_iopf_enable(igroup);
+	if (!rc)
+		rc = iommufd_group_set_hwpt(idev, hwpt, old);
+	if (rc)
+		goto err_undo;
+
+	if (old->fault && !hwpt->fault)
+		iommufd_group_iopf_disable(igroup);
+	att->old = old;
+	list_for_each_entry(cur, &igroup->device_list, group_item) {
+		iommufd_hwpt_attach_get(hwpt);
+		att->old_attached++;
+	}
+	if (old_ioas != ioas)
+		iommufd_group_unreserve_regions(&igroup->device_list,
+						old_ioas);
+	igroup->hwpt = hwpt;
+	mutex_unlock(&igroup->lock);
+	return 0;
+
+err_undo:
+	if (iopf_on)
+		iommufd_group_iopf_disable(igroup);
+	if (old_ioas != ioas)
+		iommufd_group_unreserve_regions(&igroup->device_list, ioas);
 out_unlock:
 	mutex_unlock(&igroup->lock);
 	return rc;
@@ -690,117 +668,40 @@ iommufd_group_remove_device(struct iommufd_device *idev)
 	}
 	if (hwpt->fault)
 		iommufd_fault_iopf_disable(idev);
-	iopt_remove_reserved_iova(&hwpt_paging_of(hwpt)->ioas->iopt, idev);
+	iopt_remove_reserved_iova(&iommufd_hwpt_paging_of(hwpt)->ioas->iopt, idev);
 	mutex_unlock(&igroup->lock);
 	return hwpt;
 }
 
-/*
- * Undoes an attach whose HWPT the caller is about to destroy itself: drops
- * the device's ref without the automatic-HWPT bookkeeping.
- */
-static void iommufd_hwpt_drop_device(struct iommufd_device *idev)
+static int iommufd_device_attach_cb(struct iommufd_attach *att,
+				    struct iommufd_hw_pagetable *hwpt)
 {
-	struct iommufd_hw_pagetable *hwpt = iommufd_group_remove_device(idev);
-
-	if (hwpt)
-		refcount_dec(&hwpt->obj.refs);
+	return iommufd_device_do_attach(att->idev, hwpt);
 }
 
-/* Attaches to an automatic HWPT of @ioas, creating one if none fits */
-static int iommufd_device_auto_attach(struct iommufd_device *idev,
-				      struct iommufd_ioas *ioas, u32 *pt_id,
-				      bool replace,
-				      struct iommufd_attach_leftover *left)
+static int iommufd_device_replace_cb(struct iommufd_attach *att,
+				     struct iommufd_hw_pagetable *hwpt)
 {
-	struct iommufd_hwpt_paging *hwpt_paging;
-	int rc;
-
-	mutex_lock(&ioas->mutex);
-	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
-		if (!hwpt_paging->auto_domain)
-			continue;
-		rc = iommufd_device_do_attach(idev, &hwpt_paging->common,
-					      replace, left);
-		if (rc == -EINVAL)
-			continue;
-		if (!rc)
-			*pt_id = hwpt_paging->common.obj.id;
-		goto out_unlock;
-	}
-
-	hwpt_paging = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, 0,
-						true, NULL);
-	if (IS_ERR(hwpt_paging)) {
-		rc = PTR_ERR(hwpt_paging);
-		goto out_unlock;
-	}
-	if (replace) {
-		/* The group moves without a gap: the domain is full first */
-		rc = iommufd_hwpt_paging_fill(hwpt_paging);
-		if (!rc)
-			rc = iommufd_device_do_attach(idev,
-						      &hwpt_paging->common,
-						      true, left);
-	} else {
-		/*
-		 * Some drivers set a domain's aperture and page sizes only
-		 * when the first device attaches: attach to it empty (the
-		 * device's DMA was blocked anyway), then fill it.
-		 */
-		rc = iommufd_device_do_attach(idev, &hwpt_paging->common,
-					      false, left);
-		if (!rc) {
-			rc = iommufd_hwpt_paging_fill(hwpt_paging);
-			if (rc)
-				iommufd_hwpt_drop_device(idev);
-		}
-	}
-	if (rc) {
-		/* Unlinked here: its destroy must not take the IOAS mutex */
-		list_del_init(&hwpt_paging->hwpt_item);
-		iommufd_object_abort_and_destroy(idev->ictx,
-						 &hwpt_paging->common.obj);
-		goto out_unlock;
-	}
-	*pt_id = hwpt_paging->common.obj.id;
-	iommufd_object_finalize(idev->ictx, &hwpt_paging->common.obj);
-out_unlock:
-	mutex_unlock(&ioas->mutex);
-	return rc;
+	return iommufd_device_do_replace(att->idev, hwpt, att);
 }
 
-/*
- * Attaches to a HWPT named by its ID. An automatic HWPT may be on its way
- * out with its last device; its IOAS mutex tells: once unlisted, it is gone.
- */
-static int iommufd_device_attach_hwpt(struct iommufd_device *idev,
-				      struct iommufd_hw_pagetable *hwpt,
-				      bool replace,
-				      struct iommufd_attach_leftover *left)
+/* The attachment taken goes with the HWPT, which is never published */
+static void iommufd_device_undo_cb(struct iommufd_attach *att,
+				   struct iommufd_hw_pagetable *hwpt)
 {
-	struct iommufd_hwpt_paging *hwpt_paging;
-	int rc;
-
-	if (hwpt->obj.type != IOMMUFD_OBJ_HWPT_PAGING)
-		return iommufd_device_do_attach(idev, hwpt, replace, left);
-	hwpt_paging = container_of(hwpt, struct iommufd_hwpt_paging, common);
-	if (!hwpt_paging->auto_domain)
-		return iommufd_device_do_attach(idev, hwpt, replace, left);
-
-	mutex_lock(&hwpt_paging->ioas->mutex);
-	if (list_empty(&hwpt_paging->hwpt_item))
-		rc = -ENOENT;
-	else
-		rc = iommufd_device_do_attach(idev, hwpt, replace, left);
-	mutex_unlock(&hwpt_paging->ioas->mutex);
-	return rc;
+	iommufd_group_remove_device(att->idev);
 }
 
 static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
 				    bool replace)
 {
-	struct iommufd_attach_leftover left = {};
+	struct iommufd_attach att = {
+		.idev = idev,
+		.attach = replace ? iommufd_device_replace_cb :
+				    iommufd_device_attach_cb,
+		.undo = iommufd_device_undo_cb,
+		.fill_first = replace,
+	};
 	struct iommufd_object *pt_obj;
 	int rc;
 
@@ -810,28 +711,26 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
 
 	switch (pt_obj->type) {
 	case IOMMUFD_OBJ_HWPT_PAGING:
-	case IOMMUFD_OBJ_HWPT_NESTED: {
-		struct iommufd_hw_pagetable *hwpt =
-			container_of(pt_obj, struct iommufd_hw_pagetable, obj);
-
-		rc = iommufd_device_attach_hwpt(idev, hwpt, replace, &left);
+	case IOMMUFD_OBJ_HWPT_NESTED:
+		rc = iommufd_hwpt_attach(container_of(pt_obj,
+						      struct iommufd_hw_pagetable,
+						      obj),
+					 &att);
 		break;
-	}
-	case IOMMUFD_OBJ_IOAS: {
-		struct iommufd_ioas *ioas =
-			container_of(pt_obj, struct iommufd_ioas, obj);
-
-		rc = iommufd_device_auto_attach(idev, ioas, pt_id, replace,
-						&left);
+	case IOMMUFD_OBJ_IOAS:
+		rc = iommufd_hwpt_auto_attach(container_of(pt_obj,
+							   struct iommufd_ioas,
+							   obj),
+					      &att, pt_id);
 		break;
-	}
 	default:
 		rc = -EINVAL;
 		break;
 	}
 	iommufd_put_object(idev->ictx, pt_obj);
 	/* The group's devices no longer use the HWPT they left */
-	iommufd_attach_leftover_drop(idev->ictx, &left);
+	for (; att.old_attached; att.old_attached--)
+		iommufd_hwpt_attach_put(idev->ictx, att.old);
 	return rc;
 }
 
@@ -884,7 +783,7 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	struct iommufd_hw_pagetable *hwpt = iommufd_group_remove_device(idev);
 
 	if (hwpt)
-		iommufd_hwpt_drop_attach(idev->ictx, hwpt);
+		iommufd_hwpt_attach_put(idev->ictx, hwpt);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
 
@@ -915,7 +814,7 @@ static u64 iommufd_device_caps(struct device *dev)
 	return caps;
 }
 
-int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
+int iommufd_get_hw_info_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hw_info *cmd = ucmd->cmd;
 	void __user *udata = u64_to_user_ptr(cmd->data_uptr);

@@ -383,7 +383,7 @@ static int iommufd_fault_fops_release(struct inode *inode,
 	mutex_unlock(&fault->mutex);
 
 	/* The object may be destroyed from here on */
-	refcount_dec(&fault->obj.refs);
+	iommufd_object_put_ref(&fault->obj);
 	iommufd_ctx_put(ictx);
 	return 0;
 }
@@ -408,7 +408,7 @@ void iommufd_fault_destroy(struct iommufd_object *obj)
 	mutex_destroy(&fault->mutex);
 }
 
-int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
+int iommufd_fault_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_fault_alloc *cmd = ucmd->cmd;
 	struct iommufd_fault *fault;
@@ -447,7 +447,7 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 		rc = PTR_ERR(filep);
 		goto err_put_fd;
 	}
-	refcount_inc(&fault->obj.refs);
+	iommufd_object_get_ref(&fault->obj);
 	iommufd_ctx_get(fault->ictx);
 	iommufd_object_finalize(ucmd->ictx, &fault->obj);
 	fd_install(fd, filep);

@@ -13,9 +13,19 @@
  * HWPTs come from two places. IOMMU_HWPT_ALLOC creates them explicitly and
  * userspace destroys them. An attach of a device to an IOAS creates an
  * "auto" paging HWPT when no existing auto HWPT of that IOAS accepts the
- * device; it goes away with the last device detached from it. Each IOAS
- * keeps its paging HWPTs on a list under its mutex so attaches can find
- * them.
+ * device; it goes away with the last device detached from it.
+ *
+ * This file alone owns that lifetime. Each IOAS lists its paging HWPTs,
+ * and the list changes only under the IOAS mutex. Every attach and replace
+ * runs under the mutex of the IOAS behind its target (device.c supplies the
+ * steps in struct iommufd_attach), and counts the devices it put on a HWPT
+ * with iommufd_hwpt_attach_get(); a detach counts one out with
+ * iommufd_hwpt_attach_put(). The put that counts an auto HWPT's last device
+ * out unlists it in the same critical section and destroys it after the
+ * mutex is dropped, so an attach finds it alive or does not find it, and an
+ * attach by ID to it in between is refused (ENOENT). Paths that build a
+ * HWPT under the mutex undo it with iommufd_hwpt_paging_unwind(), never
+ * through the destroy callback, which takes the mutex.
  *
  * What a HWPT can do is read from the domain and the driver's ops, never
  * from the domain type: dirty tracking needs domain->dirty_ops, enforced
@@ -43,25 +53,40 @@ static void iommufd_hwpt_free_domain(struct iommufd_hw_pagetable *hwpt)
 		iommu_domain_free(hwpt->domain);
 }
 
+/*
+ * Undoes a paging HWPT that was never published, for the paths that build
+ * one under the IOAS mutex (whose destroy callback would take it again).
+ */
+static void iommufd_hwpt_paging_unwind(struct iommufd_ctx *ictx,
+				       struct iommufd_hwpt_paging *hwpt_paging)
+{
+	struct iommufd_ioas *ioas = hwpt_paging->ioas;
+
+	lockdep_assert_held(&ioas->mutex);
+
+	list_del_init(&hwpt_paging->hwpt_item);
+	if (hwpt_paging->in_iopt)
+		iopt_table_remove_domain(&ioas->iopt, hwpt_paging->common.domain);
+	iommufd_hwpt_free_domain(&hwpt_paging->common);
+	iommufd_object_put_ref(&ioas->obj);
+	iommufd_object_abort(ictx, &hwpt_paging->common.obj);
+}
+
+/* Context: Process context; the IOAS mutex is not held, this takes it. */
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_hwpt_paging *hwpt_paging =
 		container_of(obj, struct iommufd_hwpt_paging, common.obj);
 	struct iommufd_ioas *ioas = hwpt_paging->ioas;
 
-	/*
-	 * Paths that destroy a HWPT while holding the IOAS mutex (aborts,
-	 * the last detach of an automatic one) unlink it themselves first.
-	 */
-	if (!list_empty(&hwpt_paging->hwpt_item)) {
-		mutex_lock(&ioas->mutex);
-		list_del_init(&hwpt_paging->hwpt_item);
-		mutex_unlock(&ioas->mutex);
-	}
+	/* An automatic HWPT left the list with its last device already */
+	mutex_lock(&ioas->mutex);
+	list_del_init(&hwpt_paging->hwpt_item);
+	mutex_unlock(&ioas->mutex);
 	if (hwpt_paging->in_iopt)
 		iopt_table_remove_domain(&ioas->iopt, hwpt_paging->common.domain);
 	iommufd_hwpt_free_domain(&hwpt_paging->common);
-	refcount_dec(&ioas->obj.refs);
+	iommufd_object_put_ref(&ioas->obj);
 }
 
 void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
@@ -71,8 +96,8 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
 
 	iommufd_hwpt_free_domain(&hwpt_nested->common);
 	if (hwpt_nested->common.fault)
-		refcount_dec(&hwpt_nested->common.fault->obj.refs);
-	refcount_dec(&hwpt_nested->parent->common.obj.refs);
+		iommufd_object_put_ref(&hwpt_nested->common.fault->obj);
+	iommufd_object_put_ref(&hwpt_nested->parent->common.obj);
 }
 
 /**
@@ -82,12 +107,15 @@ void iommufd_hwpt_nested_destroy(struct iommufd_object *obj)
  * Once enforced it stays enforced. Devices that must have it attach only to
  * HWPTs where this succeeded.
  *
- * Context: Process context; the caller serializes attaches to the HWPT.
+ * Context: Process context; the caller holds the IOAS mutex, as an attach
+ * callback (struct iommufd_attach) or while creating the HWPT.
  * Return: 0, or -EINVAL if the domain cannot enforce coherency.
  */
 int iommufd_hwpt_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging)
 {
 	struct iommu_domain *domain = hwpt_paging->common.domain;
+
+	lockdep_assert_held(&hwpt_paging->ioas->mutex);
 
 	if (hwpt_paging->enforce_cache_coherency)
 		return 0;
@@ -108,13 +136,16 @@ int iommufd_hwpt_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging)
  * by the IRQ layer into the window its reserved region names, which needs an
  * MSI cookie on the domain. A domain takes one cookie for its lifetime.
  *
- * Context: Process context; the caller serializes attaches to the HWPT.
+ * Context: Process context; the caller holds the IOAS mutex, as an attach
+ * callback (struct iommufd_attach).
  * Return: 0 or the error of iommu_get_msi_cookie().
  */
 int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
 			      phys_addr_t sw_msi_start)
 {
 	int rc;
+
+	lockdep_assert_held(&hwpt_paging->ioas->mutex);
 
 	if (sw_msi_start == PHYS_ADDR_MAX || hwpt_paging->msi_cookie)
 		return 0;
@@ -125,7 +156,7 @@ int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
 	return 0;
 }
 
-/**
+/*
  * iommufd_hwpt_paging_alloc() - create a paging HWPT fed by an IOAS
  * @ictx: the file the HWPT belongs to
  * @ioas: the IOAS whose mappings fill the domain
@@ -137,13 +168,13 @@ int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
  *
  * The HWPT is not finalized, and its domain does not mirror the IOAS yet:
  * the caller adds it with iommufd_hwpt_paging_fill(), which some drivers
- * allow only once a device is attached, and then finalizes it, or aborts
- * it with iommufd_object_abort_and_destroy().
+ * allow only once a device is attached, and then publishes it, or undoes
+ * it with iommufd_hwpt_paging_unwind() before dropping the IOAS mutex.
  *
  * Context: Process context; the caller holds @ioas->mutex.
  * Return: the HWPT or an ERR_PTR.
  */
-struct iommufd_hwpt_paging *
+static struct iommufd_hwpt_paging *
 iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags,
 			  bool auto_domain,
@@ -172,7 +203,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt_paging->ioas = ioas;
 	hwpt_paging->auto_domain = auto_domain;
 	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
-	refcount_inc(&ioas->obj.refs);
+	iommufd_object_get_ref(&ioas->obj);
 
 	if (ops->domain_alloc_user) {
 		domain = ops->domain_alloc_user(idev->dev, flags, NULL,
@@ -202,11 +233,11 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	return hwpt_paging;
 
 err_abort:
-	iommufd_object_abort_and_destroy(ictx, &hwpt_paging->common.obj);
+	iommufd_hwpt_paging_unwind(ictx, hwpt_paging);
 	return ERR_PTR(rc);
 }
 
-/**
+/*
  * iommufd_hwpt_paging_fill() - make a new paging HWPT mirror its IOAS
  * @hwpt_paging: a HWPT from iommufd_hwpt_paging_alloc()
  *
@@ -218,7 +249,7 @@ err_abort:
  * Return: 0 or the error of iopt_table_add_domain(); on error nothing
  * changed.
  */
-int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt_paging)
+static int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt_paging)
 {
 	struct iommufd_ioas *ioas = hwpt_paging->ioas;
 	int rc;
@@ -231,6 +262,182 @@ int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt_paging)
 	hwpt_paging->in_iopt = true;
 	list_add_tail(&hwpt_paging->hwpt_item, &ioas->hwpt_list);
 	return 0;
+}
+
+/* An automatic HWPT lives exactly as long as devices are attached to it */
+static bool iommufd_hwpt_is_auto(struct iommufd_hw_pagetable *hwpt)
+{
+	return hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING &&
+	       container_of(hwpt, struct iommufd_hwpt_paging,
+			    common)->auto_domain;
+}
+
+/**
+ * iommufd_hwpt_attach_get() - count one more device attached to a HWPT
+ * @hwpt: the HWPT, on which the device now translates
+ *
+ * Called by an attach callback (struct iommufd_attach) once its device
+ * uses @hwpt; each call is matched by one iommufd_hwpt_attach_put().
+ *
+ * Context: Process context; the caller holds the IOAS mutex of @hwpt (of
+ * its parent for a nested HWPT), which iommufd_hwpt_attach() and
+ * iommufd_hwpt_auto_attach() take around the callback.
+ */
+void iommufd_hwpt_attach_get(struct iommufd_hw_pagetable *hwpt)
+{
+	lockdep_assert_held(&iommufd_hwpt_paging_of(hwpt)->ioas->mutex);
+
+	hwpt->attached++;
+	iommufd_object_get_ref(&hwpt->obj);
+}
+
+/**
+ * iommufd_hwpt_attach_put() - count one device fewer attached to a HWPT
+ * @ictx: the file the HWPT belongs to
+ * @hwpt: the HWPT the device no longer translates on
+ *
+ * An automatic HWPT is destroyed with its last device. It leaves the IOAS's
+ * list in the same critical section that counts its last device out, so an
+ * attach either found it before, and counted itself in first, or does not
+ * find it at all.
+ *
+ * Context: Process context, no IOAS mutex held: this takes the one of
+ * @hwpt and may destroy @hwpt, waiting for ioctls that still use it.
+ */
+void iommufd_hwpt_attach_put(struct iommufd_ctx *ictx,
+			     struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_hwpt_paging *paging = iommufd_hwpt_paging_of(hwpt);
+	struct iommufd_ioas *ioas = paging->ioas;
+	bool last;
+
+	mutex_lock(&ioas->mutex);
+	if (WARN_ON(!hwpt->attached)) {
+		mutex_unlock(&ioas->mutex);
+		return;
+	}
+	last = !--hwpt->attached && iommufd_hwpt_is_auto(hwpt);
+	if (last)
+		list_del_init(&paging->hwpt_item);
+	else
+		iommufd_object_put_ref(&hwpt->obj);
+	mutex_unlock(&ioas->mutex);
+	/* The ref of the last device goes with the object */
+	if (last)
+		iommufd_object_destroy_kernel(ictx, &hwpt->obj, 1);
+}
+
+/**
+ * iommufd_hwpt_attach() - run an attach to a HWPT named by the user
+ * @hwpt: the HWPT, with a short-term user held by the caller
+ * @att: what to do, for which device
+ *
+ * Runs @att->attach under the IOAS mutex of @hwpt. An automatic HWPT whose
+ * last device is gone is on its way out and is refused.
+ *
+ * Context: Process context. Takes the IOAS mutex.
+ * Return: 0, -ENOENT for an automatic HWPT being destroyed, or what
+ * @att->attach returned.
+ */
+int iommufd_hwpt_attach(struct iommufd_hw_pagetable *hwpt,
+			struct iommufd_attach *att)
+{
+	struct iommufd_ioas *ioas = iommufd_hwpt_paging_of(hwpt)->ioas;
+	int rc;
+
+	mutex_lock(&ioas->mutex);
+	if (iommufd_hwpt_is_auto(hwpt) && !hwpt->attached)
+		rc = -ENOENT;
+	else
+		rc = att->attach(att, hwpt);
+	mutex_unlock(&ioas->mutex);
+	return rc;
+}
+
+/**
+ * iommufd_hwpt_auto_attach() - run an attach to an IOAS
+ * @ioas: the IOAS, with a short-term user held by the caller
+ * @att: what to do, for which device
+ * @pt_id: out: the ID of the automatic HWPT used
+ *
+ * Tries @att->attach on each automatic HWPT of @ioas, going on while it
+ * answers -EINVAL (not compatible); if none takes the device, creates one
+ * for it. A new domain is attached before it is filled (some drivers learn
+ * its aperture only then), or filled first with @att->fill_first, for a
+ * replace, whose group must not see it empty.
+ *
+ * Context: Process context. Takes the IOAS mutex.
+ * Return: 0 or a negative errno; on error no HWPT was created.
+ */
+int iommufd_hwpt_auto_attach(struct iommufd_ioas *ioas,
+			     struct iommufd_attach *att, u32 *pt_id)
+{
+	struct iommufd_ctx *ictx = att->idev->ictx;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc;
+
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
+		if (!hwpt_paging->auto_domain)
+			continue;
+		rc = att->attach(att, &hwpt_paging->common);
+		if (rc == -EINVAL)
+			continue;
+		if (!rc)
+			*pt_id = hwpt_paging->common.obj.id;
+		goto out_unlock;
+	}
+
+	hwpt_paging = iommufd_hwpt_paging_alloc(ictx, ioas, att->idev, 0, true,
+						NULL);
+	if (IS_ERR(hwpt_paging)) {
+		rc = PTR_ERR(hwpt_paging);
+		goto out_unlock;
+	}
+	if (att->fill_first) {
+		rc = iommufd_hwpt_paging_fill(hwpt_paging);
+		if (!rc)
+			rc = att->attach(att, &hwpt_paging->common);
+	} else {
+		rc = att->attach(att, &hwpt_paging->common);
+		if (!rc) {
+			rc = iommufd_hwpt_paging_fill(hwpt_paging);
+			if (rc)
+				att->undo(att, &hwpt_paging->common);
+		}
+	}
+	if (rc) {
+		iommufd_hwpt_paging_unwind(ictx, hwpt_paging);
+		goto out_unlock;
+	}
+	*pt_id = hwpt_paging->common.obj.id;
+	iommufd_object_finalize(ictx, &hwpt_paging->common.obj);
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+	return rc;
+}
+
+/**
+ * iommufd_ioas_enforces_cc() - do all paging HWPTs of an IOAS block no-snoop?
+ * @ioas: the IOAS
+ *
+ * Context: Process context. Takes the IOAS mutex.
+ * Return: true if every paging HWPT of @ioas enforces cache coherency.
+ */
+bool iommufd_ioas_enforces_cc(struct iommufd_ioas *ioas)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+	bool coherent = true;
+
+	mutex_lock(&ioas->mutex);
+	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
+		if (!hwpt_paging->enforce_cache_coherency) {
+			coherent = false;
+			break;
+		}
+	}
+	mutex_unlock(&ioas->mutex);
+	return coherent;
 }
 
 /*
@@ -275,7 +482,7 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx,
 	if (IS_ERR(hwpt_nested))
 		return hwpt_nested;
 	hwpt_nested->parent = parent;
-	refcount_inc(&parent->common.obj.refs);
+	iommufd_object_get_ref(&parent->common.obj);
 
 	domain = ops->domain_alloc_user(idev->dev, 0, parent->common.domain,
 					user_data);
@@ -320,27 +527,23 @@ static int iommufd_hwpt_alloc_from_ioas(struct iommufd_ucmd *ucmd,
 						user_data.len ? &user_data :
 								NULL);
 	if (IS_ERR(hwpt_paging)) {
-		rc = PTR_ERR(hwpt_paging);
-		goto out_unlock;
+		mutex_unlock(&ioas->mutex);
+		return PTR_ERR(hwpt_paging);
 	}
 	rc = iommufd_hwpt_paging_fill(hwpt_paging);
-	if (rc) {
-		iommufd_object_abort_and_destroy(ucmd->ictx,
-						 &hwpt_paging->common.obj);
-		goto out_unlock;
-	}
-	cmd->out_hwpt_id = hwpt_paging->common.obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		list_del_init(&hwpt_paging->hwpt_item);
-		iommufd_object_abort_and_destroy(ucmd->ictx,
-						 &hwpt_paging->common.obj);
-	} else {
-		iommufd_object_finalize(ucmd->ictx, &hwpt_paging->common.obj);
-	}
-out_unlock:
+	if (rc)
+		iommufd_hwpt_paging_unwind(ucmd->ictx, hwpt_paging);
 	mutex_unlock(&ioas->mutex);
-	return rc;
+	if (rc)
+		return rc;
+	/*
+	 * Listed but not yet visible: automatic attaches pass it over and
+	 * nothing can name it, so it is published without the IOAS mutex,
+	 * which its destroy takes if the copy-out fails.
+	 */
+	cmd->out_hwpt_id = hwpt_paging->common.obj.id;
+	return iommufd_ucmd_publish(ucmd, &hwpt_paging->common.obj,
+				    sizeof(*cmd));
 }
 
 /*
@@ -357,7 +560,7 @@ static int iommufd_hwpt_set_fault(struct iommufd_ctx *ictx,
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	hwpt->fault = container_of(obj, struct iommufd_fault, obj);
-	refcount_inc(&obj->refs);
+	iommufd_object_get_ref(obj);
 	iommufd_put_object(ictx, obj);
 	hwpt->domain->iopf_handler = iommufd_fault_iopf_handler;
 	hwpt->domain->fault_data = hwpt->fault;
@@ -382,23 +585,21 @@ static int iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 	if (IS_ERR(hwpt_nested))
 		return PTR_ERR(hwpt_nested);
 	/* As in 6.12 the fault_id is looked up once the domain exists */
-	rc = 0;
-	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
 		rc = iommufd_hwpt_set_fault(ucmd->ictx, &hwpt_nested->common,
 					    cmd->fault_id);
-	if (!rc) {
-		cmd->out_hwpt_id = hwpt_nested->common.obj.id;
-		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		if (rc) {
+			iommufd_object_abort_and_destroy(ucmd->ictx,
+							 &hwpt_nested->common.obj);
+			return rc;
+		}
 	}
-	if (rc)
-		iommufd_object_abort_and_destroy(ucmd->ictx,
-						 &hwpt_nested->common.obj);
-	else
-		iommufd_object_finalize(ucmd->ictx, &hwpt_nested->common.obj);
-	return rc;
+	cmd->out_hwpt_id = hwpt_nested->common.obj.id;
+	return iommufd_ucmd_publish(ucmd, &hwpt_nested->common.obj,
+				    sizeof(*cmd));
 }
 
-int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
 	struct iommufd_object *pt_obj;
@@ -470,7 +671,7 @@ iommufd_get_dirty_hwpt(struct iommufd_ucmd *ucmd, u32 id)
 	return container_of(obj, struct iommufd_hwpt_paging, common.obj);
 }
 
-int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_set_dirty_tracking_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
 	struct iommufd_hwpt_paging *hwpt_paging;
@@ -489,7 +690,7 @@ int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
-int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_get_dirty_bitmap_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
 	unsigned long last, align, dirty_flags = 0;
@@ -512,8 +713,7 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(hwpt_paging);
 
 	iopt = &hwpt_paging->ioas->iopt;
-	align = max_t(unsigned long, cmd->page_size,
-		      READ_ONCE(iopt->iova_alignment));
+	align = max_t(unsigned long, cmd->page_size, iopt_iova_alignment(iopt));
 	if (cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
 		dirty_flags |= IOMMU_DIRTY_NO_CLEAR;
 	if ((cmd->iova | cmd->length) & (align - 1))
@@ -558,7 +758,7 @@ static int iommufd_hwpt_do_invalidate(struct iommufd_ucmd *ucmd,
 	return rc;
 }
 
-int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+int iommufd_hwpt_invalidate_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
 	struct iommu_user_data_array entries = {

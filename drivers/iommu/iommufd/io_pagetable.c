@@ -163,24 +163,30 @@ static int iopt_emit_unreserved(struct io_pagetable *iopt, unsigned long start,
 }
 
 /**
- * iopt_walk_usable_ranges() - walk the IOVA ranges that are not reserved
+ * iopt_read_ranges() - report the IOVA ranges that are not reserved
  * @iopt: the table
  * @fn: called once per maximal range, in ascending order
  * @arg: passed to @fn
+ * @alignment: out: the alignment mappings need, as of the same moment
  *
  * These are what IOMMU_IOAS_IOVA_RANGES reports: the whole unsigned long
  * space minus the reserved ranges. The allowed list does not narrow them;
- * it only steers automatic allocation.
+ * it only steers automatic allocation. The ranges and the alignment are
+ * one consistent view: no domain or reservation changes in between.
  *
- * Context: Caller holds iova_rwsem, for read or write.
+ * Context: Process context. Takes iova_rwsem for read; @fn may fault.
  * Return: 0, or the first non-zero value @fn returned.
  */
-int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn,
-			    void *arg)
+int iopt_read_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn, void *arg,
+		     unsigned long *alignment)
 {
-	lockdep_assert_held(&iopt->iova_rwsem);
+	int rc;
 
-	return iopt_emit_unreserved(iopt, 0, ULONG_MAX, fn, arg);
+	down_read(&iopt->iova_rwsem);
+	rc = iopt_emit_unreserved(iopt, 0, ULONG_MAX, fn, arg);
+	*alignment = iopt->iova_alignment;
+	up_read(&iopt->iova_rwsem);
+	return rc;
 }
 
 /* Mapping an area into one domain, chunk by physically contiguous chunk */

@@ -83,7 +83,7 @@ static int iova_ranges_emit(unsigned long start, unsigned long last,
 	return 0;
 }
 
-int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_iova_ranges_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
 	struct iova_ranges_out out = {
@@ -91,6 +91,7 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 		.capacity = cmd->num_iovas,
 	};
 	struct iommufd_ioas *ioas;
+	unsigned long align;
 	int rc;
 
 	if (cmd->__reserved)
@@ -100,10 +101,8 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
-	down_read(&ioas->iopt.iova_rwsem);
-	rc = iopt_walk_usable_ranges(&ioas->iopt, iova_ranges_emit, &out);
-	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
-	up_read(&ioas->iopt.iova_rwsem);
+	rc = iopt_read_ranges(&ioas->iopt, iova_ranges_emit, &out, &align);
+	cmd->out_iova_alignment = align;
 	if (rc)
 		goto out_put;
 
@@ -151,7 +150,7 @@ static int iommufd_check_map_args(u32 flags, u64 iova, u64 length)
 	return iommufd_map_prot(flags);
 }
 
-int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_map_file_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map_file *cmd = ucmd->cmd;
 	unsigned long iova = cmd->iova, last;
@@ -209,7 +208,7 @@ out_put:
 	return rc;
 }
 
-int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_map_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
 	unsigned long iova = cmd->iova, end;
@@ -260,7 +259,7 @@ out_put:
 	return rc;
 }
 
-int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_copy_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
 	unsigned long dst_iova = cmd->dst_iova, src_last;
@@ -308,7 +307,7 @@ out_put_src:
 	return rc;
 }
 
-int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_unmap_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
 	unsigned long unmapped = 0, last;
@@ -353,7 +352,7 @@ out_put:
 	return rc;
 }
 
-int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_allow_iovas_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
 	struct iommu_iova_range __user *uranges =
@@ -409,7 +408,7 @@ int iommufd_ioas_option_huge_pages(struct iommu_option *cmd,
 		return PTR_ERR(ioas);
 
 	if (cmd->op == IOMMU_OPTION_OP_GET)
-		cmd->val64 = !READ_ONCE(ioas->iopt.disable_large_pages);
+		cmd->val64 = iopt_large_pages_enabled(&ioas->iopt);
 	else
 		rc = iopt_set_large_pages(&ioas->iopt, cmd->val64);
 	iommufd_put_object(ictx, &ioas->obj);
@@ -424,17 +423,17 @@ static void iommufd_ioas_unlock_all(struct iommufd_ctx *ictx,
 	unsigned long id;
 
 	xa_for_each(locked, id, ioas) {
-		up_write(&ioas->iopt.iova_rwsem);
+		iopt_thaw_areas(&ioas->iopt);
 		iommufd_put_object(ictx, &ioas->obj);
 	}
 	xa_destroy(locked);
 }
 
 /*
- * Takes a user on every IOAS of @ictx and holds its iova_rwsem for write,
- * in ID order, recording them in @locked. IOASes made meanwhile are left
- * out: nothing they hold can come from the locked ones, since a COPY out
- * of those must wait.
+ * Takes a user on every IOAS of @ictx and freezes its areas, in ID order,
+ * recording them in @locked. IOASes made meanwhile are left out: nothing
+ * they hold can come from the locked ones, since a COPY out of those must
+ * wait.
  */
 static int iommufd_ioas_lock_all(struct iommufd_ctx *ictx,
 				 struct xarray *locked)
@@ -459,13 +458,12 @@ static int iommufd_ioas_lock_all(struct iommufd_ctx *ictx,
 			iommufd_ioas_unlock_all(ictx, locked);
 			return rc;
 		}
-		down_write_nest_lock(&ioas->iopt.iova_rwsem,
-				     &ictx->change_process_lock);
+		iopt_freeze_areas(&ioas->iopt, &ictx->change_process_lock);
 	}
 	return 0;
 }
 
-int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
+int iommufd_ioas_change_process_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_change_process *cmd = ucmd->cmd;
 	struct iommufd_ctx *ictx = ucmd->ictx;

@@ -16,9 +16,52 @@
  *   removed:   taken out of the table once no user and no ref is left, then
  *              destroyed through its type's ops.
  *
- * Layering: main.c owns the table and ioctl dispatch, ioas.c turns IOAS
- * ioctls into calls on the io_pagetable (io_pagetable.c), which owns the
- * IOVA space of one IOAS.
+ * Layering, top down; each layer calls only the ones below it:
+ *
+ *   main.c          the object table, its users and refs (the helpers
+ *                   below; nobody else touches the counters) and dispatch
+ *   ioas.c, hw_pagetable.c, device.c, access.c, fault.c, vfio_compat.c
+ *                   one kind of object each. Automatic HWPTs, the IOAS's
+ *                   HWPT list and the IOAS mutex belong to hw_pagetable.c:
+ *                   device.c attaches through struct iommufd_attach.
+ *   io_pagetable.h  the IOVA space of one IOAS and the memory behind it
+ *                   (io_pagetable.c, pages.c), reached only through the
+ *                   iopt_*() functions and accessors declared there
+ *
+ * Lock order legend. Each lock may be taken while holding those it is
+ * indented under, never the reverse; what each protects is said where it
+ * is declared. Lockdep checks the order, this explains it.
+ *
+ *   ctx->change_process_lock        IOMMU_IOAS_CHANGE_PROCESS freezes
+ *     iopt->iova_rwsem (write)      every IOAS, nested in ID order
+ *   ctx->vfio_lock                  creating the VFIO compat IOAS, whose
+ *     objects xa_lock               ID is then set under the table's lock
+ *   ctx->groups_lock                the file's iommufd_groups (leaf)
+ *   mock device mutex               held by the mock driver (selftest.c)
+ *     ioas->mutex                   around its calls; then attach,
+ *       igroup->lock                replace, the HWPT list, a new paging
+ *         core's group mutex        HWPT; then the group's state, the
+ *           mock_attach_lock        IOMMU core's attach and under it the
+ *         fault->mutex              mock driver's; answering what a
+ *           fault->lock             leaving attachment left unanswered
+ *         iopt->iova_rwsem          (fault.c); reserving a device's
+ *       iopt->domains_rwsem         regions; filling or removing a domain
+ *   mock access mutex               a mock access, held across the access
+ *     access->ioas_lock             API (selftest.c); then the access's
+ *       iopt->domains_rwsem         attachment and its pins, which reach
+ *         iopt->iova_rwsem          the io_pagetable: the domains, then
+ *           iopt->accesses xa_lock  the IOVA space, then what hangs off
+ *           pages->mutex            it: the accesses' table, and the
+ *             mm's mmap_lock        pinning of an area's pages (pages.c)
+ *   iopt->accesses xa_lock          an unmap takes a user on each access
+ *     objects xa_lock               to notify: the only two xa_locks nested
+ *   objects xa_lock                 otherwise innermost: nothing under it
+ *
+ * No lock of the core (the files but selftest.c) is held across an
+ * access's unmap callback, a destroy callback or the wait for an object's
+ * last user: the last detach of an automatic HWPT counts it out under the
+ * IOAS mutex and destroys it after dropping it.
+ * The mock driver's mock_groups_lock and mock_iopf_lock are leaves.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -36,6 +79,8 @@
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
+
+#include "io_pagetable.h"
 
 struct device;
 struct iommu_domain;
@@ -151,6 +196,10 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 struct iommufd_object *__iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					    enum iommufd_object_type type);
 void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_get_user(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj);
+void iommufd_object_get_ref(struct iommufd_object *obj);
+void iommufd_object_put_ref(struct iommufd_object *obj);
 void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 				   struct iommufd_object *obj,
 				   unsigned int held_refs);
@@ -197,87 +246,6 @@ static inline int iommufd_ucmd_publish(struct iommufd_ucmd *ucmd,
 	return rc;
 }
 
-/*
- * struct io_pagetable - the IOVA space of one IOAS
- *
- * Usable IOVA is the allowed set (everything when the user set none) minus
- * the reserved set. Mappings are areas (struct iopt_area) in area_itree;
- * every area is mapped into every domain in @domains.
- *
- * Lock order: domains_rwsem, then iova_rwsem.
- */
-struct io_pagetable {
-	/* Protects @domains; held for read while areas are mapped into them */
-	struct rw_semaphore domains_rwsem;
-	struct xarray domains;
-	/* Protects the three trees, iova_alignment and disable_large_pages */
-	struct rw_semaphore iova_rwsem;
-	struct rb_root_cached area_itree;
-	struct rb_root_cached allowed_itree;
-	struct rb_root_cached reserved_itree;
-	/* Every IOVA and length mapped must be a multiple of this */
-	unsigned long iova_alignment;
-	/* IOMMU_OPTION_HUGE_PAGES == 0: map domains in PAGE_SIZE steps */
-	bool disable_large_pages;
-	/* Attached accesses that pin pages; they need PAGE_SIZE alignment */
-	unsigned int num_pinning_accesses;
-	/* struct iommufd_access attached to the IOAS, told about unmaps */
-	struct xarray accesses;
-};
-
-void iopt_init_table(struct io_pagetable *iopt);
-void iopt_destroy_table(struct io_pagetable *iopt);
-
-typedef int (*iopt_range_fn_t)(unsigned long start, unsigned long last,
-			       void *arg);
-int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn,
-			    void *arg);
-
-int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
-			unsigned long uptr, unsigned long length,
-			int iommu_prot, bool fixed, bool mm_mode);
-int iopt_map_file_pages(struct io_pagetable *iopt, unsigned long *iova,
-			struct file *file, unsigned long start,
-			unsigned long length, int iommu_prot, bool fixed,
-			bool mm_mode);
-int iopt_collect_file_pages(struct io_pagetable *iopt, struct xarray *set);
-int iopt_copy_iova(struct io_pagetable *dst, unsigned long *dst_iova,
-		   struct io_pagetable *src, unsigned long src_iova,
-		   unsigned long length, int iommu_prot, bool fixed);
-int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long start,
-		    unsigned long last, unsigned long *unmapped);
-int iopt_allowed_add(struct rb_root_cached *list, unsigned long start,
-		     unsigned long last);
-void iopt_allowed_free(struct rb_root_cached *list);
-int iopt_set_allowed_iovas(struct io_pagetable *iopt,
-			   struct rb_root_cached *list);
-int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
-int iopt_cut_after(struct io_pagetable *iopt, const unsigned long *iovas,
-		   unsigned int niovas);
-unsigned long iopt_domains_pgsizes(struct io_pagetable *iopt);
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
-		    bool pins_pages, u32 *index);
-void iopt_remove_access(struct io_pagetable *iopt, bool pins_pages, u32 index);
-int iopt_access_pin_pages(struct io_pagetable *iopt, unsigned long iova,
-			  unsigned long length, struct page **out, bool write);
-void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
-			     unsigned long length);
-int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
-		   size_t len, bool write);
-int iopt_set_dirty_tracking(struct io_pagetable *iopt,
-			    struct iommu_domain *domain, bool enable);
-int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
-			      struct iommu_domain *domain, unsigned long flags,
-			      unsigned long iova, unsigned long length,
-			      unsigned long page_size, u64 __user *data);
-int iopt_table_add_domain(struct io_pagetable *iopt,
-			  struct iommu_domain *domain);
-void iopt_table_remove_domain(struct io_pagetable *iopt,
-			      struct iommu_domain *domain);
-int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
-		      unsigned long last, void *owner);
-void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
-
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 bool iommufd_should_fail(void);
 /* Pages per pin batch when not 0; set by the test ioctl */
@@ -315,92 +283,6 @@ iommufd_test_is_own_access(const struct iommufd_access_ops *ops)
 }
 #endif
 
-/* How a struct iopt_pages charges what it pins; see pages.c */
-enum iopt_pages_account {
-	IOPT_ACCOUNT_NONE,	/* pinned_vm only: the caller had CAP_IPC_LOCK */
-	IOPT_ACCOUNT_USER,	/* also the user's locked_vm */
-	IOPT_ACCOUNT_MM,	/* also the mm's locked_vm, as VFIO type1 */
-};
-
-/*
- * struct iopt_pages - a range of user memory shared by the areas that show
- * it, pinned while holders need it; see pages.c.
- */
-struct iopt_pages {
-	struct kref kref;		/* one per area */
-	/* Protects @holders, @segments and @npinned */
-	struct mutex mutex;
-	struct rb_root_cached holders;	/* page index spans of the holders */
-	struct rb_root_cached segments;	/* what is pinned, see pages.c */
-	unsigned long npinned;		/* pages the holders cover, charged */
-	/* page aligned start: a user address, or an offset in @file */
-	unsigned long uptr;
-	struct file *file;		/* a memfd, or NULL for user memory */
-	/* With @file: folio index -> pinned pages in it (xa_mk_value()) */
-	struct xarray file_pins;
-	unsigned long npages;
-	bool writable;
-	u8 account;			/* enum iopt_pages_account */
-	struct user_struct *user;
-	struct task_struct *task;	/* whose RLIMIT_MEMLOCK applies */
-	struct mm_struct *mm;		/* mmgrab()ed */
-};
-
-struct iopt_pages *iopt_pages_alloc(unsigned long uptr, unsigned long length,
-				    bool writable, bool mm_mode);
-struct iopt_pages *iopt_pages_alloc_file(struct file *file,
-					 unsigned long uptr,
-					 unsigned long length, bool writable,
-					 bool mm_mode);
-int iopt_pages_change_process(struct xarray *set);
-void iopt_pages_get(struct iopt_pages *pages);
-void iopt_pages_put(struct iopt_pages *pages);
-int iopt_pages_pin(struct iopt_pages *pages, struct interval_tree_node *holder);
-void iopt_pages_unpin(struct iopt_pages *pages,
-		      struct interval_tree_node *holder);
-void iopt_pages_split_holder(struct iopt_pages *pages,
-			     struct interval_tree_node *holder,
-			     struct interval_tree_node *tail);
-void iopt_pages_fill(struct iopt_pages *pages, unsigned long index,
-		     unsigned long n, struct page **out);
-int iopt_pages_rw(struct iopt_pages *pages, unsigned long offset, void *data,
-		  unsigned long length, bool write);
-
-typedef int (*iopt_chunk_fn_t)(unsigned long offset, phys_addr_t phys,
-			       unsigned long length, void *arg);
-int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
-			   unsigned long length, iopt_chunk_fn_t fn, void *arg);
-
-/*
- * struct iopt_area - one mapping: IOVA [node.start, node.last] shows the
- * bytes of @pages that start @pages_offset bytes into its first page.
- */
-struct iopt_area {
-	struct interval_tree_node node;
-	struct iopt_pages *pages;
-	/*
-	 * The page indices of @pages this area shows; a holder of them
-	 * (@pinned) while the IOAS has a domain. Under iova_rwsem.
-	 */
-	struct interval_tree_node pages_node;
-	bool pinned;
-	unsigned long pages_offset;
-	int iommu_prot;
-	/*
-	 * struct iopt_access_pin of the accesses that pinned pages of this
-	 * area, by page index; unmap waits for them. Changed under iova_rwsem
-	 * for read and the pages mutex, or iova_rwsem for write.
-	 */
-	struct rb_root_cached access_pins;
-	/*
-	 * An unmap is asking the accesses to let go: no new pin or copy
-	 * may start. Under iova_rwsem.
-	 */
-	bool prevent_access;
-	/* Links the areas of one operation while they are built or freed */
-	struct list_head list;
-};
-
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
@@ -426,6 +308,11 @@ struct iommufd_hw_pagetable {
 	struct iommu_domain *domain;
 	/* Where the domain's I/O page faults go (a long-term ref), or NULL */
 	struct iommufd_fault *fault;
+	/*
+	 * Devices attached, each with a ref; under the IOAS mutex of the
+	 * paging HWPT below (the parent's, for a nested one)
+	 */
+	unsigned int attached;
 };
 
 /* A kernel-filled domain fed by an IOAS */
@@ -445,6 +332,16 @@ struct iommufd_hwpt_nested {
 	struct iommufd_hw_pagetable common;
 	struct iommufd_hwpt_paging *parent;
 };
+
+/* The paging HWPT whose IOAS a HWPT's translations come from */
+static inline struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_of(struct iommufd_hw_pagetable *hwpt)
+{
+	if (hwpt->obj.type == IOMMUFD_OBJ_HWPT_NESTED)
+		return container_of(hwpt, struct iommufd_hwpt_nested,
+				    common)->parent;
+	return container_of(hwpt, struct iommufd_hwpt_paging, common);
+}
 
 /* One iommu_group with devices bound to a file; see device.c */
 struct iommufd_group {
@@ -485,23 +382,54 @@ iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
 }
 
 void iommufd_device_destroy(struct iommufd_object *obj);
-int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+int iommufd_get_hw_info_ioctl(struct iommufd_ucmd *ucmd);
 
 void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
 void iommufd_hwpt_nested_destroy(struct iommufd_object *obj);
 int iommufd_hwpt_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
 int iommufd_hwpt_setup_sw_msi(struct iommufd_hwpt_paging *hwpt_paging,
 			      phys_addr_t sw_msi_start);
-struct iommufd_hwpt_paging *
-iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			  struct iommufd_device *idev, u32 flags,
-			  bool auto_domain,
-			  const struct iommu_user_data *user_data);
-int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *hwpt_paging);
-int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
-int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
-int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
-int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd);
+bool iommufd_ioas_enforces_cc(struct iommufd_ioas *ioas);
+int iommufd_hwpt_alloc_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_set_dirty_tracking_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_get_dirty_bitmap_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_hwpt_invalidate_ioctl(struct iommufd_ucmd *ucmd);
+
+/**
+ * struct iommufd_attach - one attach or replace of a device, as device.c
+ *	does it and hw_pagetable.c runs it, under the IOAS mutex that orders
+ *	it against the HWPT's last detach
+ * @idev: the device
+ * @attach: puts @idev (for a replace, its group) on @hwpt and counts each
+ *	device now on it with iommufd_hwpt_attach_get(); -EINVAL means "not
+ *	compatible", and iommufd_hwpt_auto_attach() tries the next HWPT
+ * @undo: takes @idev off a new automatic HWPT that @attach succeeded on
+ *	but that could not be filled; the HWPT is then unwound with the
+ *	attachment counted on it. Not called with @fill_first.
+ * @fill_first: a new automatic HWPT mirrors the IOAS before @attach (a
+ *	replace must not move a group onto an empty domain)
+ * @old: set by a replace: the HWPT the group left
+ * @old_attached: the attachments of @old the group's devices gave up, put
+ *	with iommufd_hwpt_attach_put() once no IOAS mutex is held
+ */
+struct iommufd_attach {
+	struct iommufd_device *idev;
+	int (*attach)(struct iommufd_attach *att,
+		      struct iommufd_hw_pagetable *hwpt);
+	void (*undo)(struct iommufd_attach *att,
+		     struct iommufd_hw_pagetable *hwpt);
+	bool fill_first;
+	struct iommufd_hw_pagetable *old;
+	unsigned int old_attached;
+};
+
+int iommufd_hwpt_attach(struct iommufd_hw_pagetable *hwpt,
+			struct iommufd_attach *att);
+int iommufd_hwpt_auto_attach(struct iommufd_ioas *ioas,
+			     struct iommufd_attach *att, u32 *pt_id);
+void iommufd_hwpt_attach_get(struct iommufd_hw_pagetable *hwpt);
+void iommufd_hwpt_attach_put(struct iommufd_ctx *ictx,
+			     struct iommufd_hw_pagetable *hwpt);
 
 /* An in-kernel user of an IOAS's memory, e.g. a VFIO mdev; see access.c */
 struct iommufd_access {
@@ -526,7 +454,7 @@ void iommufd_access_destroy_object(struct iommufd_object *obj);
 void iommufd_access_notify_unmap(struct io_pagetable *iopt,
 				 unsigned long start, unsigned long last);
 
-int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+int iommufd_vfio_ioas_ioctl(struct iommufd_ucmd *ucmd);
 long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 			unsigned long arg);
 
@@ -558,7 +486,7 @@ struct iommufd_attach_handle {
 	struct xarray devices;
 };
 
-int iommufd_fault_alloc(struct iommufd_ucmd *ucmd);
+int iommufd_fault_alloc_ioctl(struct iommufd_ucmd *ucmd);
 void iommufd_fault_destroy(struct iommufd_object *obj);
 int iommufd_fault_iopf_handler(struct iopf_group *group);
 int iommufd_fault_iopf_enable(struct iommufd_device *idev);
@@ -572,13 +500,13 @@ void iommufd_fault_device_left(struct iommufd_hw_pagetable *hwpt,
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 struct iommufd_ioas *iommufd_ioas_create(struct iommufd_ctx *ictx);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_iova_ranges_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map_file_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_change_process_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap_ioctl(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_option_huge_pages(struct iommu_option *cmd,
 				   struct iommufd_ctx *ictx);
 

@@ -24,7 +24,11 @@
  * short-term user under it, and removal checks both counts under it, so an
  * object is never freed under a caller that found it. It also guards the
  * file's compat IOAS ID, which removal of that IOAS clears. The lock is
- * never held across a destroy callback or a user copy.
+ * never held across a destroy callback or a user copy. The counters of an
+ * object are changed only here, through the helpers below; where this lock
+ * sits among the others is the legend in iommufd_private.h.
+ *
+ * Ioctl handlers are named *_ioctl(), after the command they serve.
  */
 #include <linux/capability.h>
 #include <linux/file.h>
@@ -220,6 +224,53 @@ void iommufd_put_object(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 		wake_up_all(&ictx->destroy_wait);
 }
 
+/**
+ * iommufd_object_get_user() - take a short-term user on an object in hand
+ * @ictx: the file the object belongs to
+ * @obj: an object the caller reached without a lookup, and knows is still
+ *       in the table: e.g. it sits on a list whose lock the object's removal
+ *       has to take first (an access on its IOAS's table of accesses)
+ *
+ * Users are only ever raised under the xa_lock, so that removal, which
+ * checks them under it, cannot miss one.
+ *
+ * Context: Any context. Takes and releases the xa_lock; may be called with
+ * the xa_lock of a list of objects held (see the legend in
+ * iommufd_private.h). Released with iommufd_put_object().
+ */
+void iommufd_object_get_user(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj)
+{
+	xa_lock(&ictx->objects);
+	refcount_inc(&obj->users);
+	xa_unlock(&ictx->objects);
+}
+
+/**
+ * iommufd_object_get_ref() - record a long-term dependency on an object
+ * @obj: an object the caller holds a user or a ref on, or is creating
+ *
+ * While a ref is held IOMMU_DESTROY refuses the object (-EBUSY), and
+ * closing the file destroys the holder before it.
+ *
+ * Context: Any context.
+ */
+void iommufd_object_get_ref(struct iommufd_object *obj)
+{
+	refcount_inc(&obj->refs);
+}
+
+/**
+ * iommufd_object_put_ref() - drop a ref from iommufd_object_get_ref()
+ * @obj: the object, which stays in the table with at least its own ref
+ *
+ * Context: Any context.
+ */
+void iommufd_object_put_ref(struct iommufd_object *obj)
+{
+	refcount_dec(&obj->refs);
+}
+
 /*
  * Takes @obj out of the table if the table's own count is all that is left
  * on both counters. Called with the xa_lock held.
@@ -284,7 +335,7 @@ void iommufd_object_destroy_kernel(struct iommufd_ctx *ictx,
 	kfree(obj);
 }
 
-static int iommufd_destroy(struct iommufd_ucmd *ucmd)
+static int iommufd_destroy_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
 	struct iommufd_ctx *ictx = ucmd->ictx;
@@ -350,7 +401,7 @@ static const iommufd_option_fn_t iommufd_option_handlers[] = {
 	[IOMMU_OPTION_HUGE_PAGES] = iommufd_ioas_option_huge_pages,
 };
 
-static int iommufd_option(struct iommufd_ucmd *ucmd)
+static int iommufd_option_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
 	unsigned int nr = ARRAY_SIZE(iommufd_option_handlers);
@@ -411,37 +462,37 @@ struct iommufd_cmd {
 	}
 
 static const struct iommufd_cmd iommufd_cmds[] = {
-	IOMMUFD_CMD(DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	IOMMUFD_CMD(DESTROY, iommufd_destroy_ioctl, struct iommu_destroy, id),
 	IOMMUFD_CMD(IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
 		    struct iommu_ioas_alloc, out_ioas_id),
-	IOMMUFD_CMD(IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
+	IOMMUFD_CMD(IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges_ioctl,
 		    struct iommu_ioas_iova_ranges, out_iova_alignment),
-	IOMMUFD_CMD(IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
+	IOMMUFD_CMD(IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas_ioctl,
 		    struct iommu_ioas_allow_iovas, allowed_iovas),
-	IOMMUFD_CMD(IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map, iova),
-	IOMMUFD_CMD(IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy,
+	IOMMUFD_CMD(IOAS_MAP, iommufd_ioas_map_ioctl, struct iommu_ioas_map, iova),
+	IOMMUFD_CMD(IOAS_COPY, iommufd_ioas_copy_ioctl, struct iommu_ioas_copy,
 		    src_iova),
-	IOMMUFD_CMD(IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
+	IOMMUFD_CMD(IOAS_UNMAP, iommufd_ioas_unmap_ioctl, struct iommu_ioas_unmap,
 		    length),
-	IOMMUFD_CMD(VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
+	IOMMUFD_CMD(VFIO_IOAS, iommufd_vfio_ioas_ioctl, struct iommu_vfio_ioas,
 		    __reserved),
-	IOMMUFD_CMD(HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
+	IOMMUFD_CMD(HWPT_ALLOC, iommufd_hwpt_alloc_ioctl, struct iommu_hwpt_alloc,
 		    __reserved),
-	IOMMUFD_CMD(GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
+	IOMMUFD_CMD(GET_HW_INFO, iommufd_get_hw_info_ioctl, struct iommu_hw_info,
 		    __reserved),
-	IOMMUFD_CMD(HWPT_SET_DIRTY_TRACKING, iommufd_hwpt_set_dirty_tracking,
+	IOMMUFD_CMD(HWPT_SET_DIRTY_TRACKING, iommufd_hwpt_set_dirty_tracking_ioctl,
 		    struct iommu_hwpt_set_dirty_tracking, __reserved),
-	IOMMUFD_CMD(HWPT_GET_DIRTY_BITMAP, iommufd_hwpt_get_dirty_bitmap,
+	IOMMUFD_CMD(HWPT_GET_DIRTY_BITMAP, iommufd_hwpt_get_dirty_bitmap_ioctl,
 		    struct iommu_hwpt_get_dirty_bitmap, data),
-	IOMMUFD_CMD(HWPT_INVALIDATE, iommufd_hwpt_invalidate,
+	IOMMUFD_CMD(HWPT_INVALIDATE, iommufd_hwpt_invalidate_ioctl,
 		    struct iommu_hwpt_invalidate, __reserved),
-	IOMMUFD_CMD(OPTION, iommufd_option, struct iommu_option, val64),
-	IOMMUFD_CMD(FAULT_QUEUE_ALLOC, iommufd_fault_alloc,
+	IOMMUFD_CMD(OPTION, iommufd_option_ioctl, struct iommu_option, val64),
+	IOMMUFD_CMD(FAULT_QUEUE_ALLOC, iommufd_fault_alloc_ioctl,
 		    struct iommu_fault_alloc, out_fault_fd),
 	/* Beyond 6.12, with the numbers of the kernels that added them */
-	IOMMUFD_CMD(IOAS_MAP_FILE, iommufd_ioas_map_file,
+	IOMMUFD_CMD(IOAS_MAP_FILE, iommufd_ioas_map_file_ioctl,
 		    struct iommu_ioas_map_file, iova),
-	IOMMUFD_CMD(IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
+	IOMMUFD_CMD(IOAS_CHANGE_PROCESS, iommufd_ioas_change_process_ioctl,
 		    struct iommu_ioas_change_process, __reserved),
 #if IS_ENABLED(CONFIG_IOMMUFD_TEST)
 	/* The payload after the header is optional, read as zero if short */

@@ -151,7 +151,7 @@ int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
 
-int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
+int iommufd_vfio_ioas_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_vfio_ioas *cmd = ucmd->cmd;
 	struct iommufd_ctx *ictx = ucmd->ictx;
@@ -189,21 +189,13 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 /* Are all domains of the compat IOAS blocking no-snoop DMA? */
 static int vfio_compat_dma_coherent(struct iommufd_ctx *ictx)
 {
-	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_ioas *ioas;
-	int coherent = 1;
+	int coherent;
 
 	ioas = vfio_compat_ioas_get(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	mutex_lock(&ioas->mutex);
-	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
-		if (!hwpt_paging->enforce_cache_coherency) {
-			coherent = 0;
-			break;
-		}
-	}
-	mutex_unlock(&ioas->mutex);
+	coherent = iommufd_ioas_enforces_cc(ioas);
 	iommufd_put_object(ictx, &ioas->obj);
 	return coherent;
 }
@@ -352,9 +344,13 @@ static int vfio_iova_range_emit(unsigned long start, unsigned long last,
 	return 0;
 }
 
-/* Context: iova_rwsem held, so that the count and the ranges agree */
+/*
+ * The ranges are counted and written in one consistent view, which also
+ * gives the alignment they go with (*alignment).
+ */
 static int vfio_caps_add_iova_ranges(struct vfio_caps *caps,
-				     struct io_pagetable *iopt)
+				     struct io_pagetable *iopt,
+				     unsigned long *alignment)
 {
 	struct vfio_iommu_type1_info_cap_iova_range cap = {
 		.header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
@@ -371,7 +367,7 @@ static int vfio_caps_add_iova_ranges(struct vfio_caps *caps,
 	room = vfio_caps_room(caps, offset);
 	out.ranges = ucap->iova_ranges;
 	out.room = room > sizeof(cap) ? room - sizeof(cap) : 0;
-	rc = iopt_walk_usable_ranges(iopt, vfio_iova_range_emit, &out);
+	rc = iopt_read_ranges(iopt, vfio_iova_range_emit, &out, alignment);
 	if (rc)
 		return rc;
 	cap.nr_iovas = out.count;
@@ -392,6 +388,7 @@ static int vfio_compat_get_info(struct iommufd_ctx *ictx, void __user *arg)
 	struct vfio_iommu_type1_info info = {};
 	struct vfio_caps caps = { .info = arg, .end = sizeof(info) };
 	struct iommufd_ioas *ioas;
+	unsigned long align;
 	size_t reply;
 	int rc;
 
@@ -411,15 +408,12 @@ static int vfio_compat_get_info(struct iommufd_ctx *ictx, void __user *arg)
 	info.iova_pgsizes = vfio_compat_pgsizes(&ioas->iopt);
 	info.cap_offset = 0;
 
-	down_read(&ioas->iopt.iova_rwsem);
-	info.iova_pgsizes = max_t(u64, info.iova_pgsizes,
-				  ioas->iopt.iova_alignment);
 	rc = vfio_caps_add_dma_avail(&caps);
 	if (!rc)
-		rc = vfio_caps_add_iova_ranges(&caps, &ioas->iopt);
-	up_read(&ioas->iopt.iova_rwsem);
+		rc = vfio_caps_add_iova_ranges(&caps, &ioas->iopt, &align);
 	if (rc)
 		goto out_put;
+	info.iova_pgsizes = max_t(u64, info.iova_pgsizes, align);
 
 	/* Without room for all, no chain is offered: argsz says what fits */
 	if (info.argsz >= caps.end)
@@ -474,7 +468,7 @@ static int vfio_compat_cut_range(struct io_pagetable *iopt, u64 iova,
 	/* The last byte, and the byte before, unless the range starts at 0 */
 	unsigned long ends[] = { iova + size - 1, iova - 1 };
 
-	if (!READ_ONCE(iopt->disable_large_pages))
+	if (iopt_large_pages_enabled(iopt))
 		return 0;
 	return iopt_cut_after(iopt, ends, iova ? 2 : 1);
 }

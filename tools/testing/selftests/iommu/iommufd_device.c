@@ -22,6 +22,7 @@
  *
  * The tests assume 4 KiB CPU pages; the mock's IO page is half of that.
  */
+#include <pthread.h>
 #include <stddef.h>
 
 #include "iommufd_selftest.h"
@@ -2391,6 +2392,239 @@ TEST_F(sw_msi, nested_attach_prepares_the_parent)
 	ASSERT_EQ(0, mdev_detach(self->fd, self->dev.id));
 	ASSERT_EQ(0, mdev_attach(self->fd, self->dev.id, parent, NULL));
 	EXPECT_TRUE(has_msi_cookie(self->fd, parent));
+}
+
+/* ---- Attach, detach and destroy racing on one IOAS ---- */
+
+/*
+ * Several threads each move a device of their own between the IOAS (its
+ * automatic HWPT), the automatic HWPT another thread last used (named by
+ * ID, so possibly on its way out with its last device) and detached, while
+ * one thread maps and unmaps and another tries IOMMU_DESTROY on the
+ * automatic HWPTs and the IOAS. Whatever the interleaving, every call has
+ * a short list of allowed results, no automatic HWPT can be destroyed by
+ * userspace, and once every device is detached no HWPT is left to hold
+ * the IOAS. On a debug kernel lockdep and KASAN watch the same paths.
+ */
+#define RACE_DEVICES	4
+#define RACE_SECONDS	3
+
+struct race {
+	int fd;
+	uint32_t ioas;
+	/* The automatic HWPT each device used last, maybe gone since */
+	uint32_t last_hwpt[RACE_DEVICES];
+	bool stop;
+	uint8_t *buf;
+};
+
+struct race_worker {
+	struct race *race;
+	unsigned int index;	/* of the device, for a device worker */
+	uint32_t dev;
+	unsigned int seed;
+	unsigned long ops;
+	/* The first call that answered what it must not, if any */
+	const char *bad_op;
+	int bad_rc;
+};
+
+static bool race_stopped(struct race *race)
+{
+	return __atomic_load_n(&race->stop, __ATOMIC_RELAXED);
+}
+
+/* Records the first unexpected result; returns false if there is one */
+static bool race_check(struct race_worker *w, const char *op, int rc,
+		       bool ok)
+{
+	if (!ok && !w->bad_op) {
+		w->bad_op = op;
+		w->bad_rc = rc ? errno : 0;
+	}
+	return ok;
+}
+
+static int race_errno(int rc)
+{
+	return rc ? errno : 0;
+}
+
+/* The HWPT some device used last; 0 if none has yet */
+static uint32_t race_some_hwpt(struct race_worker *w)
+{
+	unsigned int i = rand_r(&w->seed) % RACE_DEVICES;
+
+	return __atomic_load_n(&w->race->last_hwpt[i], __ATOMIC_RELAXED);
+}
+
+static void *race_device(void *arg)
+{
+	struct race_worker *w = arg;
+	struct race *race = w->race;
+	uint32_t hwpt = 0, other;
+	int rc;
+
+	while (!race_stopped(race) && !w->bad_op) {
+		w->ops++;
+		rc = race_errno(mdev_attach(race->fd, w->dev, race->ioas,
+					    &hwpt));
+		if (!race_check(w, "attach to the IOAS", rc, !rc))
+			break;
+		__atomic_store_n(&race->last_hwpt[w->index], hwpt,
+				 __ATOMIC_RELAXED);
+		/* Held by this device: userspace cannot take it away */
+		rc = race_errno(object_destroy(race->fd, hwpt));
+		race_check(w, "destroy of the HWPT in use", rc, rc == EBUSY);
+
+		switch (rand_r(&w->seed) % 3) {
+		case 0:
+			/*
+			 * The HWPT another device used may be on its way out
+			 * or gone (ENOENT), its ID taken by a device (EINVAL)
+			 */
+			other = race_some_hwpt(w);
+			rc = race_errno(mdev_replace(race->fd, w->dev, other,
+						     NULL));
+			race_check(w, "replace by HWPT ID", rc,
+				   !rc || rc == ENOENT || rc == EINVAL);
+			break;
+		case 1:
+			rc = race_errno(mdev_replace(race->fd, w->dev,
+						     race->ioas, NULL));
+			race_check(w, "replace with the IOAS", rc, !rc);
+			break;
+		default:
+			break;
+		}
+		rc = race_errno(object_destroy(race->fd, race->ioas));
+		race_check(w, "destroy of the IOAS in use", rc, rc == EBUSY);
+		rc = race_errno(mdev_detach(race->fd, w->dev));
+		race_check(w, "detach", rc, !rc);
+	}
+	return NULL;
+}
+
+/* Destroys what it can: nothing, since every HWPT is in use or gone */
+static void *race_destroyer(void *arg)
+{
+	struct race_worker *w = arg;
+	struct race *race = w->race;
+	uint32_t hwpt;
+	int rc;
+
+	while (!race_stopped(race) && !w->bad_op) {
+		w->ops++;
+		hwpt = race_some_hwpt(w);
+		if (!hwpt)
+			continue;
+		rc = race_errno(object_destroy(race->fd, hwpt));
+		race_check(w, "destroy of an automatic HWPT", rc,
+			   rc == EBUSY || rc == ENOENT);
+	}
+	return NULL;
+}
+
+/* Maps and unmaps while domains come and go: each must fill or follow */
+static void *race_mapper(void *arg)
+{
+	struct race_worker *w = arg;
+	struct race *race = w->race;
+	int rc;
+
+	while (!race_stopped(race) && !w->bad_op) {
+		w->ops++;
+		rc = race_errno(ioas_map_fixed(race->fd, race->ioas, race->buf,
+					       BUF_SIZE, IOVA_A));
+		if (!race_check(w, "map", rc, !rc))
+			break;
+		rc = race_errno(ioas_unmap(race->fd, race->ioas, IOVA_A,
+					   BUF_SIZE, NULL));
+		race_check(w, "unmap", rc, !rc);
+	}
+	return NULL;
+}
+
+FIXTURE(attach_race)
+{
+	int fd;
+	uint32_t ioas;
+	uint32_t keeper;	/* an explicit HWPT: the IOAS is never free */
+	struct mdev devs[RACE_DEVICES];
+	uint8_t *buf;
+};
+
+FIXTURE_SETUP(attach_race)
+{
+	unsigned int i;
+
+	SKIP_IF_UPSTREAM_MOCK(return);
+
+	self->fd = iommufd_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	for (i = 0; i != RACE_DEVICES; i++)
+		ASSERT_EQ(0, mdev_add(self->fd, 0, &self->devs[i]));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, 0, self->devs[0].idev, self->ioas,
+				&self->keeper));
+	self->buf = small_pages_alloc(BUF_SIZE);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(attach_race)
+{
+	close(self->fd);
+	if (self->buf)
+		munmap(self->buf, BUF_SIZE);
+}
+
+TEST_F(attach_race, attach_detach_and_destroy_race_on_one_ioas)
+{
+	struct race race = {
+		.fd = self->fd,
+		.ioas = self->ioas,
+		.buf = self->buf,
+	};
+	struct race_worker w[RACE_DEVICES + 2] = {};
+	pthread_t t[RACE_DEVICES + 2];
+	void *(*fn)(void *arg);
+	unsigned int i;
+
+	for (i = 0; i != RACE_DEVICES + 2; i++) {
+		w[i].race = &race;
+		w[i].index = i;
+		w[i].seed = i + 1;
+		if (i < RACE_DEVICES) {
+			w[i].dev = self->devs[i].id;
+			fn = race_device;
+		} else {
+			fn = i == RACE_DEVICES ? race_destroyer : race_mapper;
+		}
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, fn, &w[i]));
+	}
+	sleep(RACE_SECONDS);
+	__atomic_store_n(&race.stop, true, __ATOMIC_RELAXED);
+	for (i = 0; i != RACE_DEVICES + 2; i++)
+		pthread_join(t[i], NULL);
+
+	for (i = 0; i != RACE_DEVICES + 2; i++) {
+		ksft_print_msg("attach_race worker %u: %lu rounds\n", i,
+			       w[i].ops);
+		EXPECT_EQ(NULL, w[i].bad_op)
+			TH_LOG("worker %u after %lu calls: %s answered %s",
+			       i, w[i].ops, w[i].bad_op,
+			       w[i].bad_rc ? strerror(w[i].bad_rc) : "0");
+		EXPECT_LT(0, w[i].ops);
+	}
+	/* Every device is detached (a failed worker may have left one) */
+	for (i = 0; i != RACE_DEVICES; i++)
+		mdev_detach(self->fd, self->devs[i].id);
+	/* No automatic HWPT outlived its devices to hold the IOAS */
+	for (i = 0; i != RACE_DEVICES; i++)
+		if (race.last_hwpt[i])
+			EXPECT_FALSE(dom_exists(self->fd, race.last_hwpt[i]));
+	EXPECT_EQ(0, object_destroy(self->fd, self->keeper));
+	EXPECT_IOAS_FREE(self->ioas);
 }
 
 TEST_HARNESS_MAIN
