@@ -57,7 +57,7 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 		iopt_table_remove_domain(&sobj->domain.ioas->iopt,
 					 sobj->domain.paging);
 		iommu_domain_free(sobj->domain.paging);
-		refcount_dec(&sobj->domain.ioas->obj.refs);
+		iommufd_object_put_ref(&sobj->domain.ioas->obj);
 		break;
 	case SELFTEST_OBJ_MOCK_DEVICE:
 		if (sobj->device.driver == MOCK_DRIVER_IOMMUFD) {
@@ -244,7 +244,7 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 		goto err_free_domain;
 
 	/* From here on iommufd_selftest_destroy() undoes everything */
-	refcount_inc(&ioas->obj.refs);
+	iommufd_object_get_ref(&ioas->obj);
 	sobj->domain.ioas = ioas;
 	sobj->domain.paging = domain;
 
