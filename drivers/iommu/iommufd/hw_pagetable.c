@@ -655,20 +655,30 @@ out_put_idev:
 	return rc;
 }
 
-/* A paging HWPT with dirty tracking, with a short-term user */
+/* A paging HWPT, with a short-term user */
 static struct iommufd_hwpt_paging *
-iommufd_get_dirty_hwpt(struct iommufd_ucmd *ucmd, u32 id)
+iommufd_get_paging_hwpt(struct iommufd_ucmd *ucmd, u32 id)
 {
 	struct iommufd_object *obj;
 
 	obj = iommufd_get_object(ucmd->ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
 	if (IS_ERR(obj))
 		return ERR_CAST(obj);
-	if (!container_of(obj, struct iommufd_hw_pagetable, obj)->domain->dirty_ops) {
-		iommufd_put_object(ucmd->ictx, obj);
+	return container_of(obj, struct iommufd_hwpt_paging, common.obj);
+}
+
+/* A paging HWPT with dirty tracking, with a short-term user */
+static struct iommufd_hwpt_paging *
+iommufd_get_dirty_hwpt(struct iommufd_ucmd *ucmd, u32 id)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+
+	hwpt_paging = iommufd_get_paging_hwpt(ucmd, id);
+	if (!IS_ERR(hwpt_paging) && !hwpt_paging->common.domain->dirty_ops) {
+		iommufd_put_object(ucmd->ictx, &hwpt_paging->common.obj);
 		return ERR_PTR(-EOPNOTSUPP);
 	}
-	return container_of(obj, struct iommufd_hwpt_paging, common.obj);
+	return hwpt_paging;
 }
 
 int iommufd_hwpt_set_dirty_tracking_ioctl(struct iommufd_ucmd *ucmd)
@@ -690,36 +700,47 @@ int iommufd_hwpt_set_dirty_tracking_ioctl(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
-int iommufd_hwpt_get_dirty_bitmap_ioctl(struct iommufd_ucmd *ucmd)
+/* The bitmap's range and granule suit the HWPT's IOAS */
+static int hwpt_check_dirty_range(struct iommufd_hwpt_paging *hwpt_paging,
+				  struct iommu_hwpt_get_dirty_bitmap *cmd)
 {
-	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
-	unsigned long last, align, dirty_flags = 0;
-	struct iommufd_hwpt_paging *hwpt_paging;
-	struct io_pagetable *iopt;
-	int rc;
+	unsigned long last, align;
 
-	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
-	    cmd->__reserved)
-		return -EOPNOTSUPP;
 	if (!cmd->length || !is_power_of_2(cmd->page_size))
 		return -EINVAL;
 	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX ||
 	    check_add_overflow((unsigned long)cmd->iova,
 			       (unsigned long)cmd->length - 1, &last))
 		return -EOVERFLOW;
+	align = max_t(unsigned long, cmd->page_size,
+		      iopt_iova_alignment(&hwpt_paging->ioas->iopt));
+	if ((cmd->iova | cmd->length) & (align - 1))
+		return -EINVAL;
+	return 0;
+}
 
-	hwpt_paging = iommufd_get_dirty_hwpt(ucmd, cmd->hwpt_id);
+int iommufd_hwpt_get_dirty_bitmap_ioctl(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	unsigned long dirty_flags = 0;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	/* As 6.12: the HWPT, then the range, then its dirty tracking */
+	hwpt_paging = iommufd_get_paging_hwpt(ucmd, cmd->hwpt_id);
 	if (IS_ERR(hwpt_paging))
 		return PTR_ERR(hwpt_paging);
-
-	iopt = &hwpt_paging->ioas->iopt;
-	align = max_t(unsigned long, cmd->page_size, iopt_iova_alignment(iopt));
+	rc = hwpt_check_dirty_range(hwpt_paging, cmd);
+	if (!rc && !hwpt_paging->common.domain->dirty_ops)
+		rc = -EOPNOTSUPP;
 	if (cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR)
 		dirty_flags |= IOMMU_DIRTY_NO_CLEAR;
-	if ((cmd->iova | cmd->length) & (align - 1))
-		rc = -EINVAL;
-	else
-		rc = iopt_read_and_clear_dirty(iopt, hwpt_paging->common.domain,
+	if (!rc)
+		rc = iopt_read_and_clear_dirty(&hwpt_paging->ioas->iopt,
+					       hwpt_paging->common.domain,
 					       dirty_flags, cmd->iova,
 					       cmd->length, cmd->page_size,
 					       u64_to_user_ptr(cmd->data));

@@ -1509,4 +1509,25 @@ TEST_F(invalidate, a_call_refused_up_front_reports_zero_done)
 	EXPECT_EQ(0, num);
 }
 
+/*
+ * 6.12 looks the HWPT up before it looks at the range: an ID that names no
+ * paging HWPT is ENOENT whatever the range, even one that could never be
+ * valid. Needs no device, so pristine 6.12 runs it too.
+ */
+TEST(get_bitmap_looks_up_the_hwpt_before_the_range)
+{
+	uint64_t bitmap = 0;
+	uint32_t ioas;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	EXPECT_ERRNO(ENOENT, get_bitmap(fd, NO_SUCH_ID, 0, 0, 0, 3, &bitmap));
+	EXPECT_ERRNO(ENOENT, get_bitmap(fd, ioas, 0, 1, CPU_PAGE, 0, &bitmap));
+	EXPECT_ERRNO(ENOENT, get_bitmap(fd, ioas, 0, UINT64_MAX, CPU_PAGE,
+					CPU_PAGE, &bitmap));
+	ASSERT_EQ(0, close(fd));
+}
+
 TEST_HARNESS_MAIN
