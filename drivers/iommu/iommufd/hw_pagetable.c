@@ -503,16 +503,23 @@ err_abort:
 	return ERR_PTR(rc);
 }
 
+/* The driver-specific part of HWPT_ALLOC, as the driver reads it */
+static struct iommu_user_data
+hwpt_alloc_user_data(const struct iommu_hwpt_alloc *cmd)
+{
+	return (struct iommu_user_data) {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.len = cmd->data_len,
+	};
+}
+
 static int iommufd_hwpt_alloc_from_ioas(struct iommufd_ucmd *ucmd,
 					struct iommufd_ioas *ioas,
 					struct iommufd_device *idev,
 					struct iommu_hwpt_alloc *cmd)
 {
-	const struct iommu_user_data user_data = {
-		.type = cmd->data_type,
-		.uptr = u64_to_user_ptr(cmd->data_uptr),
-		.len = cmd->data_len,
-	};
+	const struct iommu_user_data user_data = hwpt_alloc_user_data(cmd);
 	struct iommufd_hwpt_paging *hwpt_paging;
 	int rc;
 
@@ -572,11 +579,7 @@ static int iommufd_hwpt_alloc_nested(struct iommufd_ucmd *ucmd,
 				     struct iommufd_device *idev,
 				     struct iommu_hwpt_alloc *cmd)
 {
-	const struct iommu_user_data user_data = {
-		.type = cmd->data_type,
-		.uptr = u64_to_user_ptr(cmd->data_uptr),
-		.len = cmd->data_len,
-	};
+	const struct iommu_user_data user_data = hwpt_alloc_user_data(cmd);
 	struct iommufd_hwpt_nested *hwpt_nested;
 	int rc;
 

@@ -150,6 +150,46 @@ static int iommufd_check_map_args(u32 flags, u64 iova, u64 length)
 	return iommufd_map_prot(flags);
 }
 
+/*
+ * The end of MAP and MAP_FILE: if the mapping was made (@rc is 0), @iova
+ * goes back to userspace through @cmd_iova, the IOVA field of the command,
+ * which is @size bytes. A failed copy-back leaves the mapping in place, as
+ * 6.12 does: taking it back could remove what another thread mapped there
+ * after an unmap of ours raced in.
+ */
+static int iommufd_ioas_map_done(struct iommufd_ucmd *ucmd,
+				 struct iommufd_ioas *ioas, int rc,
+				 unsigned long iova, u64 *cmd_iova,
+				 size_t size)
+{
+	if (!rc) {
+		*cmd_iova = iova;
+		rc = iommufd_ucmd_respond(ucmd, size);
+	}
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+/* A memory file for MAP_FILE, or an ERR_PTR */
+static struct file *iommufd_map_file_get(int fd)
+{
+	struct file *file = fget(fd);
+
+	if (!file)
+		return ERR_PTR(-EBADF);
+	/*
+	 * Only memory files, checked now rather than when pinned (unlike
+	 * 7.2): the mapping holds its file, and a file that holds this one
+	 * (itself, a FAULT file, a bound VFIO device) would keep both alive
+	 * forever.
+	 */
+	if (!shmem_file(file) && !is_file_hugepages(file)) {
+		fput(file);
+		return ERR_PTR(-EINVAL);
+	}
+	return file;
+}
+
 int iommufd_ioas_map_file_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map_file *cmd = ucmd->cmd;
@@ -167,45 +207,25 @@ int iommufd_ioas_map_file_ioctl(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(ioas);
 
 	/* Then the file range, in the order of the kernels that have it */
-	if (!cmd->length) {
+	if (!cmd->length)
 		rc = -EINVAL;
-		goto out_put;
-	}
-	if (cmd->start > ULONG_MAX ||
-	    check_add_overflow((unsigned long)cmd->start,
-			       (unsigned long)cmd->length - 1, &last)) {
+	else if (cmd->start > ULONG_MAX ||
+		 check_add_overflow((unsigned long)cmd->start,
+				    (unsigned long)cmd->length - 1, &last))
 		rc = -EOVERFLOW;
-		goto out_put;
-	}
-	file = fget(cmd->fd);
-	if (!file) {
-		rc = -EBADF;
-		goto out_put;
-	}
-	/*
-	 * Only memory files, checked now rather than when pinned (unlike
-	 * 7.2): the mapping holds its file, and a file that holds this one
-	 * (itself, a FAULT file, a bound VFIO device) would keep both alive
-	 * forever.
-	 */
-	if (!shmem_file(file) && !is_file_hugepages(file)) {
-		fput(file);
-		rc = -EINVAL;
-		goto out_put;
-	}
+	else
+		rc = 0;
+	file = rc ? ERR_PTR(rc) : iommufd_map_file_get(cmd->fd);
+	if (IS_ERR(file))
+		return iommufd_ioas_map_done(ucmd, ioas, PTR_ERR(file), 0,
+					     &cmd->iova, sizeof(*cmd));
 	rc = iopt_map_file_pages(&ioas->iopt, &iova, file, cmd->start,
 				 cmd->length, prot,
 				 cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
 				 ucmd->ictx->account_mode == IOMMUFD_ACCOUNT_MM);
 	fput(file);
-	if (rc)
-		goto out_put;
-
-	cmd->iova = iova;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-out_put:
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return rc;
+	return iommufd_ioas_map_done(ucmd, ioas, rc, iova, &cmd->iova,
+				     sizeof(*cmd));
 }
 
 int iommufd_ioas_map_ioctl(struct iommufd_ucmd *ucmd)
@@ -230,33 +250,20 @@ int iommufd_ioas_map_ioctl(struct iommufd_ucmd *ucmd)
 	 * whose page count would not fit is EINVAL, a range that wraps the
 	 * address space (ending exactly at its top is fine) EOVERFLOW.
 	 */
-	if (!cmd->length || cmd->length > SIZE_MAX - PAGE_SIZE) {
+	if (!cmd->length || cmd->length > SIZE_MAX - PAGE_SIZE)
 		rc = -EINVAL;
-		goto out_put;
-	}
-	if (cmd->user_va > ULONG_MAX ||
-	    check_add_overflow((unsigned long)cmd->user_va,
-			       (unsigned long)cmd->length, &end)) {
+	else if (cmd->user_va > ULONG_MAX ||
+		 check_add_overflow((unsigned long)cmd->user_va,
+				    (unsigned long)cmd->length, &end))
 		rc = -EOVERFLOW;
-		goto out_put;
-	}
-
-	rc = iopt_map_user_pages(&ioas->iopt, &iova, cmd->user_va, cmd->length,
-				 prot, cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
-				 ucmd->ictx->account_mode == IOMMUFD_ACCOUNT_MM);
-	if (rc)
-		goto out_put;
-
-	/*
-	 * A failed copy-back leaves the mapping in place, as 6.12 does:
-	 * taking it back could remove what another thread mapped there
-	 * after an unmap of ours raced in.
-	 */
-	cmd->iova = iova;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-out_put:
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return rc;
+	else
+		rc = iopt_map_user_pages(&ioas->iopt, &iova, cmd->user_va,
+					 cmd->length, prot,
+					 cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA,
+					 ucmd->ictx->account_mode ==
+						 IOMMUFD_ACCOUNT_MM);
+	return iommufd_ioas_map_done(ucmd, ioas, rc, iova, &cmd->iova,
+				     sizeof(*cmd));
 }
 
 int iommufd_ioas_copy_ioctl(struct iommufd_ucmd *ucmd)
