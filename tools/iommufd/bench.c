@@ -44,6 +44,12 @@
  *         answers ENOTTY) gets the MAP figures and "absent" for MAP_FILE.
  *         "huge" is the fraction of the memfd in huge pages.
  * Under emulation absolute times mean little: compare kernels and rows.
+ *
+ * -p turns tput and scale into a profiler: tput runs only the IOAS path,
+ * and around each MAP and each UNMAP (scale: around its first round of
+ * MAPs and its UNMAPs one by one) the kernel's /proc/profile (boot with
+ * "profile=2") is cleared and then added up, printed per row as "prof"
+ * lines of nonzero buckets for scripts/profile.py to name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +100,7 @@ struct options {
 	int nr_counts;
 	int reps;
 	unsigned int sections;
+	bool profile;
 };
 
 enum backing {
@@ -604,24 +611,114 @@ static void timing_add(struct timing *t, uint64_t map_ns, uint64_t unmap_ns)
 
 /* ---- tput: the four paths ---- */
 
+/*
+ * /proc/profile: a word with the bucket size in bytes, then one 32-bit
+ * counter of timer ticks per bucket of kernel text. Writing clears it.
+ */
+#define PROFILE		"/proc/profile"
+
+struct profile {
+	uint32_t *now, *map, *unmap;
+	size_t nr;		/* buckets */
+	uint32_t step;
+};
+
+static struct profile *prof;
+
+static int profile_init(void)
+{
+	int fd = open(PROFILE, O_RDONLY);
+	off_t size;
+
+	if (fd < 0)
+		return -errno;
+	size = lseek(fd, 0, SEEK_END);
+	close(fd);
+	if (size < 8)
+		return -ENODATA;
+	prof = calloc(1, sizeof(*prof));
+	if (!prof)
+		return -ENOMEM;
+	prof->nr = size / 4 - 1;
+	prof->now = malloc(size);
+	prof->map = calloc(prof->nr, 4);
+	prof->unmap = calloc(prof->nr, 4);
+	return prof->now && prof->map && prof->unmap ? 0 : -ENOMEM;
+}
+
+static void profile_clear(void)
+{
+	if (prof)
+		write_file(PROFILE, "0");
+}
+
+static void profile_add(uint32_t *sum)
+{
+	size_t want = (prof ? prof->nr + 1 : 0) * 4, got = 0, i;
+	int fd;
+	ssize_t n;
+
+	if (!prof)
+		return;
+	fd = open(PROFILE, O_RDONLY);
+	if (fd < 0)
+		return;
+	while (got < want &&
+	       (n = read(fd, (char *)prof->now + got, want - got)) > 0)
+		got += n;
+	close(fd);
+	if (got != want)
+		return;
+	prof->step = prof->now[0];
+	for (i = 0; i < prof->nr; i++)
+		sum[i] += prof->now[i + 1];
+}
+
+/* Prints and clears the sums of one row: @what @size, e.g. "thp 256" */
+static void profile_print(const char *what, size_t size)
+{
+	size_t i;
+
+	printf("profstep %u\n", prof->step);
+	for (i = 0; i < prof->nr; i++) {
+		if (prof->map[i])
+			printf("prof map %s %zu %zu %u\n", what, size, i,
+			       prof->map[i]);
+		if (prof->unmap[i])
+			printf("prof unmap %s %zu %zu %u\n", what, size, i,
+			       prof->unmap[i]);
+	}
+	memset(prof->map, 0, prof->nr * 4);
+	memset(prof->unmap, 0, prof->nr * 4);
+}
+
 /* IOMMU_IOAS_MAP and UNMAP with the domain attached */
 static int path_ioas(const struct buffer *buf, int reps, struct timing *t)
 {
 	struct edu edu;
 	uint32_t ioas;
-	uint64_t t0, t1;
+	uint64_t t0, t1, map_ns;
 	int fd, i, rc = 0;
 
 	fd = vtd_ioas_open(&edu, &ioas);
 	if (fd < 0)
 		return fd;
 	for (i = 0; i < reps && !rc; i++) {
+		profile_clear();
 		t0 = now_ns();
 		rc = ioas_map(fd, ioas, buf->p, buf->len, BENCH_IOVA);
 		t1 = now_ns();
+		map_ns = t1 - t0;
+		if (prof) {
+			profile_add(prof->map);
+			profile_clear();
+			t1 = now_ns();
+		}
 		if (!rc)
 			rc = ioas_unmap(fd, ioas, BENCH_IOVA, buf->len);
-		timing_add(t, t1 - t0, now_ns() - t1);
+		timing_add(t, map_ns, now_ns() - t1);
+		if (prof)
+			profile_add(prof->unmap);
 	}
 	vtd_ioas_close(&edu, fd);
 	return rc;
@@ -783,7 +880,7 @@ static int bench_tput(const struct buffer *buf, int reps)
 	size_t i;
 	int rc, failed = 0;
 
-	for (i = 0; i < ARRAY_SIZE(paths); i++) {
+	for (i = 0; i < (prof ? 1 : ARRAY_SIZE(paths)); i++) {
 		memset(&t, 0, sizeof(t));
 		rc = paths[i].run(buf, reps, &t);
 		printf("tput %s %s %zu", paths[i].name,
@@ -796,6 +893,8 @@ static int bench_tput(const struct buffer *buf, int reps)
 		print_rates(buf->len, &t);
 		printf("\n");
 	}
+	if (prof)
+		profile_print(backing_name[buf->backing], buf->len / MIB);
 	fflush(stdout);
 	return failed;
 }
@@ -916,15 +1015,23 @@ static int scale_run(const struct buffer *buf, size_t size,
 	fd = vtd_ioas_open(&edu, &ioas);
 	if (fd < 0)
 		return fd;
+	profile_clear();
 	t0 = now_ns();
 	rc = scale_map_all(fd, ioas, buf, size, nr);
 	t1 = now_ns();
+	if (prof)
+		profile_add(prof->map);
 	for (i = 0; i < RANGES_CALLS && !rc; i++)
 		rc = ioas_iova_ranges(fd, ioas);
 	t2 = now_ns();
+	profile_clear();
 	for (i = 0; i < nr && !rc; i++)
 		rc = ioas_unmap(fd, ioas, BENCH_IOVA + i * size, size);
 	t3 = now_ns();
+	if (prof) {
+		profile_add(prof->unmap);
+		profile_print(size == SZ_4K ? "scale-4k" : "scale-64k", nr);
+	}
 	if (!rc)
 		rc = scale_map_all(fd, ioas, buf, size, nr);
 	t4 = now_ns();
@@ -1102,12 +1209,13 @@ static int parse_sections(const char *arg, unsigned int *sections)
 static void print_help(void)
 {
 	fprintf(stderr,
-		"usage: bench [-q] [-s MiB,...] [-n N,...] [-r REPS] [-t tput,mem,scale,file]\n"
+		"usage: bench [-q] [-p] [-s MiB,...] [-n N,...] [-r REPS] [-t tput,mem,scale,file]\n"
 		"  -s  buffer sizes of tput, mem and file (default 64,256,1024)\n"
 		"  -n  numbers of mappings of scale (default 1000,10000,100000)\n"
 		"  -r  repetitions of each tput and file row, the best counts (default 5)\n"
 		"  -t  sections to run (default all)\n"
-		"  -q  quick: -s 64 -n 1000,10000 -r 2\n");
+		"  -q  quick: -s 64 -n 1000,10000 -r 2\n"
+		"  -p  profile tput's IOAS path and scale (boot with profile=2)\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -1120,8 +1228,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		.reps = 5,
 		.sections = SEC_TPUT | SEC_MEM | SEC_SCALE | SEC_FILE,
 	};
-	while ((opt = getopt(argc, argv, "qs:n:r:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "pqs:n:r:t:")) != -1) {
 		switch (opt) {
+		case 'p':
+			o->profile = true;
+			break;
 		case 'q':
 			o->sizes[0] = 64;
 			o->nr_sizes = 1;
@@ -1171,6 +1282,13 @@ int main(int argc, char **argv)
 	}
 	if (!uname(&uts))
 		printf("kernel %s %s\n", uts.release, uts.version);
+	if (o.profile) {
+		rc = profile_init();
+		if (rc) {
+			printf("error: %s: %s\n", PROFILE, strerror(-rc));
+			return 1;
+		}
+	}
 	fflush(stdout);
 	for (b = 0; b < BACK_NR_ANON && (o.sections & (SEC_TPUT | SEC_MEM));
 	     b++) {
