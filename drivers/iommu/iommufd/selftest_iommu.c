@@ -222,6 +222,9 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	if (WARN_ON_ONCE(iova < domain->geometry.aperture_start ||
 			 last_iova > domain->geometry.aperture_end))
 		return -EINVAL;
+	/* A real driver fails here when it runs out of page-table memory */
+	if (iommufd_should_fail())
+		return -ENOMEM;
 
 	if (prot & IOMMU_READ)
 		pte_bits |= FIELD_PREP(MOCK_PTE_PROT, MOCK_PROT_READ);
