@@ -194,39 +194,41 @@ struct area_fill {
 	struct iopt_area *area;
 	struct iommu_domain *domain;
 	bool large_pages;
-	unsigned int chunks;	/* since the last cond_resched() */
 	unsigned long mapped;	/* bytes mapped so far, from the area start */
 };
 
-/* Fragmented memory is a chunk per page: a GiB of it takes long */
-#define FILL_RESCHED_CHUNKS	256
-
-static int area_fill_chunk(unsigned long offset, phys_addr_t phys,
-			   unsigned long length, void *arg)
+static int area_fill_chunks(const struct iopt_chunk *chunks, unsigned int n,
+			    void *arg)
 {
 	struct area_fill *fill = arg;
 	unsigned long iova = fill->area->node.start + fill->mapped;
+	unsigned int i;
 	int rc;
 
-	while (length) {
-		unsigned long len = length;
+	for (i = 0; i != n; i++) {
+		phys_addr_t phys = chunks[i].phys;
+		unsigned long length = chunks[i].length;
 
-		/* Without large pages no mapping crosses a CPU page */
-		if (!fill->large_pages)
-			len = min(len, PAGE_SIZE - (iova & (PAGE_SIZE - 1)));
-		rc = iommu_map(fill->domain, iova, phys, len,
-			       fill->area->iommu_prot, GFP_KERNEL_ACCOUNT);
-		if (rc)
-			return rc;
-		fill->mapped += len;
-		iova += len;
-		phys += len;
-		length -= len;
+		while (length) {
+			unsigned long len = length;
+
+			/* Without large pages no mapping crosses a CPU page */
+			if (!fill->large_pages)
+				len = min(len, PAGE_SIZE -
+					       (iova & (PAGE_SIZE - 1)));
+			rc = iommu_map(fill->domain, iova, phys, len,
+				       fill->area->iommu_prot,
+				       GFP_KERNEL_ACCOUNT);
+			if (rc)
+				return rc;
+			fill->mapped += len;
+			iova += len;
+			phys += len;
+			length -= len;
+		}
 	}
-	if (++fill->chunks == FILL_RESCHED_CHUNKS) {
-		fill->chunks = 0;
-		cond_resched();
-	}
+	/* Fragmented memory is a chunk per page: a GiB of it takes long */
+	cond_resched();
 	return 0;
 }
 
@@ -255,7 +257,7 @@ static int iopt_area_map_domain(struct io_pagetable *iopt,
 	int rc;
 
 	rc = iopt_pages_walk_chunks(area->pages, area->pages_offset,
-				    area_length(area), area_fill_chunk, &fill);
+				    area_length(area), area_fill_chunks, &fill);
 	if (rc)
 		iopt_area_unmap_domain(area, domain, fill.mapped);
 	return rc;

@@ -222,8 +222,14 @@ void iopt_pages_fill(struct iopt_pages *pages, unsigned long index,
 int iopt_pages_rw(struct iopt_pages *pages, unsigned long offset, void *data,
 		  unsigned long length, bool write);
 
-typedef int (*iopt_chunk_fn_t)(unsigned long offset, phys_addr_t phys,
-			       unsigned long length, void *arg);
+/* Physically contiguous pinned bytes, as iopt_pages_walk_chunks() hands them */
+struct iopt_chunk {
+	phys_addr_t phys;
+	unsigned long length;
+};
+
+typedef int (*iopt_chunk_fn_t)(const struct iopt_chunk *chunks,
+			       unsigned int n, void *arg);
 int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
 			   unsigned long length, iopt_chunk_fn_t fn, void *arg);
 

@@ -62,6 +62,8 @@
 
 /* Pages pinned per GUP call (folios per memfd call): one page of pointers */
 #define PAGES_PIN_BATCH		(PAGE_SIZE / sizeof(struct page *))
+/* A segment this short pins with a batch on the stack */
+#define PAGES_PIN_SMALL_BATCH	16
 
 /*
  * A run buffer holds the runs of physically contiguous pages one pinning
@@ -88,21 +90,22 @@ struct iopt_run_chunk {
 struct iopt_run_buf {
 	refcount_t users;
 	unsigned long end;	/* one past the last page, open run included */
-	struct iopt_run_chunk *chunks;
+	struct iopt_run_chunk *chunks;	/* @first until a second is needed */
 	unsigned long nchunks;	/* chunks holding runs */
 	unsigned long nalloc;	/* chunks with words, for runs to come */
 	unsigned long slots;	/* room in @chunks */
 	/* The last run while pinning goes on: it may still grow */
 	unsigned long open_pfn;
 	unsigned long open_pages;
+	struct iopt_run_chunk first;
 };
 
 /* One run of a run buffer, and where it is */
 struct run_cursor {
 	struct iopt_run_buf *buf;
-	unsigned long chunk;
-	unsigned int word;	/* its first word */
-	unsigned int nwords;
+	struct iopt_run_chunk *chunk;
+	const u32 *w;		/* its first word */
+	const u32 *next;	/* the next run's */
 	unsigned long index;	/* its first page */
 	unsigned long pfn;
 	unsigned long npages;
@@ -189,39 +192,40 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 
 /* ---- Run buffers ---- */
 
-static void cursor_load(struct run_cursor *cur)
+static __always_inline void cursor_load(struct run_cursor *cur)
 {
-	const u32 *w = &cur->buf->chunks[cur->chunk].words[cur->word];
+	const u32 *w = cur->w;
 
 	if (!(w[0] & 1)) {
 		cur->pfn = w[0] >> 1;
 		cur->npages = 1;
-		cur->nwords = 1;
+		cur->next = w + 1;
 	} else {
 		cur->pfn = (u64)w[2] << 32 | w[1];
 		cur->npages = w[0] >> 1;
-		cur->nwords = 3;
+		cur->next = w + 3;
 	}
 }
 
 /* Moves to the next run; false past the last one */
-static bool cursor_next(struct run_cursor *cur)
+static __always_inline bool cursor_next(struct run_cursor *cur)
 {
 	cur->index += cur->npages;
 	if (cur->index == cur->buf->end)
 		return false;
-	cur->word += cur->nwords;
-	if (cur->word == cur->buf->chunks[cur->chunk].used) {
+	cur->w = cur->next;
+	if (cur->w == cur->chunk->words + cur->chunk->used) {
 		cur->chunk++;
-		cur->word = 0;
+		cur->w = cur->chunk->words;
 	}
 	cursor_load(cur);
 	return true;
 }
 
 /* Points @cur at the run of @buf that holds page @index */
-static void cursor_seek(struct run_cursor *cur, struct iopt_run_buf *buf,
-			unsigned long index)
+static __always_inline void cursor_seek(struct run_cursor *cur,
+					struct iopt_run_buf *buf,
+					unsigned long index)
 {
 	unsigned long lo = 0, hi = buf->nchunks - 1;
 
@@ -234,9 +238,9 @@ static void cursor_seek(struct run_cursor *cur, struct iopt_run_buf *buf,
 			hi = mid - 1;
 	}
 	cur->buf = buf;
-	cur->chunk = lo;
-	cur->word = 0;
-	cur->index = buf->chunks[lo].first;
+	cur->chunk = &buf->chunks[lo];
+	cur->w = cur->chunk->words;
+	cur->index = cur->chunk->first;
 	cursor_load(cur);
 	while (index >= cur->index + cur->npages)
 		cursor_next(cur);
@@ -256,7 +260,8 @@ static void buf_put(struct iopt_run_buf *buf)
 		return;
 	for (i = 0; i != buf->nalloc; i++)
 		kfree(buf->chunks[i].words);
-	kvfree(buf->chunks);
+	if (buf->chunks != &buf->first)
+		kvfree(buf->chunks);
 	kfree(buf);
 }
 
@@ -283,10 +288,10 @@ static int buf_reserve(struct iopt_run_buf *buf, unsigned long n)
 					  GFP_KERNEL_ACCOUNT);
 			if (!chunks)
 				return -ENOMEM;
-			if (buf->nalloc)
-				memcpy(chunks, buf->chunks,
-				       buf->nalloc * sizeof(*chunks));
-			kvfree(buf->chunks);
+			memcpy(chunks, buf->chunks,
+			       buf->nalloc * sizeof(*chunks));
+			if (buf->chunks != &buf->first)
+				kvfree(buf->chunks);
 			buf->chunks = chunks;
 			buf->slots = slots;
 		}
@@ -300,32 +305,58 @@ static int buf_reserve(struct iopt_run_buf *buf, unsigned long n)
 	return 0;
 }
 
-/* Writes the open run into the chunks; buf_reserve() made room */
-static void buf_close_run(struct iopt_run_buf *buf)
+/* The words a run takes */
+static __always_inline unsigned int run_words(unsigned long pfn,
+					      unsigned long npages)
 {
-	unsigned long pfn = buf->open_pfn;
-	bool one = buf->open_pages == 1 && pfn <= RUN_SHORT_MAX_PFN;
-	unsigned int need = one ? 1 : RUN_MAX_WORDS;
-	struct iopt_run_chunk *chunk;
-	u32 *w;
+	return npages == 1 && pfn <= RUN_SHORT_MAX_PFN ? 1 : RUN_MAX_WORDS;
+}
 
-	if (!buf->open_pages)
-		return;
-	chunk = buf->nchunks ? &buf->chunks[buf->nchunks - 1] : NULL;
-	if (!chunk || chunk->used + need > RUN_CHUNK_WORDS) {
-		chunk = &buf->chunks[buf->nchunks++];
-		chunk->first = buf->end - buf->open_pages;
-		chunk->used = 0;
-	}
-	w = &chunk->words[chunk->used];
-	chunk->used += need;
-	if (one) {
+/* Writes a run of run_words() words at @w */
+static __always_inline void run_encode(u32 *w, unsigned long pfn,
+				       unsigned long npages)
+{
+	if (run_words(pfn, npages) == 1) {
 		w[0] = pfn << 1;
 	} else {
-		w[0] = buf->open_pages << 1 | 1;
+		w[0] = npages << 1 | 1;
 		w[1] = lower_32_bits(pfn);
 		w[2] = upper_32_bits(pfn);
 	}
+}
+
+/*
+ * The chunk the next run of @need words goes into, whose first page is
+ * @index: the last chunk if it has room, else the next reserved one.
+ */
+static __always_inline struct iopt_run_chunk *
+buf_chunk_for(struct iopt_run_buf *buf, unsigned int need, unsigned long index)
+{
+	struct iopt_run_chunk *chunk;
+
+	if (buf->nchunks) {
+		chunk = &buf->chunks[buf->nchunks - 1];
+		if (chunk->used + need <= RUN_CHUNK_WORDS)
+			return chunk;
+	}
+	chunk = &buf->chunks[buf->nchunks++];
+	chunk->first = index;
+	chunk->used = 0;
+	return chunk;
+}
+
+/* Writes the open run into the chunks; buf_reserve() made room */
+static __always_inline void buf_close_run(struct iopt_run_buf *buf)
+{
+	unsigned long pfn = buf->open_pfn, npages = buf->open_pages;
+	unsigned int need = run_words(pfn, npages);
+	struct iopt_run_chunk *chunk;
+
+	if (!npages)
+		return;
+	chunk = buf_chunk_for(buf, need, buf->end - npages);
+	run_encode(&chunk->words[chunk->used], pfn, npages);
+	chunk->used += need;
 	buf->open_pages = 0;
 }
 
@@ -354,21 +385,90 @@ static void buf_append(struct iopt_run_buf *buf, unsigned long pfn,
 	}
 }
 
-/* Appends a batch of @n pinned pages; there is room for @n runs */
+/* Whether @p[0..7] are the eight pages from @page on in the memory map */
+static __always_inline bool batch_eight_follow(struct page **p,
+					       struct page *page)
+{
+	unsigned long diff;
+
+	/* One branch for the eight: no early exit per page */
+	diff = (unsigned long)p[0] ^ (unsigned long)page;
+	diff |= (unsigned long)p[1] ^ (unsigned long)nth_page(page, 1);
+	diff |= (unsigned long)p[2] ^ (unsigned long)nth_page(page, 2);
+	diff |= (unsigned long)p[3] ^ (unsigned long)nth_page(page, 3);
+	diff |= (unsigned long)p[4] ^ (unsigned long)nth_page(page, 4);
+	diff |= (unsigned long)p[5] ^ (unsigned long)nth_page(page, 5);
+	diff |= (unsigned long)p[6] ^ (unsigned long)nth_page(page, 6);
+	diff |= (unsigned long)p[7] ^ (unsigned long)nth_page(page, 7);
+	return !diff;
+}
+
+/*
+ * How many pages from @batch[0] on, of @n, follow each other in the memory
+ * map. Huge pages arrive as hundreds of such pages: past the first eight
+ * the test goes eight at a time.
+ */
+static __always_inline unsigned long batch_run(struct page **batch,
+					       unsigned long n)
+{
+	struct page *first = batch[0];
+	unsigned long len = 1;
+
+	while (len != n && batch[len] == nth_page(first, len)) {
+		if (++len != 8)
+			continue;
+		while (len + 8 <= n &&
+		       batch_eight_follow(batch + len, nth_page(first, len)))
+			len += 8;
+	}
+	return len;
+}
+
+/*
+ * Appends a batch of @n pinned pages; there is room for @n runs. The first
+ * run may continue the open one; the last stays open. Those in between are
+ * written as they are found, from locals: fragmented memory is a run per
+ * page, and this is its loop.
+ */
 static void buf_append_pages(struct iopt_run_buf *buf, struct page **batch,
 			     unsigned long n)
 {
-	unsigned long i = 0;
+	unsigned long i = batch_run(batch, n), index, pfn, len;
+	struct iopt_run_chunk *chunk;
+	u32 *w, *w_end;
 
-	while (i != n) {
-		unsigned long pfn = page_to_pfn(batch[i]);
-		unsigned long len = 1;
+	buf_append(buf, page_to_pfn(batch[0]), i);
+	if (i == n)
+		return;
+	buf_close_run(buf);
+	chunk = &buf->chunks[buf->nchunks - 1];
+	w = &chunk->words[chunk->used];
+	w_end = &chunk->words[RUN_CHUNK_WORDS];
+	index = buf->end;
+	for (;;) {
+		unsigned int need;
 
-		while (i + len != n && page_to_pfn(batch[i + len]) == pfn + len)
-			len++;
-		buf_append(buf, pfn, len);
+		/* A batch is far shorter than RUN_MAX_PAGES */
+		len = batch_run(batch + i, n - i);
+		pfn = page_to_pfn(batch[i]);
 		i += len;
+		if (i == n)
+			break;
+		need = run_words(pfn, len);
+		if (w + need > w_end) {
+			chunk->used = w - chunk->words;
+			chunk = buf_chunk_for(buf, need, index);
+			w = chunk->words;
+			w_end = &chunk->words[RUN_CHUNK_WORDS];
+		}
+		run_encode(w, pfn, len);
+		w += need;
+		index += len;
 	}
+	chunk->used = w - chunk->words;
+	buf->open_pfn = pfn;
+	buf->open_pages = len;
+	buf->end = index + len;
 }
 
 /*
@@ -449,8 +549,8 @@ static void pages_unpin_pfns(struct iopt_pages *pages, struct page *page,
 		unsigned long len = 1;
 
 		if (folio_test_large(folio)) {
-			len = min(n, folio_nr_pages(folio) -
-				     folio_page_idx(folio, page));
+			len = min_t(unsigned long, n, folio_nr_pages(folio) -
+				    folio_page_idx(folio, page));
 			file_pins_sub(pages, page, len, dirty);
 		} else {
 			/* Small folios hold a pin each: drop a run at once */
@@ -468,7 +568,7 @@ static void buf_unpin(struct iopt_pages *pages, struct iopt_run_buf *buf,
 		      unsigned long first, unsigned long last, bool dirty)
 {
 	struct run_cursor cur;
-	unsigned long index = first;
+	unsigned long index = first, done = 0;
 
 	cursor_seek(&cur, buf, first);
 	do {
@@ -476,7 +576,12 @@ static void buf_unpin(struct iopt_pages *pages, struct iopt_run_buf *buf,
 
 		pages_unpin_pfns(pages, cursor_page(&cur, index), n, dirty);
 		index += n;
-		cond_resched();
+		/* Fragmented memory is a run per page */
+		done += n;
+		if (done >= PAGES_PIN_BATCH) {
+			done = 0;
+			cond_resched();
+		}
 	} while (index <= last && cursor_next(&cur));
 }
 
@@ -569,20 +674,23 @@ static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
 {
 	unsigned long batch_size = min(pages_pin_batch(), last - first + 1);
 	bool remote = !pages->file && current->mm != pages->mm;
+	/* Pages of an address space, or folios of a file */
+	void *small_batch[PAGES_PIN_SMALL_BATCH], *batch = small_batch;
 	struct iopt_segment *seg;
 	struct iopt_run_buf *buf;
-	void *batch;
 	int rc = -ENOMEM;
 
 	if (remote && !mmget_not_zero(pages->mm))
 		return -EFAULT;
 	seg = kzalloc(sizeof(*seg), GFP_KERNEL_ACCOUNT);
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
-	/* Pages of an address space, or folios of a file */
-	batch = kmalloc_array(batch_size, sizeof(void *), GFP_KERNEL);
+	if (batch_size > ARRAY_SIZE(small_batch))
+		batch = kmalloc_array(batch_size, sizeof(void *), GFP_KERNEL);
 	if (buf) {
 		refcount_set(&buf->users, 1);
 		buf->end = first;
+		buf->chunks = &buf->first;
+		buf->slots = 1;
 	}
 	if (!seg || !buf || !batch)
 		goto err_free;
@@ -606,7 +714,8 @@ static int pages_pin_segment(struct iopt_pages *pages, unsigned long first,
 		}
 		cond_resched();
 	}
-	kfree(batch);
+	if (batch != small_batch)
+		kfree(batch);
 	if (remote)
 		mmput(pages->mm);
 	buf_seal(buf);
@@ -624,7 +733,8 @@ err_unpin:
 err_free:
 	if (buf)
 		buf_put(buf);
-	kfree(batch);
+	if (batch != small_batch)
+		kfree(batch);
 	kfree(seg);
 	if (remote)
 		mmput(pages->mm);
@@ -961,14 +1071,17 @@ void iopt_pages_split_holder(struct iopt_pages *pages,
 	mutex_unlock(&pages->mutex);
 }
 
+/* Chunks iopt_pages_walk_chunks() hands over at a time */
+#define WALK_CHUNKS		16
+
 /**
  * iopt_pages_walk_chunks() - walk pinned bytes as physically contiguous
  * chunks
  * @pages: the pages
  * @offset: first byte, relative to the page-aligned start of @pages
  * @length: bytes to walk; a holder of the caller covers them
- * @fn: called with each chunk's offset (as @offset), physical address and
- *      length, in ascending order
+ * @fn: called with up to WALK_CHUNKS chunks at a time, in ascending order;
+ *      together they are the @length bytes
  * @arg: passed to @fn
  *
  * Context: Process context; takes the pages mutex around @fn.
@@ -977,11 +1090,13 @@ void iopt_pages_split_holder(struct iopt_pages *pages,
 int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
 			   unsigned long length, iopt_chunk_fn_t fn, void *arg)
 {
+	struct iopt_chunk chunks[WALK_CHUNKS];
 	unsigned long end = offset + length;
+	unsigned int n = 0;
 	int rc = 0;
 
 	mutex_lock(&pages->mutex);
-	while (offset != end && !rc) {
+	while (offset != end) {
 		/* Each segment is searched once, then its runs are walked */
 		struct interval_tree_node *node =
 			interval_tree_iter_first(&pages->segments,
@@ -997,12 +1112,21 @@ int iopt_pages_walk_chunks(struct iopt_pages *pages, unsigned long offset,
 			unsigned long stop = min(seg_end, (cur.index +
 						 cur.npages) << PAGE_SHIFT);
 
-			rc = fn(offset, PFN_PHYS(cur.pfn) + offset -
-					(cur.index << PAGE_SHIFT),
-				stop - offset, arg);
+			chunks[n].phys = PFN_PHYS(cur.pfn) + offset -
+					 (cur.index << PAGE_SHIFT);
+			chunks[n].length = stop - offset;
 			offset = stop;
-		} while (offset != seg_end && !rc && cursor_next(&cur));
+			if (++n == WALK_CHUNKS) {
+				rc = fn(chunks, n, arg);
+				if (rc)
+					goto out;
+				n = 0;
+			}
+		} while (offset != seg_end && cursor_next(&cur));
 	}
+	if (n)
+		rc = fn(chunks, n, arg);
+out:
 	mutex_unlock(&pages->mutex);
 	return rc;
 }
