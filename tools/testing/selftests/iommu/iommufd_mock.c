@@ -2767,4 +2767,57 @@ TEST(scattered_memory_reaches_the_domain_page_by_page)
 	munmap(buf, len);
 }
 
+/*
+ * A run of physically contiguous memory ends wherever the memory map
+ * breaks, even inside a large folio: the tail of one THP moved (mremap)
+ * over the tail of another makes 2 MiB of memory that is two runs, split
+ * at @cut pages, at every position within a group of eight. The domain
+ * must get those two runs and the right frame for every page.
+ */
+TEST(runs_end_wherever_the_memory_map_breaks)
+{
+	static const unsigned int cuts[] = {
+		1, 2, 7, 8, 9, 12, 15, 16, 17, 24, 100, 255, 256, 503, 511,
+	};
+	uint32_t ioas, mock;
+	unsigned int i;
+	int fd;
+
+	SKIP_IF_UPSTREAM_MOCK(return);
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, mock_domain_add(fd, ioas, 0, &mock));
+	for (i = 0; i != ARRAY_SIZE(cuts); i++) {
+		size_t tail = SZ_2M - cuts[i] * CPU_PAGE, a_len, b_len;
+		void *a_region, *b_region;
+		uint8_t *a, *b;
+		uint64_t b_pfn;
+
+		a = thp_alloc(&a_region, &a_len);
+		ASSERT_NE(NULL, a);
+		b = thp_alloc(&b_region, &b_len);
+		ASSERT_NE(NULL, b);
+		if (!backed_by_2m_frame(a) || !backed_by_2m_frame(b)) {
+			munmap(a_region, a_len);
+			munmap(b_region, b_len);
+			SKIP(break, "no transparent huge pages");
+		}
+		b_pfn = va_to_pfn(b);
+		ASSERT_NE(MAP_FAILED, mremap(b + SZ_2M - tail, tail, tail,
+					     MREMAP_MAYMOVE | MREMAP_FIXED,
+					     a + SZ_2M - tail));
+		ASSERT_EQ(b_pfn + cuts[i], va_to_pfn(a + SZ_2M - tail));
+
+		ASSERT_EQ(0, ioas_map_fixed(fd, ioas, a, SZ_2M, LARGE_IOVA));
+		expect_shape(_metadata, fd, IO_PAGES_AND_2M, mock, LARGE_IOVA,
+			     a, SZ_2M);
+		ASSERT_EQ(0, ioas_unmap(fd, ioas, LARGE_IOVA, SZ_2M, NULL));
+		EXPECT_EQ(0, check_pins(fd, a, SZ_2M, 0));
+		munmap(a_region, a_len);
+		munmap(b_region, b_len);
+	}
+	ASSERT_EQ(0, close(fd));
+}
+
 TEST_HARNESS_MAIN
