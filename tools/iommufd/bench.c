@@ -45,11 +45,12 @@
  *         "huge" is the fraction of the memfd in huge pages.
  * Under emulation absolute times mean little: compare kernels and rows.
  *
- * -p turns tput and scale into a profiler: tput runs only the IOAS path,
- * and around each MAP and each UNMAP (scale: around its first round of
- * MAPs and its UNMAPs one by one) the kernel's /proc/profile (boot with
- * "profile=2") is cleared and then added up, printed per row as "prof"
- * lines of nonzero buckets for scripts/profile.py to name.
+ * -p turns tput, scale and file into a profiler: tput runs only the IOAS
+ * path and file only MAP, and around each MAP and each UNMAP (scale:
+ * around its first round of MAPs and its UNMAPs one by one) the kernel's
+ * /proc/profile (boot with "profile=2") is cleared and then added up,
+ * printed per row as "prof" lines of nonzero buckets for
+ * scripts/profile.py to name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1098,7 +1099,7 @@ struct file_result {
  */
 static int file_run(const struct buffer *buf, int reps, struct file_result *r)
 {
-	uint64_t t0, t1;
+	uint64_t t0, t1, map_ns;
 	struct edu edu;
 	uint32_t ioas;
 	int fd, i;
@@ -1107,12 +1108,23 @@ static int file_run(const struct buffer *buf, int reps, struct file_result *r)
 	if (fd < 0)
 		return fd;
 	for (i = 0; i < reps && !r->map_rc; i++) {
+		profile_clear();
 		t0 = now_ns();
 		r->map_rc = ioas_map(fd, ioas, buf->p, buf->len, BENCH_IOVA);
 		t1 = now_ns();
+		map_ns = t1 - t0;
+		if (prof) {
+			profile_add(prof->map);
+			profile_clear();
+			t1 = now_ns();
+		}
 		if (!r->map_rc)
 			r->map_rc = ioas_unmap(fd, ioas, BENCH_IOVA, buf->len);
-		timing_add(&r->map, t1 - t0, now_ns() - t1);
+		timing_add(&r->map, map_ns, now_ns() - t1);
+		if (prof) {
+			profile_add(prof->unmap);
+			continue;
+		}
 		if (r->file_rc)
 			continue;
 		t0 = now_ns();
@@ -1166,6 +1178,8 @@ static int bench_file(const struct options *o)
 			else
 				print_rates(buf.len, &r.file);
 			printf(" huge=%.4f\n", huge);
+			if (prof)
+				profile_print(backing_name[b], o->sizes[i]);
 			fflush(stdout);
 			failed |= r.map_rc || (r.file_rc && r.file_rc != -ENOTTY);
 			buffer_free(&buf);
@@ -1215,7 +1229,7 @@ static void print_help(void)
 		"  -r  repetitions of each tput and file row, the best counts (default 5)\n"
 		"  -t  sections to run (default all)\n"
 		"  -q  quick: -s 64 -n 1000,10000 -r 2\n"
-		"  -p  profile tput's IOAS path and scale (boot with profile=2)\n");
+		"  -p  profile the MAPs and UNMAPs of tput (IOAS), scale, file (profile=2)\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
