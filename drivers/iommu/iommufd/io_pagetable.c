@@ -144,51 +144,6 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	xa_destroy(&iopt->domains);
 }
 
-/* Calls @fn for each hole of the reserved tree within [start, last] */
-static int iopt_emit_unreserved(struct io_pagetable *iopt, unsigned long start,
-				unsigned long last, iopt_range_fn_t fn,
-				void *arg)
-{
-	struct interval_tree_span_iter span;
-	int rc;
-
-	interval_tree_for_each_span(&span, &iopt->reserved_itree, start, last) {
-		if (!span.is_hole)
-			continue;
-		rc = fn(span.start_hole, span.last_hole, arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/**
- * iopt_read_ranges() - report the IOVA ranges that are not reserved
- * @iopt: the table
- * @fn: called once per maximal range, in ascending order
- * @arg: passed to @fn
- * @alignment: out: the alignment mappings need, as of the same moment
- *
- * These are what IOMMU_IOAS_IOVA_RANGES reports: the whole unsigned long
- * space minus the reserved ranges. The allowed list does not narrow them;
- * it only steers automatic allocation. The ranges and the alignment are
- * one consistent view: no domain or reservation changes in between.
- *
- * Context: Process context. Takes iova_rwsem for read; @fn may fault.
- * Return: 0, or the first non-zero value @fn returned.
- */
-int iopt_read_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn, void *arg,
-		     unsigned long *alignment)
-{
-	int rc;
-
-	down_read(&iopt->iova_rwsem);
-	rc = iopt_emit_unreserved(iopt, 0, ULONG_MAX, fn, arg);
-	*alignment = iopt->iova_alignment;
-	up_read(&iopt->iova_rwsem);
-	return rc;
-}
-
 /* Mapping an area into one domain, chunk by physically contiguous chunk */
 struct area_fill {
 	struct iopt_area *area;

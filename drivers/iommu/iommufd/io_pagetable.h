@@ -65,8 +65,43 @@ void iopt_destroy_table(struct io_pagetable *iopt);
 
 typedef int (*iopt_range_fn_t)(unsigned long start, unsigned long last,
 			       void *arg);
-int iopt_read_ranges(struct io_pagetable *iopt, iopt_range_fn_t fn, void *arg,
-		     unsigned long *alignment);
+
+/**
+ * iopt_read_ranges() - report the IOVA ranges that are not reserved
+ * @iopt: the table
+ * @fn: called once per maximal range, in ascending order
+ * @arg: passed to @fn
+ * @alignment: out: the alignment mappings need, as of the same moment
+ *
+ * These are what IOMMU_IOAS_IOVA_RANGES reports: the whole unsigned long
+ * space minus the reserved ranges. The allowed list does not narrow them;
+ * it only steers automatic allocation. The ranges and the alignment are
+ * one consistent view: no domain or reservation changes in between.
+ * Inline, so that each caller's @fn is a direct call.
+ *
+ * Context: Process context. Takes iova_rwsem for read; @fn may fault.
+ * Return: 0, or the first non-zero value @fn returned.
+ */
+static inline int iopt_read_ranges(struct io_pagetable *iopt,
+				   iopt_range_fn_t fn, void *arg,
+				   unsigned long *alignment)
+{
+	struct interval_tree_span_iter span;
+	int rc = 0;
+
+	down_read(&iopt->iova_rwsem);
+	interval_tree_for_each_span(&span, &iopt->reserved_itree, 0,
+				    ULONG_MAX) {
+		if (!span.is_hole)
+			continue;
+		rc = fn(span.start_hole, span.last_hole, arg);
+		if (rc)
+			break;
+	}
+	*alignment = iopt->iova_alignment;
+	up_read(&iopt->iova_rwsem);
+	return rc;
+}
 
 int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 			unsigned long uptr, unsigned long length,
